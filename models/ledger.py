@@ -1,0 +1,315 @@
+"""The tamper-evident ledger: every change is an append-only event, hash-chained per center.
+
+hash = SHA-256(prev_hash ‖ canonical JSON of the event body). Signed checkpoints (Ed25519) pin the
+chain at regular positions, so even a rewrite of the whole tail is caught up to the last checkpoint.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, Session, SQLModel
+
+from esupervision.models.base import UTCDateTime, utc
+
+GENESIS = "0" * 64
+JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
+
+
+class LedgerEvent(SQLModel, table=True):
+    """One recorded change. ``occurred_at`` is what the reporter claims; ``recorded_at`` is ours."""
+
+    __tablename__ = "ledger_event"
+    __table_args__ = (
+        UniqueConstraint("center_id", "seq", name="uq_ledger_center_seq"),
+        UniqueConstraint("source", "source_event_id", name="uq_ledger_source_event"),
+        Index("ix_ledger_subject", "subject_id", "id"),
+    )
+
+    # BIGINT on PostgreSQL; SQLite autoincrements only a plain INTEGER primary key.
+    id: int | None = Field(default=None, sa_column=Column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    center_id: uuid.UUID
+    seq: int
+    kind: str = Field(index=True)
+    subject_type: str
+    subject_id: uuid.UUID
+    actor: str | None = None
+    source: str | None = None
+    source_event_id: str | None = None
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    late: bool = False
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON_TYPE, nullable=False))
+    changes: list[dict[str, Any]] = Field(default_factory=list,
+                                          sa_column=Column(JSON_TYPE, nullable=False))
+    prev_hash: str
+    hash: str = Field(index=True)
+
+
+class LedgerHead(SQLModel, table=True):
+    """The end of a center's chain; appends lock this row, so one chain has one writer at a time."""
+
+    __tablename__ = "ledger_head"
+
+    center_id: uuid.UUID = Field(primary_key=True)
+    seq: int = 0
+    hash: str = GENESIS
+
+
+class LedgerCheckpoint(SQLModel, table=True):
+    """A signature over (center, seq, hash): the chain up to seq is vouched for by the key holder."""
+
+    __tablename__ = "ledger_checkpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    center_id: uuid.UUID = Field(index=True)
+    seq: int
+    hash: str
+    signed_at: datetime = Field(sa_type=UTCDateTime)
+    public_key: str
+    signature: str
+
+
+# ----------------------------------------------------------------------------- canonical form
+
+def _canonical_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"not canonicalisable: {type(value).__name__}")
+
+
+def format_instant(value: datetime) -> str:
+    """Instants in canonical form: UTC, microseconds, 'Z'."""
+    return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the same value always gives the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_canonical_default).encode("utf-8")
+
+
+def jsonable(value: Any) -> Any:
+    """A value as it will read back from a JSON column (instants and ids as strings)."""
+    return json.loads(canonical_json(value))
+
+
+def row_values(row: SQLModel) -> dict[str, Any]:
+    """Every column of a row in canonical JSON form (attribute access loads expired ones)."""
+    return jsonable({column.key: getattr(row, column.key)
+                     for column in row.__table__.columns})  # type: ignore[attr-defined]
+
+
+def event_body(event: LedgerEvent) -> dict[str, Any]:
+    return {
+        "center_id": str(event.center_id), "seq": event.seq, "kind": event.kind,
+        "subject_type": event.subject_type, "subject_id": str(event.subject_id),
+        "actor": event.actor, "source": event.source, "source_event_id": event.source_event_id,
+        "occurred_at": format_instant(event.occurred_at),
+        "recorded_at": format_instant(event.recorded_at),
+        "late": event.late, "data": event.data, "changes": event.changes,
+    }
+
+
+def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
+    """SHA-256 over the previous hash and the canonical body."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(body)).hexdigest()
+
+
+# ----------------------------------------------------------------------------- signing
+
+def signing_key(seed_b64: str) -> Ed25519PrivateKey:
+    seed = base64.b64decode(seed_b64)
+    if len(seed) != 32:
+        raise ValueError("ledger signing key must be 32 bytes, base64")
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public_key_b64(key: Ed25519PrivateKey) -> str:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+    return base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+
+
+def checkpoint_message(center_id: uuid.UUID, seq: int, hash_: str) -> bytes:
+    return canonical_json({"center_id": str(center_id), "seq": seq, "hash": hash_})
+
+
+# ----------------------------------------------------------------------------- appending
+
+class Ledger:
+    """Appends events to the chains of one transaction's session.
+
+    Heads are locked once per center per transaction (``FOR UPDATE`` on PostgreSQL) and kept in
+    memory after that, so a batch of events costs one lock, not one per event.
+    """
+
+    def __init__(self, session: Session, *, key_seed_b64: str, checkpoint_every: int) -> None:
+        self.session = session
+        self._key = signing_key(key_seed_b64)
+        self._public = public_key_b64(self._key)
+        self._every = checkpoint_every
+        self._heads: dict[uuid.UUID, LedgerHead] = {}
+
+    def _head(self, center_id: uuid.UUID) -> LedgerHead:
+        head = self._heads.get(center_id)
+        if head is None:
+            head = self.session.scalars(
+                select(LedgerHead).where(LedgerHead.center_id == center_id).with_for_update()
+            ).first()
+            if head is None:
+                head = LedgerHead(center_id=center_id, seq=0, hash=GENESIS)
+                self.session.add(head)
+            self._heads[center_id] = head
+        return head
+
+    def forget_heads(self) -> None:
+        """Drop cached heads (after a rollback to a savepoint, re-read them)."""
+        for head in self._heads.values():
+            if head in self.session:
+                self.session.refresh(head)
+        self._heads.clear()
+
+    def append(self, *, center_id: uuid.UUID, kind: str, subject_type: str,
+               subject_id: uuid.UUID, occurred_at: datetime, recorded_at: datetime,
+               data: dict[str, Any] | None = None, changes: list[dict[str, Any]] | None = None,
+               actor: str | None = None, source: str | None = None,
+               source_event_id: str | None = None, late: bool = False) -> LedgerEvent:
+        """Append one event to its center's chain and return it (flushed, with its id)."""
+        head = self._head(center_id)
+        event = LedgerEvent(
+            center_id=center_id, seq=head.seq + 1, kind=kind, subject_type=subject_type,
+            subject_id=subject_id, actor=actor, source=source, source_event_id=source_event_id,
+            occurred_at=utc(occurred_at), recorded_at=utc(recorded_at), late=late,
+            data=jsonable(data or {}), changes=jsonable(changes or []), prev_hash=head.hash, hash="",
+        )
+        event.hash = chain_hash(head.hash, event_body(event))
+        head.seq, head.hash = event.seq, event.hash
+        self.session.add(event)
+        if self._every and event.seq % self._every == 0:
+            self._checkpoint(center_id, event.seq, event.hash, recorded_at)
+        return event
+
+    def _checkpoint(self, center_id: uuid.UUID, seq: int, hash_: str, at: datetime) -> None:
+        signature = self._key.sign(checkpoint_message(center_id, seq, hash_))
+        self.session.add(LedgerCheckpoint(center_id=center_id, seq=seq, hash=hash_, signed_at=utc(at),
+                                          public_key=self._public,
+                                          signature=base64.b64encode(signature).decode()))
+
+    def checkpoint_all(self, at: datetime) -> int:
+        """Sign the current head of every chain; returns how many were signed."""
+        heads = self.session.scalars(select(LedgerHead).with_for_update()).all()
+        signed = 0
+        for head in heads:
+            if head.seq and not self.session.scalars(select(LedgerCheckpoint).where(
+                    LedgerCheckpoint.center_id == head.center_id,
+                    LedgerCheckpoint.seq == head.seq)).first():
+                self._checkpoint(head.center_id, head.seq, head.hash, at)
+                signed += 1
+        return signed
+
+
+# ----------------------------------------------------------------------------- verifying
+
+class Tamper(StrEnum):
+    ALTERED = "altered"      # content changed: the stored hash no longer matches
+    DELETED = "deleted"      # a position of the chain is missing
+    REORDERED = "reordered"  # events swapped: the chain links do not follow
+    INSERTED = "inserted"    # an event that the chain never held
+    CHECKPOINT = "checkpoint"  # a signed checkpoint disagrees with the chain or its signature
+
+
+@dataclass(frozen=True)
+class Breach:
+    center_id: uuid.UUID
+    seq: int
+    event_id: int | None
+    kind: Tamper
+    detail: str
+
+    def describe(self) -> str:
+        return (f"账本被篡改 ledger tampered: center {self.center_id} seq {self.seq} "
+                f"(event id {self.event_id}): {self.kind.value} — {self.detail}")
+
+
+def _events(session: Session, center_id: uuid.UUID, chunk: int = 5000) -> Iterator[LedgerEvent]:
+    last = 0
+    while True:
+        rows = session.scalars(select(LedgerEvent).where(
+            LedgerEvent.center_id == center_id, LedgerEvent.seq > last
+        ).order_by(LedgerEvent.seq).limit(chunk)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify_chain(session: Session, center_id: uuid.UUID, public_key: Ed25519PublicKey) -> Breach | None:
+    """The first breach of one center's chain, or None when it is intact."""
+    checkpoints = {c.seq: c for c in session.scalars(
+        select(LedgerCheckpoint).where(LedgerCheckpoint.center_id == center_id))}
+    for cp in checkpoints.values():
+        try:
+            public_key.verify(base64.b64decode(cp.signature), checkpoint_message(center_id, cp.seq, cp.hash))
+        except (InvalidSignature, ValueError):
+            return Breach(center_id, cp.seq, None, Tamper.CHECKPOINT, "检查点签名无效 bad checkpoint signature")
+    expected_seq, prev, prev_id = 1, GENESIS, 0
+    for event in _events(session, center_id):
+        if event.seq != expected_seq:
+            return Breach(center_id, expected_seq, event.id, Tamper.DELETED,
+                          f"缺少第 {expected_seq} 条 missing seq {expected_seq}; next found is {event.seq}")
+        recomputed = chain_hash(event.prev_hash, event_body(event))
+        if recomputed != event.hash:
+            return Breach(center_id, event.seq, event.id, Tamper.ALTERED,
+                          "内容与哈希不符 content does not match its hash")
+        if event.prev_hash != prev:
+            # Our hashes are self-consistent but do not link: moved from elsewhere or forged.
+            kind = Tamper.REORDERED if (event.id or 0) < prev_id else Tamper.INSERTED
+            return Breach(center_id, event.seq, event.id, kind,
+                          "与前一条的哈希链接断开 does not link to the previous event")
+        if (event.id or 0) <= prev_id:
+            return Breach(center_id, event.seq, event.id, Tamper.REORDERED,
+                          "记录顺序与链顺序不符 recorded order disagrees with chain order")
+        cp = checkpoints.pop(event.seq, None)
+        if cp is not None and cp.hash != event.hash:
+            return Breach(center_id, event.seq, event.id, Tamper.CHECKPOINT,
+                          "与已签名检查点不符 differs from the signed checkpoint")
+        prev, prev_id, expected_seq = event.hash, event.id or 0, expected_seq + 1
+    if checkpoints:
+        seq = min(checkpoints)
+        return Breach(center_id, seq, None, Tamper.DELETED,
+                      f"已签名检查点第 {seq} 条不在链上 signed checkpoint at seq {seq} is past the chain's end")
+    head = session.get(LedgerHead, center_id)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
+        return Breach(center_id, expected_seq, None, Tamper.DELETED,
+                      f"链尾与记录的链头不符 chain ends at {expected_seq - 1}, head says {head.seq}")
+    return None
+
+
+def verify_ledger(session: Session, key_seed_b64: str) -> tuple[int, Breach | None]:
+    """Verify every center's chain; returns (events checked, first breach or None)."""
+    public = signing_key(key_seed_b64).public_key()
+    centers = sorted(set(session.scalars(select(LedgerEvent.center_id).distinct()))
+                     | set(session.scalars(select(LedgerHead.center_id))), key=str)
+    total = 0
+    for center_id in centers:
+        breach = verify_chain(session, center_id, public)
+        if breach is not None:
+            return total, breach
+        head = session.get(LedgerHead, center_id)
+        total += head.seq if head else 0
+    return total, None

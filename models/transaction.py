@@ -1,0 +1,78 @@
+"""A unit of work: one database transaction, its ledger, its instant and what to announce after
+commit. Every service function takes one, so a change and its ledger event commit together."""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from esupervision.models import timesource
+from esupervision.models.base import utc
+from esupervision.models.calendar import WorkCalendar, calendar_for
+from esupervision.models.ledger import Ledger
+from esupervision.settings import Settings, get_settings
+
+Announcement = tuple[str, dict[str, Any]]
+
+
+class Transaction:
+    def __init__(self, session: Session, *, now: datetime | None = None, actor: str | None = None,
+                 settings: Settings | None = None) -> None:
+        self.session = session
+        self.settings = settings or get_settings()
+        self.now = utc(now or timesource.now())
+        self.actor = actor
+        self.ledger = Ledger(session, key_seed_b64=self.settings.ledger_signing_key,
+                             checkpoint_every=self.settings.ledger_checkpoint_every)
+        self.announcements: list[Announcement] = []
+        self._calendars: dict[uuid.UUID | None, WorkCalendar] = {}
+
+    def calendar(self, center_id: uuid.UUID | None) -> WorkCalendar:
+        """The working-day calendar of a center: official data, loaded years, local overrides."""
+        cal = self._calendars.get(center_id)
+        if cal is None:
+            from esupervision.models.catalogue import Center, center_ancestors
+            ancestors: list[uuid.UUID] = []
+            if center_id is not None:
+                center = self.session.get(Center, center_id)
+                ancestors = center_ancestors(self, center) if center else []
+            cal = calendar_for(self.session, center_id, ancestors)
+            self._calendars[center_id] = cal
+        return cal
+
+    def announce(self, topic: str, message: dict[str, Any]) -> None:
+        """Publish ``message`` on the internal channel once this transaction has committed."""
+        self.announcements.append((topic, message))
+
+
+_publisher: Callable[[str, dict[str, Any]], None] | None = None
+
+
+def set_publisher(publish: Callable[[str, dict[str, Any]], None] | None) -> None:
+    """Where committed announcements go (the internal channel); None drops them."""
+    global _publisher
+    _publisher = publish
+
+
+@contextmanager
+def transaction(engine: Engine | None = None, *, now: datetime | None = None,
+                actor: str | None = None) -> Iterator[Transaction]:
+    """Commit on success, roll back on any error; announce only what committed."""
+    from esupervision.db import get_engine
+
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        tx = Transaction(session, now=now, actor=actor)
+        try:
+            yield tx
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    if _publisher is not None:
+        for topic, message in tx.announcements:
+            _publisher(topic, message)
