@@ -561,7 +561,10 @@ def _read_document(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_CalendarYamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise _invalid(path, "文件", f"不是有效的 YAML（{exc}）") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark is not None else "文件"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise _invalid(path, where, f"不是有效的 YAML（{problem}）") from exc
 
 
 def _parse_date(path: Path, entry: str, key: str, value: Any) -> date:
