@@ -1,0 +1,130 @@
+"""The ledger: hash chain per center, signed checkpoints, tamper detection, exact replay."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text, update
+from sqlmodel import Session
+
+from esupervision.models.ledger import LedgerCheckpoint, LedgerEvent, Tamper, verify_ledger
+from esupervision.models.replay import replay, snapshot
+from esupervision.models.report import CaseAction
+from esupervision.settings import get_settings
+from tests.builders import accept, apply, build_city, event
+
+SH = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=SH)
+
+
+@pytest.fixture
+def history(engine, fixed_time):
+    build_city(engine)
+    fixed_time.set(datetime(2026, 12, 31, tzinfo=SH))
+    for n in range(6):
+        number = f"H{n}"
+        accept(engine, number, T0 + timedelta(hours=n))
+        apply(engine, event(number, CaseAction.ADVANCE, T0 + timedelta(hours=n, minutes=30)))
+        if n % 2:
+            apply(engine, event(number, CaseAction.REQUEST_SUPPLEMENT, T0 + timedelta(days=1, hours=n)))
+            apply(engine, event(number, CaseAction.SUPPLEMENT_RECEIVED, T0 + timedelta(days=4, hours=n)))
+        if n % 3 == 0:
+            apply(engine, event(number, CaseAction.COMPLETE, T0 + timedelta(days=6, hours=n)))
+    return engine
+
+
+def verify(engine):
+    with Session(engine) as s:
+        return verify_ledger(s, get_settings().ledger_signing_key)
+
+
+def nth_event(engine, seq: int) -> LedgerEvent:
+    with Session(engine) as s:
+        center = s.scalars(select(LedgerEvent.center_id).where(LedgerEvent.kind == "case.accept")).first()
+        return s.scalars(select(LedgerEvent).where(LedgerEvent.center_id == center,
+                                                   LedgerEvent.seq == seq)).one()
+
+
+def test_intact_ledger_verifies(history):
+    checked, breach = verify(history)
+    assert breach is None and checked > 20
+
+
+def test_altered_event_is_named(history):
+    target = nth_event(history, 12)
+    with Session(history) as s:
+        s.execute(update(LedgerEvent).where(LedgerEvent.id == target.id)
+                  .values(occurred_at=target.occurred_at - timedelta(days=2)))
+        s.commit()
+    _, breach = verify(history)
+    assert breach is not None and breach.kind is Tamper.ALTERED and breach.seq == 12
+    assert breach.event_id == target.id
+
+
+def test_deleted_event_is_named(history):
+    target = nth_event(history, 15)
+    with Session(history) as s:
+        s.execute(text("DELETE FROM ledger_event WHERE id = :id"), {"id": target.id})
+        s.commit()
+    _, breach = verify(history)
+    assert breach is not None and breach.kind is Tamper.DELETED and breach.seq == 15
+
+
+def test_reordered_events_are_caught(history):
+    a, b = nth_event(history, 13), nth_event(history, 14)
+    with Session(history) as s:   # swap their positions by hand
+        s.execute(update(LedgerEvent).where(LedgerEvent.id == a.id).values(seq=-1))
+        s.execute(update(LedgerEvent).where(LedgerEvent.id == b.id).values(seq=13))
+        s.execute(update(LedgerEvent).where(LedgerEvent.id == a.id).values(seq=14))
+        s.commit()
+    _, breach = verify(history)
+    assert breach is not None and breach.seq == 13
+    assert breach.kind in (Tamper.ALTERED, Tamper.REORDERED)
+
+
+def test_forged_tail_event_is_caught_by_the_signed_checkpoint(history, monkeypatch):
+    from esupervision.models.ledger import chain_hash, event_body
+    from esupervision.models.transaction import transaction
+
+    with transaction(history) as tx:   # sign the current heads
+        tx.ledger.checkpoint_all(tx.now)
+    last = nth_event(history, 10)
+    with Session(history) as s:
+        # A forger rewrites event 10 and recomputes every hash after it, but cannot re-sign.
+        rows = s.scalars(select(LedgerEvent).where(LedgerEvent.center_id == last.center_id,
+                                                   LedgerEvent.seq >= 10).order_by(LedgerEvent.seq)).all()
+        prev = rows[0].prev_hash
+        for row in rows:
+            if row.seq == 10:
+                row.data = {**row.data, "forged": True}
+            row.prev_hash = prev
+            row.hash = chain_hash(prev, event_body(row))
+            prev = row.hash
+        s.execute(text("UPDATE ledger_head SET hash = :h WHERE center_id = :c"),
+                  {"h": prev, "c": last.center_id.hex if history.dialect.name == "sqlite" else last.center_id})
+        s.commit()
+    _, breach = verify(history)
+    assert breach is not None and breach.kind is Tamper.CHECKPOINT
+
+
+def test_replay_rebuilds_the_projection_exactly(history):
+    with Session(history) as s:
+        live = snapshot(s)
+    assert live["case"] and live["step"] and live["clock"]
+    with Session(history) as s:
+        counts = replay(s)
+        s.commit()
+    with Session(history) as s:
+        rebuilt = snapshot(s)
+    assert counts == {name: len(rows) for name, rows in live.items()}
+    assert rebuilt == live
+
+
+def test_checkpoints_are_signed_every_n_events(engine, fixed_time, monkeypatch):
+    monkeypatch.setattr(get_settings(), "ledger_checkpoint_every", 5)
+    build_city(engine)
+    with Session(engine) as s:
+        cps = s.scalars(select(LedgerCheckpoint)).all()
+    assert cps and all(cp.seq % 5 == 0 for cp in cps)
+    assert verify(engine)[1] is None
