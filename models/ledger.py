@@ -11,7 +11,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -89,6 +89,8 @@ def _canonical_default(value: Any) -> Any:
         return format_instant(value)
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
     raise TypeError(f"not canonicalisable: {type(value).__name__}")
 
 

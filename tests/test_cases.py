@@ -209,3 +209,27 @@ def test_online_submission_unanswered_is_deemed_accepted(city, fixed_time):
     assert case.status == CaseStatus.ACCEPTED and case.deemed_accepted
     assert case.accepted_at == submitted
     assert clock.started_at == submitted
+
+
+def test_calendar_load_recomputes_provisional_deadlines(city, fixed_time):
+    from pathlib import Path
+
+    from esupervision.models.calendar import parse_calendar_file
+    from esupervision.models.recalendar import load_year
+    from esupervision.models.transaction import transaction
+
+    # Accepted 2026-12-24 with 20 working days: the deadline falls in 2027, which has no data yet.
+    fixed_time.set(datetime(2026, 12, 24, 10, tzinfo=SH))
+    accept(city, "Y1", datetime(2026, 12, 24, 9, tzinfo=SH), item="ZJJ-JOINT")
+    _, provisional = case_and_clock(city, "Y1")
+    assert provisional.provisional
+    example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "calendar-2027.yaml"
+    with transaction(city) as tx:
+        moved = load_year(tx, parse_calendar_file(example))
+    assert moved >= 1
+    _, clock = case_and_clock(city, "Y1")
+    assert not clock.provisional
+    assert clock.due_at > provisional.due_at    # 元旦 and 春节 days off push it later
+    with Session(city) as s:
+        kinds = s.scalars(select(LedgerEvent.kind).where(LedgerEvent.subject_id == clock.subject_id)).all()
+    assert "clock.recomputed" in kinds
