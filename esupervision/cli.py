@@ -1,0 +1,285 @@
+"""The ``esv`` command. Every command reads DATABASE_URL (default: a SQLite file here)."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from esupervision.models.errors import DomainError
+from esupervision.settings import get_settings
+
+console = Console(stderr=True)
+
+
+def _engine():
+    from esupervision.db import get_engine
+    from esupervision.models import tables  # noqa: F401  (registers every table)
+    return get_engine()
+
+
+def _fail(exc: DomainError) -> None:
+    console.print(f"[bold red]{exc.code}[/]: {exc.message}")
+    for key, value in exc.details.items():
+        console.print(f"  {key}: {value}")
+    sys.exit(2)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+@click.group()
+def main() -> None:
+    """esupervision 电子实时监督系统."""
+
+
+# ----------------------------------------------------------------------------- database
+
+@main.group()
+def db() -> None:
+    """Schema migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from esupervision.migrate import upgrade
+    upgrade(get_settings().database_url, revision)
+    console.print(f"数据库已升级 schema at {revision}")
+
+
+def ensure_schema() -> None:
+    from esupervision.migrate import upgrade
+    upgrade(get_settings().database_url)
+
+
+# ----------------------------------------------------------------------------- demo and serve
+
+@main.command()
+@click.option("--cases", default=3000, show_default=True, help="how many cases to build")
+@click.option("--seed", default=7, show_default=True)
+def demo(cases: int, seed: int) -> None:
+    """Build a realistic demo city in the configured database."""
+    ensure_schema()
+    _build_demo(cases, seed)
+
+
+def _build_demo(cases: int, seed: int) -> dict[str, int]:
+    from esupervision.demo import build_demo
+    from esupervision.models import timesource
+
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        counts = build_demo(_engine(), now=timesource.now(), cases=cases, seed=seed, progress=report)
+    console.print(json.dumps(counts, ensure_ascii=False))
+    return counts
+
+
+def _has_data() -> bool:
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from esupervision.models.catalogue import Center
+    with Session(_engine()) as session:
+        return session.scalars(select(Center).limit(1)).first() is not None
+
+
+@main.command()
+@click.option("--demo", "with_demo", is_flag=True, help="build the demo city first if the database is empty")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--speed", default=None, type=float, help="run case time N times faster than real time")
+@click.option("--no-worker", is_flag=True, help="do not run the in-process worker (production runs `esv worker`)")
+def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker: bool) -> None:
+    """Serve the API (health, overview) with the in-process worker of the embedded default."""
+    import uvicorn
+
+    from esupervision.api.app import create_app
+    from esupervision.models import timesource
+    from esupervision.workers.runtime import start_embedded_worker
+
+    speed = speed if speed is not None else get_settings().speed
+    if speed != 1:
+        timesource.install(timesource.SpeedTime(speed))
+    ensure_schema()
+    if with_demo and not _has_data():
+        _build_demo(3000, 7)
+    engine = _engine()
+    if not no_worker:
+        start_embedded_worker(engine)
+    console.print(f"esupervision serving on http://{host}:{port}/  (健康检查 /healthz, 总览 /overview)")
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+
+
+@main.command()
+def worker() -> None:
+    """Run the light-transition scheduler (and, with the gateway, notification delivery)."""
+    from esupervision.workers.lights import LightScheduler
+    ensure_schema()
+    scheduler = LightScheduler(_engine())
+    console.print("light scheduler running (Ctrl-C to stop)")
+    try:
+        scheduler.run()
+    except KeyboardInterrupt:
+        scheduler.stop()
+
+
+# ----------------------------------------------------------------------------- calendar
+
+@main.group()
+def calendar() -> None:
+    """The working-day calendar."""
+
+
+@calendar.command("load")
+@click.argument("file", type=click.Path(path_type=Path))
+def calendar_load(file: Path) -> None:
+    """Load a newly announced year and recompute every open clock it touches."""
+    from esupervision.models.calendar import parse_calendar_file
+    from esupervision.models.recalendar import load_year
+    from esupervision.models.transaction import transaction
+
+    ensure_schema()
+    try:
+        year = parse_calendar_file(file)
+        with transaction(_engine(), actor="cli:calendar") as tx:
+            moved = load_year(tx, year)
+    except DomainError as exc:
+        _fail(exc)
+    console.print(f"{year.year} 年日历已载入 loaded ({len(year.holidays)} holidays, "
+                  f"{len(year.workdays)} adjusted working days); {moved} open clocks recomputed")
+
+
+@calendar.command("show")
+@click.argument("year", type=int)
+def calendar_show(year: int) -> None:
+    """List the days of YEAR that differ from the weekly pattern."""
+    cal = _calendar()
+    table = Table(title=f"{year} 年工作日历" + ("" if year in cal.official_years else "（无官方数据，按周末推算 provisional）"))
+    for column in ("日期 date", "星期", "上班 working", "说明"):
+        table.add_column(column)
+    for day, working, name in cal.describe_year(year):
+        table.add_row(day.isoformat(), "一二三四五六日"[day.weekday()], "是" if working else "否", name)
+    Console().print(table)
+
+
+def _calendar():
+    from sqlmodel import Session
+
+    from esupervision.models.calendar import calendar_for, default_calendar
+    try:
+        with Session(_engine()) as session:
+            return calendar_for(session, None)
+    except Exception:  # no database yet: the package's data alone
+        return default_calendar()
+
+
+@calendar.command("due")
+@click.argument("start")
+@click.argument("n", type=int)
+@click.option("--natural", is_flag=True, help="natural days instead of working days")
+def calendar_due(start: str, n: int, natural: bool) -> None:
+    """Deadline of a clock started at START (date or ISO instant) with N days."""
+    from esupervision.models.clock import LOCAL_TZ, Basis, compute_deadline
+
+    try:
+        started = datetime.fromisoformat(start)
+    except ValueError:
+        raise click.BadParameter(f"{start!r} is not a date or ISO instant", param_hint="START")
+    if started.tzinfo is None:
+        started = datetime.combine(started.date(), started.time() if len(start) > 10 else time(9), LOCAL_TZ)
+    if n < 0:
+        raise click.BadParameter("N must not be negative", param_hint="N")
+    deadline = compute_deadline(_calendar(), started_at=started, limit_days=n,
+                                basis=Basis.NATURAL if natural else Basis.WORKING)
+    click.echo(json.dumps({"due": deadline.due_at.astimezone(LOCAL_TZ).isoformat(),
+                           "provisional": deadline.provisional}))
+
+
+# ----------------------------------------------------------------------------- import
+
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--mapping", required=True, help="a built-in mapping (bpic15, receipt, csv-example) or a YAML path")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object with the counts")
+def import_(file: Path, mapping: str, as_json: bool) -> None:
+    """Replay a CSV or XES log (plain or gzipped) through the department-report service."""
+    from esupervision.importing.run import import_file
+
+    ensure_schema()
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"导入 {file.name}", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            counts = import_file(_engine(), file, mapping, progress=report)
+    except DomainError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(counts, ensure_ascii=False))
+    else:
+        for key, value in counts.items():
+            click.echo(f"{key}: {value}")
+
+
+# ----------------------------------------------------------------------------- ledger
+
+@main.group()
+def ledger() -> None:
+    """The tamper-evident ledger."""
+
+
+@ledger.command("verify")
+def ledger_verify() -> None:
+    """Check every chain and signed checkpoint; exit 1 naming the first tampered event."""
+    from sqlmodel import Session
+
+    from esupervision.models.ledger import verify_ledger
+    with Session(_engine()) as session:
+        checked, breach = verify_ledger(session, get_settings().ledger_signing_key)
+    if breach is not None:
+        click.echo(breach.describe(), err=True)
+        sys.exit(1)
+    click.echo(f"账本完整 ledger intact: {checked} events verified")
+
+
+@ledger.command("replay")
+def ledger_replay() -> None:
+    """Rebuild cases, steps and clocks from the ledger alone."""
+    from sqlmodel import Session
+
+    from esupervision.models.replay import replay
+    with Session(_engine()) as session, _progress() as progress:
+        task = progress.add_task("重放账本 replaying", total=None)
+        counts = replay(session, progress=lambda n: progress.advance(task, n))
+        session.commit()
+    click.echo(json.dumps(counts))
+
+
+@ledger.command("checkpoint")
+def ledger_checkpoint() -> None:
+    """Sign the current head of every chain."""
+    from esupervision.models.transaction import transaction
+    with transaction(_engine(), actor="cli:ledger") as tx:
+        signed = tx.ledger.checkpoint_all(tx.now)
+    click.echo(f"{signed} checkpoints signed")
+
+
+if __name__ == "__main__":
+    main()
