@@ -21,6 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import MetaData, create_engine
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
@@ -43,10 +44,19 @@ def table_metadata() -> MetaData:
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
-    """Autogenerate hook: our column types as importable references, anything else as usual."""
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        autogen_context.imports.add("import esupervision.models.base")
+    """Autogenerate hook: column types rendered as importable references, the rest as usual.
+
+    The revision template imports ``esupervision.models.base`` for ``UTCDateTime``."""
+    if type_ != "type":
+        return False
+    if isinstance(obj, UTCDateTime):
         return "esupervision.models.base.UTCDateTime()"
+    if isinstance(obj, postgresql.JSON):
+        # Alembic qualifies astext_type=sa.Text() only when comparing against PostgreSQL itself;
+        # revisions written against SQLite (the default scratch) would name a bare Text().
+        autogen_context.imports.add("from sqlalchemy.dialects import postgresql")
+        none_as_null = "none_as_null=True, " if obj.none_as_null else ""
+        return f"postgresql.{type(obj).__name__}({none_as_null}astext_type=sa.Text())"
     return False
 
 
