@@ -175,12 +175,13 @@ def engine(_schema_engine: tuple[Engine, set[str]]) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def redis_url(worker_id: str) -> str:
+def redis_url() -> str:
     import redis
 
-    # A database per xdist worker, so a FLUSHDB in one never empties another's keys.
-    # Pub/sub channels are server-wide whatever the database: tests name theirs uniquely.
-    index = 1 + (int(worker_id[2:]) if worker_id.startswith("gw") else 0) % 15
+    # A database per xdist worker ("gw0", "gw1", ...), so a FLUSHDB in one never empties another's
+    # keys. Pub/sub channels are server-wide whatever the database: tests name theirs uniquely.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = 1 + int(worker.removeprefix("gw")) % 15
     url = f"{REDIS_SERVER}/{index}"
     client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=CONNECT_TIMEOUT_S)
     try:
