@@ -241,6 +241,8 @@ def start_clock(calendar: WorkCalendar, *, center_id: uuid.UUID, subject_type: S
         clock.due_at, clock.yellow_at, clock.red_at = d.due_at, d.yellow_at, d.red_at
     else:
         _reschedule(clock, calendar)
+    # A clock born yellow (a limit no longer than its warning) has no transition to announce.
+    clock.announced_light = light_name_at(clock, clock.started_at)
     clock.next_announce_at = next_announcement(clock)
     return clock
 
