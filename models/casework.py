@@ -1,6 +1,13 @@
-"""The one way in for every change of a case: ``handle`` checks the transition, moves the clocks,
-updates the projection (cases, steps, clocks) and appends the ledger event, in the caller's
-transaction. GraphQL mutations, department-system reports and the importer all call it."""
+"""The one way in for every change of a case: ``ingest`` (and ``handle`` for one event) checks the
+transition, moves the clocks, updates the projection (cases, steps, clocks) and appends the
+ledger event, in the caller's transaction. GraphQL mutations, department-system reports, the
+importer, the demo and the scheduler all come through here.
+
+A batch works on an in-memory working set: the cases it names, their open clocks and running
+steps are read in a few queries, each event is applied (or refused and undone) in memory, and
+everything is written at the transaction's flush in multi-row statements. That is what lets a
+department system report thousands of events a second.
+"""
 from __future__ import annotations
 
 import uuid
@@ -9,16 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
 from esupervision.models.base import utc
 from esupervision.models.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, CaseStatus, Step,
                                       StepStatus, SuspendKind)
 from esupervision.models.catalogue import (ACCEPTANCE_DAYS, Center, Department, Item, ItemStep,
-                                           Staff, Window, center_by_code, item_by_code)
+                                           Staff, Window)
 from esupervision.models.clock import (Basis, Clock, ClockState, ClockStateError, SubjectType,
-                                       WarningRule, extend_clock, finish_clock, pause_clock,
-                                       resume_clock, start_clock)
+                                       extend_clock, finish_clock, pause_clock, resume_clock,
+                                       start_clock)
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.ledger import LedgerEvent, row_values
 from esupervision.models.report import CaseAction, ReportedEvent
@@ -26,6 +34,7 @@ from esupervision.models.transaction import Transaction
 
 # A reporter's clock may run a little ahead of ours; beyond this an event is "in the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
+OPEN_CLOCK = (ClockState.RUNNING.value, ClockState.PAUSED.value)
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,14 @@ class Outcome:
     late: bool = False
     code: str | None = None
     message: str | None = None
+    event: LedgerEvent | None = None   # the ledger event written (its id is set at flush)
+
+    def resolved(self) -> "Outcome":
+        """The outcome with its ledger id, once the transaction has flushed."""
+        if self.ledger_id is None and self.event is not None:
+            return Outcome(self.source_event_id, self.status, self.event.id, self.late, self.code,
+                           self.message)
+        return self
 
 
 def row_change(row: SQLModel) -> dict[str, Any]:
@@ -49,50 +66,254 @@ def _refuse(code: ErrorCode, message: str, ev: ReportedEvent) -> DomainError:
     return DomainError(code, message, case=ev.case_number, event=ev.source_event_id)
 
 
-def find_case(tx: Transaction, number: str, *, lock: bool = False) -> Case | None:
-    query = select(Case).where(Case.number == number)
-    if lock:
-        query = query.with_for_update()
-    return tx.session.scalars(query).first()
+def find_case(tx: Transaction, number: str) -> Case | None:
+    return tx.session.scalars(select(Case).where(Case.number == number)).first()
 
 
-def find_duplicate(tx: Transaction, source: str, source_event_id: str) -> LedgerEvent | None:
-    return tx.session.scalars(select(LedgerEvent).where(
-        LedgerEvent.source == source, LedgerEvent.source_event_id == source_event_id)).first()
+# ----------------------------------------------------------------------------- catalogue cache
+
+def _center(tx: Transaction, code: str) -> Center:
+    key = ("center", code)
+    if key not in tx.cache:
+        tx.cache[key] = tx.session.scalars(select(Center).where(Center.code == code)).first()
+    center = tx.cache[key]
+    if center is None:
+        raise DomainError(ErrorCode.CENTER_NOT_FOUND, f"中心 {code} 不存在", center=code)
+    return center
 
 
-class _Work:
-    """The changes of one event, collected so the ledger keeps exactly what the projection got."""
+def _item(tx: Transaction, center_id: uuid.UUID, code: str) -> Item | None:
+    key = ("item", center_id, code)
+    if key not in tx.cache:
+        tx.cache[key] = tx.session.scalars(select(Item).where(Item.center_id == center_id,
+                                                              Item.code == code)).first()
+    return tx.cache[key]
+
+
+def _item_by_id(tx: Transaction, item_id: uuid.UUID) -> Item:
+    key = ("item_id", item_id)
+    if key not in tx.cache:
+        tx.cache[key] = tx.session.get(Item, item_id)
+    return tx.cache[key]
+
+
+def _item_steps(tx: Transaction, item: Item) -> list[ItemStep]:
+    key = ("item_steps", item.id)
+    if key not in tx.cache:
+        steps = list(tx.session.scalars(select(ItemStep).where(ItemStep.item_id == item.id)
+                                        .order_by(ItemStep.seq)))
+        tx.cache[key] = steps or [ItemStep(item_id=item.id, seq=1, name="办理", limit_days=item.committed_days)]
+    return tx.cache[key]
+
+
+def _by_code(tx: Transaction, model: type[SQLModel], center_id: uuid.UUID, code: str) -> Any:
+    key = (model.__tablename__, center_id, code)  # type: ignore[attr-defined]
+    if key not in tx.cache:
+        tx.cache[key] = tx.session.scalars(select(model).where(
+            model.center_id == center_id, model.code == code)).first()  # type: ignore[attr-defined]
+    return tx.cache[key]
+
+
+# ----------------------------------------------------------------------------- working set
+
+class CaseSet:
+    """Cases of one batch with their open clocks and running steps, detached from the session.
+
+    Changed rows are kept in ``dirty`` and written by ``write`` (one multi-row upsert per table).
+    """
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
+        self.cases: dict[str, Case | None] = {}
+        self.clocks: dict[uuid.UUID, Clock] = {}
+        self.running: dict[uuid.UUID, list[Step]] = {}
+        self.dirty: dict[tuple[str, uuid.UUID], SQLModel] = {}
+        tx.on_flush(self.write)
+
+    def load(self, numbers: set[str]) -> None:
+        """Read (and lock, on PostgreSQL) the cases named that are not loaded yet."""
+        missing = [n for n in numbers if n not in self.cases]
+        if not missing:
+            return
+        session = self.tx.session
+        session.flush()
+        found: list[Case] = []
+        for start in range(0, len(missing), 1000):
+            chunk = missing[start:start + 1000]
+            found += _detached(session, select(Case).where(Case.number.in_(chunk)).with_for_update())  # type: ignore[attr-defined]
+        for number in missing:
+            self.cases[number] = None
+        for case in found:
+            self.cases[case.number] = case
+            self.running[case.id] = []
+        if not found:
+            return
+        case_ids = [c.id for c in found]
+        steps = _detached(session, select(Step).where(Step.case_id.in_(case_ids),  # type: ignore[attr-defined]
+                                                      Step.status == StepStatus.RUNNING.value)
+                          .order_by(Step.seq))
+        for step in steps:
+            self.running[step.case_id].append(step)
+        clock_ids = [i for c in found for i in (c.clock_id, c.acceptance_clock_id) if i]
+        clock_ids += [s.clock_id for s in steps if s.clock_id]
+        for clock in _detached(session, select(Clock).where(Clock.id.in_(clock_ids),  # type: ignore[attr-defined]
+                                                            Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
+            self.clocks[clock.id] = clock
+
+    def write(self) -> None:
+        """Upsert every changed row: clocks, then cases, then steps."""
+        if not self.dirty:
+            return
+        by_table: dict[str, list[SQLModel]] = {}
+        for (table, _), row in self.dirty.items():
+            by_table.setdefault(table, []).append(row)
+        self.dirty = {}
+        session = self.tx.session
+        dialect = session.get_bind().dialect.name
+        for model in (Clock, Case, Step):
+            rows = by_table.get(model.__tablename__)  # type: ignore[attr-defined]
+            if rows:
+                _upsert(session, model, rows, dialect)
+        # ORM copies of these rows (if a caller holds any) are stale now.
+        session.expire_all()
+
+
+def _detached(session: Any, query: Any) -> list[Any]:
+    rows = list(session.scalars(query))
+    for row in rows:
+        session.expunge(row)
+    return rows
+
+
+def _upsert(session: Any, model: type[SQLModel], rows: list[SQLModel], dialect: str) -> None:
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = [c.key for c in table.columns]
+    values = [{c: getattr(r, c) for c in columns} for r in rows]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["id"], set_={c: statement.excluded[c] for c in columns if c != "id"})
+    for start in range(0, len(values), 1000):
+        session.execute(statement, values[start:start + 1000])
+
+
+class _Work:
+    """One event's changes: new and changed rows, and how to undo them if the event is refused."""
+
+    def __init__(self, cases: CaseSet) -> None:
+        self.cases = cases
         self.touched: dict[tuple[str, uuid.UUID], SQLModel] = {}
+        self._saved: dict[int, tuple[SQLModel, dict[str, Any]]] = {}
+        self._saved_running: dict[uuid.UUID, list[Step]] = {}
+
+    def keep(self, *rows: SQLModel) -> None:
+        """Remember rows' values before they change, so a refusal can put them back."""
+        for row in rows:
+            if id(row) not in self._saved:
+                self._saved[id(row)] = (row, {c.key: getattr(row, c.key)
+                                              for c in row.__table__.columns})  # type: ignore[attr-defined]
+
+    def running(self, case: Case) -> list[Step]:
+        if case.id not in self._saved_running:
+            self._saved_running[case.id] = list(self.cases.running.get(case.id, []))
+        return self.cases.running.setdefault(case.id, [])
 
     def touch(self, *rows: SQLModel) -> None:
         for row in rows:
             self.touched[(row.__tablename__, row.id)] = row  # type: ignore[attr-defined]
-            self.tx.session.add(row)
 
-    def changes(self) -> list[dict[str, Any]]:
+    def clock(self, clock_id: uuid.UUID | None) -> Clock | None:
+        clock = self.cases.clocks.get(clock_id) if clock_id else None
+        if clock is not None:
+            self.keep(clock)
+        return clock
+
+    def open_clocks(self, case: Case) -> list[Clock]:
+        """The case's own clock (or its acceptance clock) and its running steps' clocks."""
+        ids = [case.clock_id, case.acceptance_clock_id] + [s.clock_id for s in self.running(case)]
+        clocks = [self.clock(i) for i in ids]
+        return [c for c in clocks if c is not None and c.state in OPEN_CLOCK]
+
+    def commit(self) -> list[dict[str, Any]]:
+        for key, row in self.touched.items():
+            self.cases.dirty[key] = row
+            if isinstance(row, Clock):
+                if row.state in OPEN_CLOCK:
+                    self.cases.clocks[row.id] = row
+                else:
+                    self.cases.clocks.pop(row.id, None)
         order = {"clock": 0, "case": 1, "step": 2}
-        rows = sorted(self.touched.values(), key=lambda r: order.get(r.__tablename__, 9))  # type: ignore[attr-defined]
+        rows = sorted(self.touched.values(), key=lambda r: order[r.__tablename__])  # type: ignore[attr-defined]
         return [row_change(r) for r in rows]
+
+    def undo(self) -> None:
+        for row, values in self._saved.values():
+            for key, value in values.items():
+                setattr(row, key, value)
+        for case_id, steps in self._saved_running.items():
+            self.cases.running[case_id] = steps
+
+
+# ----------------------------------------------------------------------------- entry points
+
+def ingest(tx: Transaction, events: list[ReportedEvent], *, source: str) -> list[Outcome]:
+    """A batch from a department system: each event applied or refused on its own, answered per
+    event; what was accepted stays accepted when a later one is refused, and a repeat of a
+    ``(source, source_event_id)`` already recorded is a no-op answered ``duplicate``."""
+    cases = _case_set(tx)
+    cases.load({ev.case_number for ev in events})
+    ids = [ev.source_event_id for ev in events]
+    seen: dict[str, Outcome] = {}
+    for start in range(0, len(ids), 1000):
+        for event_id, ledger_id, late in tx.session.execute(
+                select(LedgerEvent.source_event_id, LedgerEvent.id, LedgerEvent.late).where(
+                    LedgerEvent.source == source,
+                    LedgerEvent.source_event_id.in_(ids[start:start + 1000]))):  # type: ignore[union-attr]
+            seen[event_id] = Outcome(event_id, "duplicate", ledger_id=ledger_id, late=late)
+    outcomes: list[Outcome] = []
+    for ev in events:
+        previous = seen.get(ev.source_event_id)
+        if previous is not None:
+            outcomes.append(Outcome(ev.source_event_id, "duplicate", previous.ledger_id, previous.late,
+                                    event=previous.event))
+            continue
+        try:
+            outcome = _handle(tx, cases, ev, source)
+        except DomainError as exc:
+            outcomes.append(Outcome(ev.source_event_id, "refused", code=str(exc.code), message=exc.message))
+            continue
+        seen[ev.source_event_id] = outcome
+        outcomes.append(outcome)
+    if any(o.event is not None for o in outcomes):
+        tx.flush()
+    return [o.resolved() for o in outcomes]
 
 
 def handle(tx: Transaction, ev: ReportedEvent, *, source: str) -> Outcome:
-    """Apply one reported event, or refuse it with a DomainError that changes nothing.
+    """Apply one reported event, or raise the DomainError that refuses it (changing nothing)."""
+    outcome = ingest(tx, [ev], source=source)[0]
+    if outcome.status == "refused":
+        raise DomainError(ErrorCode(outcome.code), outcome.message or "", case=ev.case_number,
+                          event=ev.source_event_id)
+    return outcome
 
-    A repeat of a ``(source, source_event_id)`` already recorded is a no-op answered
-    ``duplicate``. The caller owns the transaction (and a savepoint per event in a batch).
-    """
-    previous = find_duplicate(tx, source, ev.source_event_id)
-    if previous is not None:
-        return Outcome(ev.source_event_id, "duplicate", ledger_id=previous.id, late=previous.late)
+
+def _case_set(tx: Transaction) -> CaseSet:
+    # One working set per transaction: a second batch in it sees the first one's changes.
+    cases = tx.cache.get("case_set")
+    if cases is None or cases.tx is not tx:
+        cases = tx.cache["case_set"] = CaseSet(tx)
+    elif not cases.dirty:
+        tx.on_flush(cases.write)
+    return cases
+
+
+def _handle(tx: Transaction, cases: CaseSet, ev: ReportedEvent, source: str) -> Outcome:
     occurred = utc(ev.occurred_at)
     if occurred > tx.now + FUTURE_TOLERANCE:
         raise _refuse(ErrorCode.EVENT_IN_FUTURE,
                       f"事件时间 {occurred.isoformat()} 晚于当前时间，不予记录 (event claims to be in the future)", ev)
-    case = find_case(tx, ev.case_number, lock=True)
+    case = cases.cases.get(ev.case_number)
     status = CaseStatus(case.status) if case else None
     if case is not None:
         if occurred < case.first_event_at:
@@ -103,25 +324,32 @@ def handle(tx: Transaction, ev: ReportedEvent, *, source: str) -> Outcome:
                           f"事件时间早于办件 {case.number} 的上一状态变化，顺序错误 (event out of order)", ev)
     if status not in ALLOWED[ev.action]:
         raise _transition_error(ev, case, status)
-    work = _Work(tx)
+    work = _Work(cases)
+    created = case is None
     if case is None:
         case = _new_case(tx, ev, occurred)
-        work.touch(case)
-    data = _apply(tx, work, case, ev, occurred)
+    else:
+        work.keep(case)
+    try:
+        data = _apply(tx, work, case, ev, occurred)
+    except (DomainError, ClockStateError):
+        work.undo()
+        raise
     if ev.action is not CaseAction.STEP:
         case.last_event_at = max(case.last_event_at, occurred)
     late = (tx.now - occurred) > timedelta(hours=tx.settings.late_report_hours)
     case.reported_late = case.reported_late or late
     work.touch(case)
+    if created:
+        cases.cases[case.number] = case
     event = tx.ledger.append(
         center_id=case.center_id, kind=f"case.{ev.action.value}", subject_type="case",
         subject_id=case.id, occurred_at=occurred, recorded_at=tx.now,
-        data={"number": case.number, **data}, changes=work.changes(), actor=tx.actor,
+        data={"number": case.number, **data}, changes=work.commit(), actor=tx.actor,
         source=source, source_event_id=ev.source_event_id, late=late)
-    tx.session.flush()
-    tx.announce("case.event", {"ledger_id": event.id, "number": case.number, "kind": event.kind,
-                               "center_id": str(case.center_id), "status": case.status})
-    return Outcome(ev.source_event_id, "accepted", ledger_id=event.id, late=late)
+    tx.announce("case.event", {"number": case.number, "kind": event.kind,
+                               "center_id": str(case.center_id), "status": case.status}, event)
+    return Outcome(ev.source_event_id, "accepted", late=late, event=event)
 
 
 def _transition_error(ev: ReportedEvent, case: Case | None, status: CaseStatus | None) -> DomainError:
@@ -133,7 +361,7 @@ def _transition_error(ev: ReportedEvent, case: Case | None, status: CaseStatus |
     if ev.action in (CaseAction.RESUME, CaseAction.SUPPLEMENT_RECEIVED):
         return _refuse(ErrorCode.CLOCK_NOT_PAUSED,
                        f"办件 {case.number} 当前未暂停计时，不能恢复 (clock is not paused; status {case.status})", ev)
-    if ev.action in (CaseAction.SUBMIT,) or (ev.action is CaseAction.ACCEPT and status not in BEFORE_ACCEPTANCE):
+    if ev.action is CaseAction.SUBMIT or (ev.action is CaseAction.ACCEPT and status not in BEFORE_ACCEPTANCE):
         if status is not None and status not in FINAL:
             return _refuse(ErrorCode.CASE_EXISTS, f"办件编号 {case.number} 已存在 (case exists)", ev)
     if status in FINAL:
@@ -148,27 +376,27 @@ def _transition_error(ev: ReportedEvent, case: Case | None, status: CaseStatus |
 def _new_case(tx: Transaction, ev: ReportedEvent, occurred: datetime) -> Case:
     if not ev.center_code or not ev.item_code:
         raise _refuse(ErrorCode.INVALID_EVENT, "新办件需要中心编码和事项编码 (center_code and item_code required)", ev)
-    center = center_by_code(tx, ev.center_code)
-    item = item_by_code(tx, center.id, ev.item_code)
+    center = _center(tx, ev.center_code)
+    item = _item(tx, center.id, ev.item_code)
+    if item is None:
+        raise DomainError(ErrorCode.ITEM_NOT_FOUND, f"事项 {ev.item_code} 不存在", item=ev.item_code,
+                          case=ev.case_number)
     department_id = item.department_id
     if ev.department_code:
-        dept = tx.session.scalars(select(Department).where(
-            Department.center_id == center.id, Department.code == ev.department_code)).first()
+        dept = _by_code(tx, Department, center.id, ev.department_code)
         if dept is None:
             raise DomainError(ErrorCode.DEPARTMENT_NOT_FOUND, f"部门 {ev.department_code} 不存在",
                               case=ev.case_number, department=ev.department_code)
         department_id = dept.id
     window_id = staff_id = None
     if ev.window_code:
-        window = tx.session.scalars(select(Window).where(
-            Window.center_id == center.id, Window.code == ev.window_code)).first()
+        window = _by_code(tx, Window, center.id, ev.window_code)
         if window is None:
             raise DomainError(ErrorCode.WINDOW_NOT_FOUND, f"窗口 {ev.window_code} 不存在",
                               case=ev.case_number, window=ev.window_code)
         window_id = window.id
     if ev.staff_code:
-        staff = tx.session.scalars(select(Staff).where(
-            Staff.center_id == center.id, Staff.code == ev.staff_code)).first()
+        staff = _by_code(tx, Staff, center.id, ev.staff_code)
         staff_id = staff.id if staff else None   # an unknown handler is kept in the event data
         window_id = window_id or (staff.window_id if staff else None)
     attrs = ev.attributes
@@ -189,27 +417,7 @@ def _clock_op(ev: ReportedEvent, fn, *args, **kwargs) -> Any:  # noqa: ANN001
         raise _refuse(code, f"计时状态不允许该操作 ({exc.reason})", ev) from exc
 
 
-def _open_clocks(tx: Transaction, case: Case) -> list[Clock]:
-    """The case's own clock (or its acceptance clock before acceptance) and its running steps'."""
-    clocks: list[Clock] = []
-    for clock_id in (case.clock_id, case.acceptance_clock_id):
-        clock = tx.session.get(Clock, clock_id) if clock_id else None
-        if clock is not None and clock.state in (ClockState.RUNNING, ClockState.PAUSED):
-            clocks.append(clock)
-    for step in _running_steps(tx, case):
-        clock = tx.session.get(Clock, step.clock_id) if step.clock_id else None
-        if clock is not None and clock.state in (ClockState.RUNNING, ClockState.PAUSED):
-            clocks.append(clock)
-    return clocks
-
-
-def _running_steps(tx: Transaction, case: Case) -> list[Step]:
-    return list(tx.session.scalars(select(Step).where(
-        Step.case_id == case.id, Step.status == StepStatus.RUNNING.value).order_by(Step.seq)))
-
-
 def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: datetime) -> dict[str, Any]:
-    calendar = tx.calendar(case.center_id)
     action, attrs = ev.action, ev.attributes
     data: dict[str, Any] = {"action": action.value}
     if ev.step_name:
@@ -219,9 +427,10 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
 
     if action is CaseAction.SUBMIT:
         case.submitted_at = at
-        clock = start_clock(calendar, center_id=case.center_id, subject_type=SubjectType.ACCEPTANCE,
-                            subject_id=case.id, started_at=at, limit_days=ACCEPTANCE_DAYS,
-                            basis=Basis.WORKING, department_id=case.department_id, window_id=case.window_id)
+        clock = start_clock(tx.calendar(case.center_id), center_id=case.center_id,
+                            subject_type=SubjectType.ACCEPTANCE, subject_id=case.id, started_at=at,
+                            limit_days=ACCEPTANCE_DAYS, basis=Basis.WORKING,
+                            department_id=case.department_id, window_id=case.window_id)
         case.acceptance_clock_id = clock.id
         work.touch(clock)
     elif action is CaseAction.PREREVIEW_PASS:
@@ -229,10 +438,10 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
     elif action is CaseAction.PREREVIEW_FAIL:
         case.status, case.reason = CaseStatus.PREREVIEW_FAILED.value, attrs.get("reason")
         case.completed_at = at
-        _finish_all(tx, work, case, ev, at)
+        _finish_all(tx, work, case, at)
         data["reason"] = case.reason
     elif action is CaseAction.ACCEPT:
-        data.update(accept_case(tx, work, case, at=at, due_at=attrs.get("due_at"), deemed=False))
+        data.update(_accept(tx, work, case, at=at, due_at=attrs.get("due_at"), deemed=False))
     elif action is CaseAction.ADVANCE:
         data.update(_advance(tx, work, case, ev, at))
     elif action is CaseAction.STEP:
@@ -244,7 +453,7 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
             if kind not in {k.value for k in SuspendKind}:
                 raise _refuse(ErrorCode.INVALID_SUSPEND_KIND,
                               f"特别程序种类 {kind!r} 不在法定范围内（听证、招标、拍卖、检验、检测、检疫、鉴定、专家评审、公示）", ev)
-        for clock in _open_clocks(tx, case):
+        for clock in work.open_clocks(case):
             _clock_op(ev, pause_clock, clock, at=at, kind=kind)
             work.touch(clock)
         case.status_before_pause = case.status
@@ -255,7 +464,8 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
             data["reason"] = attrs["reason"]
     elif action in (CaseAction.SUPPLEMENT_RECEIVED, CaseAction.RESUME):
         given_back = 0
-        for clock in _open_clocks(tx, case):
+        calendar = tx.calendar(case.center_id)
+        for clock in work.open_clocks(case):
             days = _clock_op(ev, resume_clock, clock, calendar, at=at)
             if clock.subject_type in (SubjectType.CASE, SubjectType.ACCEPTANCE):
                 given_back = days
@@ -271,29 +481,27 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
             raise _refuse(ErrorCode.INVALID_EVENT, f"办结结果 {result!r} 应为 approved 或 denied", ev)
         case.status, case.result, case.completed_at = CaseStatus.COMPLETED.value, result, at
         case.reason = attrs.get("reason")
-        _finish_all(tx, work, case, ev, at)
+        _finish_all(tx, work, case, at)
         data["result"] = result
     elif action is CaseAction.REJECT:
         case.status, case.reason, case.completed_at = CaseStatus.REJECTED.value, attrs.get("reason"), at
-        _finish_all(tx, work, case, ev, at)
+        _finish_all(tx, work, case, at)
         data["reason"] = case.reason
     elif action is CaseAction.WITHDRAW:
         case.status, case.completed_at = CaseStatus.WITHDRAWN.value, at
-        _finish_all(tx, work, case, ev, at, cancelled=True)
+        _finish_all(tx, work, case, at, cancelled=True)
     return data
 
 
-def accept_case(tx: Transaction, work: _Work, case: Case, *, at: datetime,
-                due_at: str | datetime | None, deemed: bool) -> dict[str, Any]:
+def _accept(tx: Transaction, work: _Work, case: Case, *, at: datetime,
+            due_at: str | datetime | None, deemed: bool) -> dict[str, Any]:
     """受理: start the case clock on the item's committed limit and the first steps."""
     calendar = tx.calendar(case.center_id)
-    item = tx.session.get(Item, case.item_id)
-    assert item is not None
-    if case.acceptance_clock_id:
-        acceptance = tx.session.get(Clock, case.acceptance_clock_id)
-        if acceptance is not None and acceptance.state in (ClockState.RUNNING, ClockState.PAUSED):
-            finish_clock(acceptance, calendar, at=at)
-            work.touch(acceptance)
+    item = _item_by_id(tx, case.item_id)
+    acceptance = work.clock(case.acceptance_clock_id)
+    if acceptance is not None and acceptance.state in OPEN_CLOCK:
+        finish_clock(acceptance, calendar, at=at)
+        work.touch(acceptance)
     # art. 32: deemed acceptance counts from the day the submission was received.
     start = case.submitted_at if deemed and case.submitted_at else at
     fixed = datetime.fromisoformat(due_at) if isinstance(due_at, str) else due_at
@@ -309,21 +517,15 @@ def accept_case(tx: Transaction, work: _Work, case: Case, *, at: datetime,
             "committed_days": item.committed_days, "steps_from": first_seq}
 
 
-def _item_steps(tx: Transaction, item: Item) -> list[ItemStep]:
-    return list(tx.session.scalars(select(ItemStep).where(ItemStep.item_id == item.id).order_by(ItemStep.seq)))
-
-
 def _start_step_group(tx: Transaction, work: _Work, case: Case, item: Item, *, after_seq: int,
                       at: datetime) -> int | None:
     """Start every step of the next group after ``after_seq``; returns its seq (None: no more)."""
-    steps = _item_steps(tx, item)
-    if not steps and after_seq == 0:
-        steps = [ItemStep(item_id=item.id, seq=1, name="办理", limit_days=item.committed_days)]
-    following = [s for s in steps if s.seq > after_seq]
+    following = [s for s in _item_steps(tx, item) if s.seq > after_seq]
     if not following:
         return None
     seq = following[0].seq
     calendar = tx.calendar(case.center_id)
+    running = work.running(case)
     for spec in (s for s in following if s.seq == seq):
         step = Step(case_id=case.id, center_id=case.center_id,
                     department_id=spec.department_id or case.department_id, seq=seq, name=spec.name,
@@ -333,41 +535,39 @@ def _start_step_group(tx: Transaction, work: _Work, case: Case, item: Item, *, a
                             basis=Basis(item.basis), rule=item.warning_rule,
                             department_id=step.department_id, window_id=case.window_id)
         step.clock_id = clock.id
+        running.append(step)
         work.touch(clock, step)
     return seq
 
 
 def _advance(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: datetime) -> dict[str, Any]:
-    running = _running_steps(tx, case)
+    running = work.running(case)
+    candidates = list(running)
     if ev.department_code:
-        dept = tx.session.scalars(select(Department).where(
-            Department.center_id == case.center_id, Department.code == ev.department_code)).first()
-        running = [s for s in running if dept is not None and s.department_id == dept.id]
+        dept = _by_code(tx, Department, case.center_id, ev.department_code)
+        candidates = [s for s in candidates if dept is not None and s.department_id == dept.id]
     if ev.step_name:
-        named = [s for s in running if s.name == ev.step_name]
-        running = named or running
-    if not running:
+        candidates = [s for s in candidates if s.name == ev.step_name] or candidates
+    if not candidates:
         raise _refuse(ErrorCode.STEP_NOT_RUNNING, f"办件 {case.number} 没有可办结的在办环节 (no running step)", ev)
-    if len(running) > 1:
+    if len(candidates) > 1:
         raise _refuse(ErrorCode.INVALID_EVENT,
-                      f"办件 {case.number} 有 {len(running)} 个并联环节在办，请指明部门 (department_code required)", ev)
-    step = running[0]
-    calendar = tx.calendar(case.center_id)
-    clock = tx.session.get(Clock, step.clock_id) if step.clock_id else None
+                      f"办件 {case.number} 有 {len(candidates)} 个并联环节在办，请指明部门 (department_code required)", ev)
+    step = candidates[0]
+    work.keep(step)
+    clock = work.clock(step.clock_id)
     if clock is not None:
-        finish_clock(clock, calendar, at=at)
+        finish_clock(clock, tx.calendar(case.center_id), at=at)
         work.touch(clock)
     step.status, step.finished_at = StepStatus.DONE.value, at
     if ev.staff_code:
-        staff = tx.session.scalars(select(Staff).where(Staff.center_id == case.center_id,
-                                                       Staff.code == ev.staff_code)).first()
+        staff = _by_code(tx, Staff, case.center_id, ev.staff_code)
         step.staff_id = staff.id if staff else step.staff_id
     work.touch(step)
-    tx.session.flush()
+    running.remove(step)
     next_seq = None
-    if not _running_steps(tx, case):
-        item = tx.session.get(Item, case.item_id)
-        next_seq = _start_step_group(tx, work, case, item, after_seq=step.seq, at=at)  # type: ignore[arg-type]
+    if not running:
+        next_seq = _start_step_group(tx, work, case, _item_by_id(tx, case.item_id), after_seq=step.seq, at=at)
     return {"step": step.name, "step_outcome": clock.outcome if clock else None, "next_seq": next_seq}
 
 
@@ -385,14 +585,13 @@ def _extend(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent) -> dict
     if case.extension_days:
         raise _refuse(ErrorCode.EXTENSION_ALREADY_GRANTED,
                       f"办件 {case.number} 已延期 {case.extension_days} 天，法定只可延期一次 (art. 42)", ev)
-    item = tx.session.get(Item, case.item_id)
-    assert item is not None
+    item = _item_by_id(tx, case.item_id)
     cap = item.legal_days + item.extension_days
     if item.committed_days + days > cap:
         raise _refuse(ErrorCode.EXTENSION_EXCEEDS_LIMIT,
                       f"延期 {days} 天后时限 {item.committed_days + days} 天超过法定时限 {item.legal_days} 天"
                       f"加可延长 {item.extension_days} 天", ev)
-    clock = tx.session.get(Clock, case.clock_id) if case.clock_id else None
+    clock = work.clock(case.clock_id)
     if clock is None:
         raise _refuse(ErrorCode.CASE_NOT_RUNNING, f"办件 {case.number} 尚未受理，无法延期", ev)
     _clock_op(ev, extend_clock, clock, tx.calendar(case.center_id), days=days)
@@ -401,50 +600,40 @@ def _extend(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent) -> dict
     return {"days": days, "approved_by": approved_by, "due_at": clock.due_at}
 
 
-def _finish_all(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: datetime,
-                cancelled: bool = False) -> None:
+def _finish_all(tx: Transaction, work: _Work, case: Case, at: datetime, cancelled: bool = False) -> None:
     calendar = tx.calendar(case.center_id)
-    for step in _running_steps(tx, case):
+    clocks = work.open_clocks(case)
+    running = work.running(case)
+    for step in running:
+        work.keep(step)
         step.status = (StepStatus.CANCELLED if cancelled else StepStatus.DONE).value
         step.finished_at = at
         work.touch(step)
-    for clock in _open_clocks(tx, case):
+    running.clear()
+    for clock in clocks:
         finish_clock(clock, calendar, at=at, cancelled=cancelled)
         work.touch(clock)
 
 
-def deem_accepted(tx: Transaction, case: Case) -> LedgerEvent:
+def deem_accepted(tx: Transaction, number: str) -> LedgerEvent | None:
     """Art. 32: an online submission unanswered within 5 working days counts as accepted on the
-    day it was received; called when its acceptance clock runs out."""
-    work = _Work(tx)
-    acceptance = tx.session.get(Clock, case.acceptance_clock_id) if case.acceptance_clock_id else None
+    day it was received; called when its acceptance clock runs out. None if no longer waiting."""
+    cases = _case_set(tx)
+    cases.load({number})
+    case = cases.cases.get(number)
+    if case is None or case.status not in BEFORE_ACCEPTANCE:
+        return None
+    work = _Work(cases)
+    work.keep(case)
+    acceptance = work.clock(case.acceptance_clock_id)
     at = acceptance.red_at if acceptance and acceptance.red_at else tx.now
-    data = accept_case(tx, work, case, at=at, due_at=None, deemed=True)
+    data = _accept(tx, work, case, at=at, due_at=None, deemed=True)
     case.last_event_at = max(case.last_event_at, at)
     work.touch(case)
     event = tx.ledger.append(center_id=case.center_id, kind="case.deemed_accepted", subject_type="case",
                              subject_id=case.id, occurred_at=at, recorded_at=tx.now,
-                             data={"number": case.number, **data}, changes=work.changes(),
+                             data={"number": case.number, **data}, changes=work.commit(),
                              actor="system:art32")
-    tx.session.flush()
-    tx.announce("case.event", {"ledger_id": event.id, "number": case.number, "kind": event.kind,
-                               "center_id": str(case.center_id), "status": case.status})
+    tx.announce("case.event", {"number": case.number, "kind": event.kind,
+                               "center_id": str(case.center_id), "status": case.status}, event)
     return event
-
-
-def ingest(tx: Transaction, events: list[ReportedEvent], *, source: str) -> list[Outcome]:
-    """A batch from a department system: each event applied or refused on its own (a savepoint
-    each), answered per event; what was accepted stays accepted when a later one is refused."""
-    outcomes: list[Outcome] = []
-    for ev in events:
-        savepoint = tx.session.begin_nested()
-        try:
-            outcome = handle(tx, ev, source=source)
-            savepoint.commit()
-        except DomainError as exc:
-            savepoint.rollback()
-            tx.ledger.forget_heads()
-            outcome = Outcome(ev.source_event_id, "refused", code=str(exc.code), message=exc.message)
-        outcomes.append(outcome)
-    return outcomes
-

@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, select
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
@@ -156,7 +156,8 @@ class Ledger:
     """Appends events to the chains of one transaction's session.
 
     Heads are locked once per center per transaction (``FOR UPDATE`` on PostgreSQL) and kept in
-    memory after that, so a batch of events costs one lock, not one per event.
+    memory after that. Appended events are buffered and written by ``flush`` in one multi-row
+    INSERT, so a batch of events costs one lock and one round trip, not one each.
     """
 
     def __init__(self, session: Session, *, key_seed_b64: str, checkpoint_every: int) -> None:
@@ -165,6 +166,7 @@ class Ledger:
         self._public = public_key_b64(self._key)
         self._every = checkpoint_every
         self._heads: dict[uuid.UUID, LedgerHead] = {}
+        self._pending: list[LedgerEvent] = []
 
     def _head(self, center_id: uuid.UUID) -> LedgerHead:
         head = self._heads.get(center_id)
@@ -178,19 +180,12 @@ class Ledger:
             self._heads[center_id] = head
         return head
 
-    def forget_heads(self) -> None:
-        """Drop cached heads (after a rollback to a savepoint, re-read them)."""
-        for head in self._heads.values():
-            if head in self.session:
-                self.session.refresh(head)
-        self._heads.clear()
-
     def append(self, *, center_id: uuid.UUID, kind: str, subject_type: str,
                subject_id: uuid.UUID, occurred_at: datetime, recorded_at: datetime,
                data: dict[str, Any] | None = None, changes: list[dict[str, Any]] | None = None,
                actor: str | None = None, source: str | None = None,
                source_event_id: str | None = None, late: bool = False) -> LedgerEvent:
-        """Append one event to its center's chain and return it (flushed, with its id)."""
+        """Append one event to its center's chain; its ``id`` is set by the next ``flush``."""
         head = self._head(center_id)
         event = LedgerEvent(
             center_id=center_id, seq=head.seq + 1, kind=kind, subject_type=subject_type,
@@ -200,10 +195,24 @@ class Ledger:
         )
         event.hash = chain_hash(head.hash, event_body(event))
         head.seq, head.hash = event.seq, event.hash
-        self.session.add(event)
+        self._pending.append(event)
         if self._every and event.seq % self._every == 0:
             self._checkpoint(center_id, event.seq, event.hash, recorded_at)
         return event
+
+    def flush(self) -> None:
+        """Write the buffered events in append order; ids follow that order."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        columns = [c.key for c in LedgerEvent.__table__.columns if c.key != "id"]  # type: ignore[attr-defined]
+        rows = [{c: getattr(e, c) for c in columns} for e in pending]
+        for start in range(0, len(rows), 1000):
+            ids = self.session.execute(
+                insert(LedgerEvent).returning(LedgerEvent.id, sort_by_parameter_order=True),
+                rows[start:start + 1000]).scalars().all()
+            for event, event_id in zip(pending[start:start + 1000], ids, strict=True):
+                event.id = event_id
 
     def _checkpoint(self, center_id: uuid.UUID, seq: int, hash_: str, at: datetime) -> None:
         signature = self._key.sign(checkpoint_message(center_id, seq, hash_))

@@ -14,10 +14,10 @@ from sqlmodel import Session
 from esupervision.models import timesource
 from esupervision.models.base import utc
 from esupervision.models.calendar import WorkCalendar, calendar_for
-from esupervision.models.ledger import Ledger
+from esupervision.models.ledger import Ledger, LedgerEvent
 from esupervision.settings import Settings, get_settings
 
-Announcement = tuple[str, dict[str, Any]]
+Announcement = tuple[str, dict[str, Any], "LedgerEvent | None"]
 
 
 class Transaction:
@@ -31,6 +31,21 @@ class Transaction:
                              checkpoint_every=self.settings.ledger_checkpoint_every)
         self.announcements: list[Announcement] = []
         self._calendars: dict[uuid.UUID | None, WorkCalendar] = {}
+        # Per-transaction lookups of the catalogue (items, departments ...), filled on demand.
+        self.cache: dict[Any, Any] = {}
+        self._before_flush: list[Callable[[], None]] = []
+
+    def on_flush(self, writer: Callable[[], None]) -> None:
+        """Run ``writer`` (once) at the next ``flush``, before the ledger is written."""
+        self._before_flush.append(writer)
+
+    def flush(self) -> None:
+        """Write everything buffered: projection rows, then the ledger events."""
+        writers, self._before_flush = self._before_flush, []
+        for writer in writers:
+            writer()
+        self.ledger.flush()
+        self.session.flush()
 
     def calendar(self, center_id: uuid.UUID | None) -> WorkCalendar:
         """The working-day calendar of a center: official data, loaded years, local overrides."""
@@ -45,9 +60,14 @@ class Transaction:
             self._calendars[center_id] = cal
         return cal
 
-    def announce(self, topic: str, message: dict[str, Any]) -> None:
-        """Publish ``message`` on the internal channel once this transaction has committed."""
-        self.announcements.append((topic, message))
+    def announce(self, topic: str, message: dict[str, Any], event: LedgerEvent | None = None) -> None:
+        """Publish ``message`` on the internal channel once this transaction has committed; with
+        ``event``, the message carries that ledger event's id (known only once written)."""
+        self.announcements.append((topic, message, event))
+
+    def published(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(topic, {**message, "ledger_id": event.id} if event is not None else message)
+                for topic, message, event in self.announcements]
 
 
 _publisher: Callable[[str, dict[str, Any]], None] | None = None
@@ -69,10 +89,11 @@ def transaction(engine: Engine | None = None, *, now: datetime | None = None,
         tx = Transaction(session, now=now, actor=actor)
         try:
             yield tx
+            tx.flush()
             session.commit()
         except BaseException:
             session.rollback()
             raise
     if _publisher is not None:
-        for topic, message in tx.announcements:
+        for topic, message in tx.published():
             _publisher(topic, message)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from esupervision.models import timesource
-from esupervision.models.case import Case, CaseStatus, Step
+from esupervision.models.case import Case, Step
 from esupervision.models.casework import deem_accepted, row_change
 from esupervision.models.clock import Clock, SubjectType, light_name_at, next_announcement
 from esupervision.models.transaction import Transaction, transaction
@@ -43,6 +43,7 @@ def announce_due(tx: Transaction, *, limit: int = 500) -> int:
         select(Clock).where(Clock.next_announce_at <= tx.now)
         .order_by(Clock.next_announce_at).limit(limit).with_for_update(skip_locked=True)
     ).all()
+    deemed: list[str] = []
     for clock in due:
         light = light_name_at(clock, tx.now)
         due_instant = clock.red_at if light == "red" else clock.yellow_at
@@ -65,13 +66,15 @@ def announce_due(tx: Transaction, *, limit: int = 500) -> int:
                                  subject_type=clock.subject_type, subject_id=clock.subject_id,
                                  occurred_at=due_instant or tx.now, recorded_at=tx.now,
                                  data=message, changes=[row_change(clock)], actor="system:lights")
-        tx.session.flush()
-        tx.announce("light.changed", {**message, "ledger_id": event.id,
+        tx.announce("light.changed", {**message,
                                       "due_instant": due_instant.isoformat() if due_instant else None,
-                                      "announced_at": tx.now.isoformat()})
-        if (clock.subject_type == SubjectType.ACCEPTANCE and light == "red" and case is not None
-                and case.status in (CaseStatus.SUBMITTED, CaseStatus.PREREVIEWED)):
-            deem_accepted(tx, case)
+                                      "announced_at": tx.now.isoformat()}, event)
+        if clock.subject_type == SubjectType.ACCEPTANCE and light == "red" and case is not None:
+            deemed.append(case.number)
+    # After the clocks above are written: the case set reads the acceptance clocks afresh.
+    tx.session.flush()
+    for number in deemed:
+        deem_accepted(tx, number)
     return len(due)
 
 

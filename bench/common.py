@@ -1,0 +1,76 @@
+"""Shared helpers for the benchmarks: fresh PostgreSQL databases, results in RESULTS.md."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "RESULTS.md"
+PG_ADMIN = os.environ.get("ESV_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def fresh_postgres(keep: bool = False):
+    """A new empty PostgreSQL database; yields its URL and drops it afterwards."""
+    name = f"esv_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        if not keep:
+            with admin.connect() as c:
+                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def create_schema(engine: Engine) -> None:
+    from sqlmodel import SQLModel
+
+    from esupervision.models import tables  # noqa: F401
+    SQLModel.metadata.create_all(engine)
+
+
+def machine() -> str:
+    cpu = "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    pg = ""
+    try:
+        pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        pass
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+            + (f", {pg}" if pg else ""))
+
+
+def record(title: str, command: str, lines: list[str]) -> None:
+    """Append one section to bench/RESULTS.md (never rewrites other sections)."""
+    if not RESULTS.exists():
+        RESULTS.write_text("# Benchmark results\n")
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = "\n".join(f"- {line}" for line in lines)
+    with RESULTS.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n## {title} — {stamp}\n\nMachine: {machine()}\n\nCommand: `{command}`\n\n{body}\n")
+    print("\n".join(lines))
+
+
+def command_line() -> str:
+    return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
