@@ -49,3 +49,31 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: instants must be timezone-aware")
     return value.astimezone(timezone.utc)
+
+
+def record_class(model: type) -> type:
+    """A plain mutable dataclass with the columns of a SQLModel table, for hot paths.
+
+    SQLModel table instances cost ~150 µs to build (validation, instrumentation); a batch of
+    thousands of events builds its rows as these records instead and writes them with Core.
+    Defaults and default factories are the model's own.
+    """
+    import dataclasses
+
+    from pydantic_core import PydanticUndefined
+
+    specs = []
+    for name, info in model.model_fields.items():  # type: ignore[attr-defined]
+        if info.default_factory is not None:
+            specs.append((name, object, dataclasses.field(default_factory=info.default_factory)))
+        elif info.default is PydanticUndefined:
+            specs.append((name, object, dataclasses.field()))
+        else:
+            specs.append((name, object, dataclasses.field(default=info.default)))
+    record = dataclasses.make_dataclass(f"{model.__name__}Record", specs, kw_only=True, slots=True)
+    record.__tablename__ = model.__tablename__  # type: ignore[attr-defined]
+    record.__table__ = model.__table__  # type: ignore[attr-defined]
+    for name in dir(model):   # properties such as Clock.rule
+        if isinstance(getattr(model, name, None), property):
+            setattr(record, name, getattr(model, name))
+    return record

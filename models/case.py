@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index
 from sqlmodel import Field, SQLModel
 
-from esupervision.models.base import UTCDateTime, new_id
+from esupervision.models.base import UTCDateTime, new_id, record_class
 from esupervision.models.report import CaseAction
 
 
@@ -165,3 +165,8 @@ class Step(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     clock_id: uuid.UUID | None = Field(default=None, sa_column_args=deferred_fk("clock.id"))
     staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff.id")
+
+
+# Plain records of the same columns, built by the batch working set (``models/casework.py``).
+CaseRecord = record_class(Case)
+StepRecord = record_class(Step)

@@ -20,15 +20,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
 from esupervision.models.base import utc
-from esupervision.models.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, CaseStatus, Step,
-                                      StepStatus, SuspendKind)
+from esupervision.models.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, CaseRecord,
+                                      CaseStatus, Step, StepRecord, StepStatus, SuspendKind)
 from esupervision.models.catalogue import (ACCEPTANCE_DAYS, Center, Department, Item, ItemStep,
                                            Staff, Window)
-from esupervision.models.clock import (Basis, Clock, ClockState, ClockStateError, SubjectType,
-                                       extend_clock, finish_clock, pause_clock, resume_clock,
+from esupervision.models.clock import (Basis, Clock, ClockRecord, ClockState, ClockStateError,
+                                       SubjectType, extend_clock, finish_clock, pause_clock, resume_clock,
                                        start_clock)
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.ledger import LedgerEvent, row_values
+from esupervision.models.ledger import LedgerEvent, json_value, row_values
 from esupervision.models.report import CaseAction, ReportedEvent
 from esupervision.models.transaction import Transaction
 
@@ -137,10 +137,11 @@ class CaseSet:
             return
         session = self.tx.session
         session.flush()
-        found: list[Case] = []
+        found: list[Any] = []
         for start in range(0, len(missing), 1000):
             chunk = missing[start:start + 1000]
-            found += _detached(session, select(Case).where(Case.number.in_(chunk)).with_for_update())  # type: ignore[attr-defined]
+            found += _records(session, CaseRecord, select(Case.__table__).where(  # type: ignore[attr-defined]
+                Case.number.in_(chunk)).with_for_update())  # type: ignore[attr-defined]
         for number in missing:
             self.cases[number] = None
         for case in found:
@@ -149,15 +150,14 @@ class CaseSet:
         if not found:
             return
         case_ids = [c.id for c in found]
-        steps = _detached(session, select(Step).where(Step.case_id.in_(case_ids),  # type: ignore[attr-defined]
-                                                      Step.status == StepStatus.RUNNING.value)
-                          .order_by(Step.seq))
+        steps = _records(session, StepRecord, select(Step.__table__).where(  # type: ignore[attr-defined]
+            Step.case_id.in_(case_ids), Step.status == StepStatus.RUNNING.value).order_by(Step.seq))  # type: ignore[attr-defined]
         for step in steps:
             self.running[step.case_id].append(step)
         clock_ids = [i for c in found for i in (c.clock_id, c.acceptance_clock_id) if i]
         clock_ids += [s.clock_id for s in steps if s.clock_id]
-        for clock in _detached(session, select(Clock).where(Clock.id.in_(clock_ids),  # type: ignore[attr-defined]
-                                                            Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
+        for clock in _records(session, ClockRecord, select(Clock.__table__).where(  # type: ignore[attr-defined]
+                Clock.id.in_(clock_ids), Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
             self.clocks[clock.id] = clock
 
     def write(self) -> None:
@@ -178,11 +178,8 @@ class CaseSet:
         session.expire_all()
 
 
-def _detached(session: Any, query: Any) -> list[Any]:
-    rows = list(session.scalars(query))
-    for row in rows:
-        session.expunge(row)
-    return rows
+def _records(session: Any, record: type, query: Any) -> list[Any]:
+    return [record(**row) for row in session.execute(query).mappings()]
 
 
 def _upsert(session: Any, model: type[SQLModel], rows: list[SQLModel], dialect: str) -> None:
@@ -235,16 +232,28 @@ class _Work:
         return [c for c in clocks if c is not None and c.state in OPEN_CLOCK]
 
     def commit(self) -> list[dict[str, Any]]:
+        """Hand the rows to the working set; returns the ledger's record of them: new rows in
+        full, changed rows as the columns that changed (replay applies them in order)."""
         for key, row in self.touched.items():
             self.cases.dirty[key] = row
-            if isinstance(row, Clock):
+            if row.__tablename__ == "clock":  # type: ignore[attr-defined]
                 if row.state in OPEN_CLOCK:
                     self.cases.clocks[row.id] = row
                 else:
                     self.cases.clocks.pop(row.id, None)
         order = {"clock": 0, "case": 1, "step": 2}
-        rows = sorted(self.touched.values(), key=lambda r: order[r.__tablename__])  # type: ignore[attr-defined]
-        return [row_change(r) for r in rows]
+        changes = []
+        for row in sorted(self.touched.values(), key=lambda r: order[r.__tablename__]):  # type: ignore[attr-defined]
+            saved = self._saved.get(id(row))
+            if saved is None:
+                changes.append(row_change(row))
+                continue
+            before = saved[1]
+            changed = {key: json_value(getattr(row, key)) for key, old in before.items()
+                       if getattr(row, key) != old}
+            if changed:
+                changes.append({"table": row.__tablename__, "id": str(row.id), "set": changed})  # type: ignore[attr-defined]
+        return changes
 
     def undo(self) -> None:
         for row, values in self._saved.values():
@@ -400,7 +409,7 @@ def _new_case(tx: Transaction, ev: ReportedEvent, occurred: datetime) -> Case:
         staff_id = staff.id if staff else None   # an unknown handler is kept in the event data
         window_id = window_id or (staff.window_id if staff else None)
     attrs = ev.attributes
-    return Case(number=ev.case_number, center_id=center.id, department_id=department_id,
+    return CaseRecord(number=ev.case_number, center_id=center.id, department_id=department_id,
                 item_id=item.id, window_id=window_id, staff_id=staff_id,
                 applicant_name=ev.applicant_name, applicant_id_number=attrs.get("applicant_id_number"),
                 applicant_phone=attrs.get("applicant_phone"),
@@ -527,7 +536,7 @@ def _start_step_group(tx: Transaction, work: _Work, case: Case, item: Item, *, a
     calendar = tx.calendar(case.center_id)
     running = work.running(case)
     for spec in (s for s in following if s.seq == seq):
-        step = Step(case_id=case.id, center_id=case.center_id,
+        step = StepRecord(case_id=case.id, center_id=case.center_id,
                     department_id=spec.department_id or case.department_id, seq=seq, name=spec.name,
                     limit_days=spec.limit_days, started_at=at)
         clock = start_clock(calendar, center_id=case.center_id, subject_type=SubjectType.STEP,

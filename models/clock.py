@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
-from esupervision.models.base import UTCDateTime, new_id, utc
+from esupervision.models.base import UTCDateTime, new_id, record_class, utc
 from esupervision.models.calendar import WorkCalendar
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -167,11 +167,10 @@ class Clock(SQLModel, table=True):
         Index("ix_clock_next_announce", "next_announce_at",
               postgresql_where=text("next_announce_at IS NOT NULL"),
               sqlite_where=text("next_announce_at IS NOT NULL")),
-        Index("ix_clock_subject", "subject_type", "subject_id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
-    center_id: uuid.UUID = Field(index=True)
+    center_id: uuid.UUID
     subject_type: str
     subject_id: uuid.UUID
     department_id: uuid.UUID | None = None
@@ -204,6 +203,11 @@ class Clock(SQLModel, table=True):
         return WarningRule(self.warn_min_days, self.warn_fraction)
 
 
+# The working set of a batch builds clocks as plain records (see ``record_class``); every
+# function below takes either, reading and writing the same attribute names.
+ClockRecord = record_class(Clock)
+
+
 def next_announcement(clock: Clock) -> datetime | None:
     """The instant the scheduler must next announce this clock's light, or None."""
     if clock.state != ClockState.RUNNING or clock.red_at is None:
@@ -232,7 +236,7 @@ def start_clock(calendar: WorkCalendar, *, center_id: uuid.UUID, subject_type: S
     """A new running clock; ``due_at`` fixes the deadline instead of computing it."""
     if not 0 <= limit_days <= MAX_LIMIT_DAYS:
         raise ValueError(f"limit_days {limit_days} out of range")
-    clock = Clock(center_id=center_id, subject_type=subject_type.value, subject_id=subject_id,
+    clock = ClockRecord(center_id=center_id, subject_type=subject_type.value, subject_id=subject_id,
                   department_id=department_id, window_id=window_id, basis=basis.value,
                   limit_days=limit_days, warn_min_days=rule.min_days, warn_fraction=rule.fraction,
                   started_at=utc(started_at), fixed_due=due_at is not None, pauses=[])

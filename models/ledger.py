@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,13 +14,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, insert, select
+from sqlalchemy import (JSON, BigInteger, Column, Index, Integer, UniqueConstraint, func, insert,
+                        select, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.models.base import UTCDateTime, utc
+from esupervision.models.base import UTCDateTime, record_class, utc
 
 GENESIS = "0" * 64
 JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
@@ -42,7 +43,7 @@ class LedgerEvent(SQLModel, table=True):
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True))
     center_id: uuid.UUID
     seq: int
-    kind: str = Field(index=True)
+    kind: str
     subject_type: str
     subject_id: uuid.UUID
     actor: str | None = None
@@ -52,10 +53,14 @@ class LedgerEvent(SQLModel, table=True):
     recorded_at: datetime = Field(sa_type=UTCDateTime)
     late: bool = False
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON_TYPE, nullable=False))
-    changes: list[dict[str, Any]] = Field(default_factory=list,
-                                          sa_column=Column(JSON_TYPE, nullable=False))
+    # Plain JSON (text) on PostgreSQL: written on every event, read back only by replay.
+    changes: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     prev_hash: str
-    hash: str = Field(index=True)
+    hash: str
+
+
+# What ``Ledger.append`` builds: the same columns as a plain record (cheap to make by thousands).
+LedgerEventRecord = record_class(LedgerEvent)
 
 
 class LedgerHead(SQLModel, table=True):
@@ -87,11 +92,23 @@ class LedgerCheckpoint(SQLModel, table=True):
 def _canonical_default(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_instant(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"not canonicalisable: {type(value).__name__}")
+
+
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def json_value(value: Any) -> Any:
+    """A scalar column value in canonical JSON form (instants in UTC with 'Z', ids as text)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return jsonable(value)
 
 
 def format_instant(value: datetime) -> str:
@@ -100,20 +117,20 @@ def format_instant(value: datetime) -> str:
 
 
 def canonical_json(value: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8: the same value always gives the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_canonical_default).encode("utf-8")
+    """Sorted keys, no whitespace, UTF-8 unescaped (orjson's encoding): the same value always
+    gives the same bytes. Instants are UTC with microseconds and 'Z'; ids are text."""
+    return orjson.dumps(value, option=_ORJSON_OPTIONS, default=_canonical_default)
 
 
 def jsonable(value: Any) -> Any:
     """A value as it will read back from a JSON column (instants and ids as strings)."""
-    return json.loads(canonical_json(value))
+    return orjson.loads(canonical_json(value))
 
 
-def row_values(row: SQLModel) -> dict[str, Any]:
-    """Every column of a row in canonical JSON form (attribute access loads expired ones)."""
-    return jsonable({column.key: getattr(row, column.key)
-                     for column in row.__table__.columns})  # type: ignore[attr-defined]
+def row_values(row: Any) -> dict[str, Any]:
+    """Every column of a row (a table model or a record) in canonical JSON form."""
+    return {column.key: json_value(getattr(row, column.key))
+            for column in row.__table__.columns}
 
 
 def event_body(event: LedgerEvent) -> dict[str, Any]:
@@ -184,10 +201,10 @@ class Ledger:
                subject_id: uuid.UUID, occurred_at: datetime, recorded_at: datetime,
                data: dict[str, Any] | None = None, changes: list[dict[str, Any]] | None = None,
                actor: str | None = None, source: str | None = None,
-               source_event_id: str | None = None, late: bool = False) -> LedgerEvent:
+               source_event_id: str | None = None, late: bool = False) -> Any:
         """Append one event to its center's chain; its ``id`` is set by the next ``flush``."""
         head = self._head(center_id)
-        event = LedgerEvent(
+        event = LedgerEventRecord(
             center_id=center_id, seq=head.seq + 1, kind=kind, subject_type=subject_type,
             subject_id=subject_id, actor=actor, source=source, source_event_id=source_event_id,
             occurred_at=utc(occurred_at), recorded_at=utc(recorded_at), late=late,
@@ -201,18 +218,30 @@ class Ledger:
         return event
 
     def flush(self) -> None:
-        """Write the buffered events in append order; ids follow that order."""
+        """Write the buffered events in append order; ids follow that order.
+
+        Ids are taken from the sequence first (PostgreSQL) or after the current maximum under
+        SQLite's write lock, so the rows go in with one plain multi-row INSERT.
+        """
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        columns = [c.key for c in LedgerEvent.__table__.columns if c.key != "id"]  # type: ignore[attr-defined]
+        for event, event_id in zip(pending, self._allocate_ids(len(pending)), strict=True):
+            event.id = event_id
+        table = LedgerEvent.__table__  # type: ignore[attr-defined]
+        columns = [c.key for c in table.columns]
         rows = [{c: getattr(e, c) for c in columns} for e in pending]
         for start in range(0, len(rows), 1000):
-            ids = self.session.execute(
-                insert(LedgerEvent).returning(LedgerEvent.id, sort_by_parameter_order=True),
-                rows[start:start + 1000]).scalars().all()
-            for event, event_id in zip(pending[start:start + 1000], ids, strict=True):
-                event.id = event_id
+            self.session.execute(insert(table), rows[start:start + 1000])
+
+    def _allocate_ids(self, count: int) -> list[int]:
+        bind = self.session.get_bind()
+        if bind.dialect.name == "postgresql":
+            return list(self.session.scalars(text(
+                "SELECT nextval(pg_get_serial_sequence('ledger_event', 'id')) "
+                "FROM generate_series(1, :n)"), {"n": count}))
+        first = (self.session.scalar(select(func.max(LedgerEvent.id))) or 0) + 1
+        return list(range(first, first + count))
 
     def _checkpoint(self, center_id: uuid.UUID, seq: int, hash_: str, at: datetime) -> None:
         signature = self._key.sign(checkpoint_message(center_id, seq, hash_))

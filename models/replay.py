@@ -1,7 +1,8 @@
 """Rebuild the projections (cases, steps, clocks) from the ledger alone.
 
-Every case event keeps the rows it wrote, so replaying folds them in ledger order: the last
-version of each row wins, and the result must equal the live projection exactly.
+Every case event keeps the rows it wrote (new rows whole, changed rows as their changed
+columns), so replaying folds them in ledger order and the result must equal the live projection
+exactly.
 """
 from __future__ import annotations
 
@@ -30,8 +31,12 @@ def fold(session: Session, progress: Callable[[int], None] | None = None,
         for event_id, changes in batch:
             for change in changes:
                 table = rows.get(change["table"])
-                if table is not None:
-                    table[change["id"]] = change["values"]
+                if table is None:
+                    continue
+                if "values" in change:       # a new row, or a row written whole
+                    table[change["id"]] = dict(change["values"])
+                else:                        # the columns that changed
+                    table[change["id"]].update(change["set"])
             last_id = event_id
         if progress:
             progress(len(batch))

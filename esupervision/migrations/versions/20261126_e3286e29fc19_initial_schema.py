@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 3114fe8a2e32
+Revision ID: e3286e29fc19
 Revises: 
-Create Date: 2026-11-26 07:34:55.188112+00:00
+Create Date: 2026-11-26 07:41:56.272681+00:00
 
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import esupervision.models.base  # noqa: F401  (autogenerate renders UTCDateTime
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = '3114fe8a2e32'
+revision: str = 'e3286e29fc19'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -84,11 +84,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('clock', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_clock_center_id'), ['center_id'], unique=False)
         batch_op.create_index('ix_clock_next_announce', ['next_announce_at'], unique=False, postgresql_where=sa.text('next_announce_at IS NOT NULL'), sqlite_where=sa.text('next_announce_at IS NOT NULL'))
         batch_op.create_index('ix_clock_running_red', ['subject_type', 'department_id', 'red_at'], unique=False, postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
         batch_op.create_index('ix_clock_running_yellow', ['subject_type', 'department_id', 'yellow_at'], unique=False, postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
-        batch_op.create_index('ix_clock_subject', ['subject_type', 'subject_id'], unique=False)
 
     op.create_table('ledger_checkpoint',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -117,7 +115,7 @@ def upgrade() -> None:
     sa.Column('recorded_at', esupervision.models.base.UTCDateTime(), nullable=False),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('changes', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
     sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
@@ -125,8 +123,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('source', 'source_event_id', name='uq_ledger_source_event')
     )
     with op.batch_alter_table('ledger_event', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_ledger_event_hash'), ['hash'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_event_kind'), ['kind'], unique=False)
         batch_op.create_index('ix_ledger_subject', ['subject_id', 'id'], unique=False)
 
     op.create_table('ledger_head',
@@ -358,8 +354,6 @@ def downgrade() -> None:
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_event', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_subject')
-        batch_op.drop_index(batch_op.f('ix_ledger_event_kind'))
-        batch_op.drop_index(batch_op.f('ix_ledger_event_hash'))
 
     op.drop_table('ledger_event')
     with op.batch_alter_table('ledger_checkpoint', schema=None) as batch_op:
@@ -367,11 +361,9 @@ def downgrade() -> None:
 
     op.drop_table('ledger_checkpoint')
     with op.batch_alter_table('clock', schema=None) as batch_op:
-        batch_op.drop_index('ix_clock_subject')
         batch_op.drop_index('ix_clock_running_yellow', postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
         batch_op.drop_index('ix_clock_running_red', postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
         batch_op.drop_index('ix_clock_next_announce', postgresql_where=sa.text('next_announce_at IS NOT NULL'), sqlite_where=sa.text('next_announce_at IS NOT NULL'))
-        batch_op.drop_index(batch_op.f('ix_clock_center_id'))
 
     op.drop_table('clock')
     op.drop_table('center')
