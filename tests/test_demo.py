@@ -1,0 +1,156 @@
+"""The demo city of ``esv demo``: what a viewer relies on, built through the service functions
+on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from esupervision.demo import PHASES, DemoDatabaseNotEmpty, build_demo, plan_demo
+from esupervision.models.calendar import default_calendar
+from esupervision.models.case import Case, CaseStatus, SuspendKind
+from esupervision.models.catalogue import Center, Department, Item, ItemMaterial, ItemStep, Staff
+from esupervision.models.clock import Clock
+from esupervision.models.ledger import LedgerEvent, verify_ledger
+from esupervision.models.light import Light, light_at
+from esupervision.models.replay import fold, snapshot
+from esupervision.settings import get_settings
+
+CASES = 300
+
+
+@pytest.fixture
+def city(engine, fixed_time):
+    """The demo with ``CASES`` cases, built at the fixed instant (a Thursday, 09:00 in Shanghai)."""
+    phases: list[str] = []
+    counts = build_demo(engine, now=fixed_time.now(), cases=CASES,
+                        progress=lambda phase, done, total: phases.append(phase))
+    return engine, counts, phases
+
+
+def test_centers_departments_staff_and_catalogue(engine, fixed_time):
+    counts = build_demo(engine, now=fixed_time.now(), cases=0)
+    with Session(engine) as s:
+        centers = s.scalars(select(Center)).all()
+        by_level = Counter(c.level for c in centers)
+        assert by_level["city"] == 1 and by_level["county"] == 3 and by_level["district"] == 2
+        city = next(c for c in centers if c.level == "city")
+        counties = [c for c in centers if c.level == "county"]
+        for county in counties:
+            townships = [c for c in centers if c.parent_id == county.id]
+            assert 2 <= len(townships) <= 3 and all(t.level == "township" for t in townships)
+            assert all(t.name.endswith("便民服务中心") for t in townships)
+            assert s.scalar(select(func.count()).select_from(Department).where(Department.center_id == county.id)) >= 3
+        assert all(c.parent_id == city.id for c in centers if c.level in ("county", "district"))
+
+        departments = s.scalars(select(Department).where(Department.center_id == city.id)).all()
+        assert len(departments) == 45
+        assert {"市场监督管理局", "住房和城乡建设局", "人力资源和社会保障局", "住房公积金管理中心"} <= {d.name for d in departments}
+
+        staff = s.scalars(select(Staff).where(Staff.center_id == city.id)).all()
+        leaders = defaultdict(list)
+        for person in staff:
+            assert re.fullmatch(r"1390000\d{4}", person.phone or "")
+            if person.is_leader:
+                leaders[person.department_id].append(person)
+        assert set(leaders) == {d.id for d in departments}
+        assert all(len(ls) == 1 and ls[0].title in ("科长", "局长") for ls in leaders.values())
+        assert all(p.window_id for p in staff if not p.is_leader)
+
+        items = s.scalars(select(Item).where(Item.center_id == city.id)).all()
+        assert len(items) == 677
+        assert sum(i.in_center for i in items) == 564
+        assert sum(i.supervised for i in items) == 502
+        assert {i.kind for i in items} == {"licence", "non_licence", "public_service"}
+        assert all(i.committed_days <= i.legal_days for i in items)
+        assert {i.legal_days for i in items if i.kind == "licence" and not i.joint} >= {20}
+        assert all(i.legal_days == 45 for i in items if i.joint and i.kind == "licence")
+        assert any(i.committed_days == 0 for i in items) and any(i.committed_days == 1 for i in items)
+        assert any(i.fee for i in items) and sum(not i.fee for i in items) > len(items) // 2
+        joint = [i for i in items if i.joint]
+        assert joint and all(i.co_department_ids for i in joint)
+
+        steps = defaultdict(lambda: defaultdict(int))
+        departments_per_seq = defaultdict(set)
+        for step in s.scalars(select(ItemStep)):
+            steps[step.item_id][step.seq] = max(steps[step.item_id][step.seq], step.limit_days)
+            departments_per_seq[(step.item_id, step.seq)].add(step.department_id)
+        assert all(sum(steps[i.id].values()) <= i.committed_days for i in items)
+        assert all(max(len(departments_per_seq[(i.id, q)]) for q in steps[i.id]) > 1 for i in joint)
+        codes = {i.id: i.code for i in items}
+        forms = [m for m in s.scalars(select(ItemMaterial)) if m.form_url]
+        assert forms and all(re.fullmatch(rf"/forms/{re.escape(codes[m.item_id])}/\d+\.pdf", m.form_url)
+                             for m in forms)
+    assert counts["centers"] == len(centers) and counts["city_departments"] == 45
+    assert (counts["items"], counts["items_in_center"], counts["items_supervised"]) == (677, 564, 502)
+    assert counts["cases"] == counts["events"] == counts["refused"] == 0
+
+
+def test_cases_in_every_status_and_light_with_clocks_turning_soon(city, fixed_time):
+    engine, counts, phases = city
+    now = fixed_time.now()
+    assert counts["refused"] == 0 and counts["cases"] == CASES and counts["events"] > 4 * CASES
+    assert set(phases) == set(PHASES)
+    with Session(engine) as s:
+        cases = s.scalars(select(Case)).all()
+        clocks = {c.id: c for c in s.scalars(select(Clock))}
+        assert len(cases) == CASES
+        assert {c.status for c in cases} == {status.value for status in CaseStatus}
+        assert {c.channel for c in cases} == {"window", "online"}
+        assert any(c.deemed_accepted for c in cases) and any(c.extension_days for c in cases)
+        assert {"approved", "denied"} <= {c.result for c in cases}
+        assert all(c.reason for c in cases if c.status in ("rejected", "prereview_failed"))
+        assert all(re.fullmatch(r"99\d{15}[\dX]|91999900MA[0-9A-Z]{8}", c.applicant_id_number or "") for c in cases)
+        assert all(c.applicant_name and c.applicant_phone for c in cases)
+
+        suspended = {clocks[c.clock_id].pause_kind for c in cases if c.status == "suspended"}
+        assert suspended == {kind.value for kind in SuspendKind}
+        outcomes = {clocks[c.clock_id].outcome for c in cases if c.status == "completed"}
+        assert outcomes == {"early", "on_time", "overdue"}
+
+        running = [clocks[c.clock_id] for c in cases if c.status == "accepted"]
+        assert {light_at(clock, now).light for clock in running} == {Light.WHITE, Light.YELLOW, Light.RED}
+
+        soon = [c for c in clocks.values() if c.next_announce_at and now < c.next_announce_at <= now + timedelta(minutes=10)]
+        assert soon
+        turning = [c for c in clocks.values() if c.state == "running"
+                   and light_at(c, now).light != light_at(c, now + timedelta(minutes=10)).light]
+        assert len(turning) >= 20
+
+        newest = s.scalar(select(func.max(LedgerEvent.occurred_at)))
+        assert newest <= now
+
+
+def test_every_record_is_in_the_ledger(city):
+    engine, _, _ = city
+    with Session(engine) as s:
+        checked, breach = verify_ledger(s, get_settings().ledger_signing_key)
+        assert breach is None and checked > 0
+        assert fold(s) == snapshot(s)
+        # Department systems reported as things happened; only a few reports came in late.
+        late = s.scalar(select(func.count()).select_from(Case).where(Case.reported_late))
+        assert 0 < late < CASES // 20
+
+
+def test_building_twice_is_refused_and_changes_nothing(engine, fixed_time):
+    build_demo(engine, now=fixed_time.now(), cases=10)
+    with Session(engine) as s:
+        before = s.scalar(select(func.count()).select_from(LedgerEvent))
+    with pytest.raises(DemoDatabaseNotEmpty):
+        build_demo(engine, now=fixed_time.now(), cases=10)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(LedgerEvent)) == before
+
+
+def test_same_seed_and_instant_give_the_same_demo(fixed_time):
+    now = fixed_time.now()
+    first = plan_demo(default_calendar(), now=now, cases=CASES, seed=7)
+    again = plan_demo(default_calendar(), now=now, cases=CASES, seed=7)
+    other = plan_demo(default_calendar(), now=now, cases=CASES, seed=8)
+    assert [r.event for r in first.reports] == [r.event for r in again.reports]
+    assert [r.event for r in first.reports] != [r.event for r in other.reports]
+    assert all(r.event.occurred_at <= now and r.reported_at <= now for r in first.reports)
