@@ -11,6 +11,7 @@ department system report thousands of events a second.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 
+from esupervision.models import tally
 from esupervision.models.base import utc
 from esupervision.models.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, CaseRecord,
                                       CaseStatus, Step, StepRecord, StepStatus, SuspendKind)
@@ -128,6 +130,8 @@ class CaseSet:
         self.clocks: dict[uuid.UUID, Clock] = {}
         self.running: dict[uuid.UUID, list[Step]] = {}
         self.dirty: dict[tuple[str, uuid.UUID], SQLModel] = {}
+        # Each loaded clock's light-tally contribution as stored, to write the tally's deltas.
+        self.counted: dict[uuid.UUID, Any] = {}
         tx.on_flush(self.write)
 
     def load(self, numbers: set[str]) -> None:
@@ -159,6 +163,7 @@ class CaseSet:
         for clock in _records(session, ClockRecord, select(Clock.__table__).where(  # type: ignore[attr-defined]
                 Clock.id.in_(clock_ids), Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
             self.clocks[clock.id] = clock
+            self.counted[clock.id] = tally.contribution(clock)
 
     def write(self) -> None:
         """Upsert every changed row: clocks, then cases, then steps."""
@@ -169,6 +174,12 @@ class CaseSet:
             by_table.setdefault(table, []).append(row)
         self.dirty = {}
         session = self.tx.session
+        deltas: Counter = Counter()
+        for clock in by_table.get("clock", []):
+            after = tally.contribution(clock)
+            tally.add_change(deltas, self.counted.get(clock.id), after)
+            self.counted[clock.id] = after
+        tally.apply(session, deltas)
         dialect = session.get_bind().dialect.name
         for model in (Clock, Case, Step):
             rows = by_table.get(model.__tablename__)  # type: ignore[attr-defined]

@@ -160,10 +160,13 @@ class Clock(SQLModel, table=True):
     __tablename__ = "clock"
     __table_args__ = (
         # Lights are read from these instants: partial indexes over running clocks only.
-        Index("ix_clock_running_red", "subject_type", "department_id", "red_at",
+        # (id last: pages ordered by instant then id read straight off the index)
+        Index("ix_clock_running_red", "subject_type", "department_id", "red_at", "id",
               postgresql_where=text("state = 'running'"), sqlite_where=text("state = 'running'")),
-        Index("ix_clock_running_yellow", "subject_type", "department_id", "yellow_at",
+        Index("ix_clock_running_yellow", "subject_type", "department_id", "yellow_at", "id",
               postgresql_where=text("state = 'running'"), sqlite_where=text("state = 'running'")),
+        Index("ix_clock_paused", "subject_type", "department_id",
+              postgresql_where=text("state = 'paused'"), sqlite_where=text("state = 'paused'")),
         Index("ix_clock_next_announce", "next_announce_at",
               postgresql_where=text("next_announce_at IS NOT NULL"),
               sqlite_where=text("next_announce_at IS NOT NULL")),

@@ -26,18 +26,15 @@ def light_condition(light: Light, now: datetime):  # noqa: ANN201 - an SQL expre
 
 def light_counts(session: Session, *, now: datetime, subject_type: SubjectType = SubjectType.CASE,
                  department_id: uuid.UUID | None = None) -> dict[uuid.UUID | None, dict[str, int]]:
-    """Running clocks per department by light at ``now``, plus paused ones."""
+    """Running clocks per department by light at ``now`` (from the light tally), plus paused ones."""
+    from esupervision.models import tally
+
     out: dict[uuid.UUID | None, dict[str, int]] = defaultdict(
         lambda: {"white": 0, "yellow": 0, "red": 0, "paused": 0})
-    for light in Light:
-        query = (select(Clock.department_id, func.count())
-                 .where(Clock.state == ClockState.RUNNING.value, Clock.subject_type == subject_type.value,
-                        light_condition(light, now))
-                 .group_by(Clock.department_id))
-        if department_id is not None:
-            query = query.where(Clock.department_id == department_id)
-        for dept, count in session.execute(query):
-            out[dept][light.value] = count
+    wanted = [department_id] if department_id is not None else None
+    for dept, lights in tally.counts(session, now=now, subject_type=subject_type.value,
+                                     department_ids=wanted).items():
+        out[dept].update(lights)
     paused = (select(Clock.department_id, func.count())
               .where(Clock.state == ClockState.PAUSED.value, Clock.subject_type == subject_type.value)
               .group_by(Clock.department_id))
@@ -45,6 +42,20 @@ def light_counts(session: Session, *, now: datetime, subject_type: SubjectType =
         paused = paused.where(Clock.department_id == department_id)
     for dept, count in session.execute(paused):
         out[dept]["paused"] = count
+    return {dept: lights for dept, lights in out.items() if any(lights.values())}
+
+
+def light_counts_by_scan(session: Session, *, now: datetime,
+                         subject_type: SubjectType = SubjectType.CASE) -> dict[uuid.UUID | None, dict[str, int]]:
+    """The same white / yellow / red counts straight from the clocks (for checks and benchmarks)."""
+    out: dict[uuid.UUID | None, dict[str, int]] = defaultdict(lambda: {"white": 0, "yellow": 0, "red": 0})
+    for light in Light:
+        query = (select(Clock.department_id, func.count())
+                 .where(Clock.state == ClockState.RUNNING.value, Clock.subject_type == subject_type.value,
+                        light_condition(light, now))
+                 .group_by(Clock.department_id))
+        for dept, count in session.execute(query):
+            out[dept][light.value] = count
     return dict(out)
 
 

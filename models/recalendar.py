@@ -5,10 +5,12 @@ instants move gets a ``clock.recomputed`` ledger event with its new row, lights 
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
 
+from esupervision.models import tally
 from esupervision.models.calendar import YearCalendar, store_year
 from esupervision.models.casework import row_change
 from esupervision.models.clock import LOCAL_TZ, Clock, ClockState, recompute_clock
@@ -46,9 +48,11 @@ def load_year(tx: Transaction, year_calendar: YearCalendar) -> int:
         clocks = tx.session.scalars(query).all()
         if not clocks:
             return moved
+        deltas: Counter = Counter()
         for clock in clocks:
-            before = clock.due_at
+            before, counted = clock.due_at, tally.contribution(clock)
             if recompute_clock(clock, tx.calendar(clock.center_id), now=tx.now):
+                tally.add_change(deltas, counted, tally.contribution(clock))
                 moved += 1
                 tx.ledger.append(center_id=clock.center_id, kind="clock.recomputed",
                                  subject_type=clock.subject_type, subject_id=clock.subject_id,
@@ -60,6 +64,7 @@ def load_year(tx: Transaction, year_calendar: YearCalendar) -> int:
                                                  "subject_type": clock.subject_type,
                                                  "subject_id": str(clock.subject_id)})
         last_id = clocks[-1].id
+        tally.apply(tx.session, deltas)
         tx.session.flush()
 
 

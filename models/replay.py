@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session, SQLModel
 
+from esupervision.models import tally
 from esupervision.models.ledger import LedgerEvent, row_values
 from esupervision.models.tables import PROJECTIONS
 
@@ -56,6 +57,7 @@ def replay(session: Session, progress: Callable[[int], None] | None = None) -> d
         for start in range(0, len(values), 2000):
             session.execute(insert(model), values[start:start + 2000])
         counts[model.__tablename__] = len(values)  # type: ignore[attr-defined]
+    counts["light_tally"] = tally.rebuild(session)
     return counts
 
 

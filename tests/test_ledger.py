@@ -109,16 +109,24 @@ def test_forged_tail_event_is_caught_by_the_signed_checkpoint(history, monkeypat
 
 
 def test_replay_rebuilds_the_projection_exactly(history):
+    from esupervision.models.lights_query import light_counts, light_counts_by_scan
+
+    now = datetime(2026, 12, 2, 12, tzinfo=SH)
     with Session(history) as s:
         live = snapshot(s)
+        lights = light_counts(s, now=now)
     assert live["case"] and live["step"] and live["clock"]
     with Session(history) as s:
         counts = replay(s)
         s.commit()
     with Session(history) as s:
         rebuilt = snapshot(s)
-    assert counts == {name: len(rows) for name, rows in live.items()}
+        assert light_counts(s, now=now) == lights
+        scanned = light_counts_by_scan(s, now=now)
+    assert {k: v for k, v in counts.items() if k in live} == {name: len(rows) for name, rows in live.items()}
     assert rebuilt == live
+    assert {d: {k: v[k] for k in ("white", "yellow", "red")} for d, v in lights.items()
+            if any(v[k] for k in ("white", "yellow", "red"))} == scanned
 
 
 def test_checkpoints_are_signed_every_n_events(engine, fixed_time, monkeypatch):

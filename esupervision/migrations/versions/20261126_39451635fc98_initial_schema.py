@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e3286e29fc19
+Revision ID: 39451635fc98
 Revises: 
-Create Date: 2026-11-26 07:41:56.272681+00:00
+Create Date: 2026-11-26 07:49:04.193491+00:00
 
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import esupervision.models.base  # noqa: F401  (autogenerate renders UTCDateTime
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = 'e3286e29fc19'
+revision: str = '39451635fc98'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -85,8 +85,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('clock', schema=None) as batch_op:
         batch_op.create_index('ix_clock_next_announce', ['next_announce_at'], unique=False, postgresql_where=sa.text('next_announce_at IS NOT NULL'), sqlite_where=sa.text('next_announce_at IS NOT NULL'))
-        batch_op.create_index('ix_clock_running_red', ['subject_type', 'department_id', 'red_at'], unique=False, postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
-        batch_op.create_index('ix_clock_running_yellow', ['subject_type', 'department_id', 'yellow_at'], unique=False, postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
+        batch_op.create_index('ix_clock_paused', ['subject_type', 'department_id'], unique=False, postgresql_where=sa.text("state = 'paused'"), sqlite_where=sa.text("state = 'paused'"))
+        batch_op.create_index('ix_clock_running_red', ['subject_type', 'department_id', 'red_at', 'id'], unique=False, postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
+        batch_op.create_index('ix_clock_running_yellow', ['subject_type', 'department_id', 'yellow_at', 'id'], unique=False, postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
 
     op.create_table('ledger_checkpoint',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -130,6 +131,14 @@ def upgrade() -> None:
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.PrimaryKeyConstraint('center_id')
+    )
+    op.create_table('light_tally',
+    sa.Column('subject_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('department_id', sa.Uuid(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('subject_type', 'department_id', 'day', 'kind')
     )
     op.create_table('department',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -351,6 +360,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_department_center_id'))
 
     op.drop_table('department')
+    op.drop_table('light_tally')
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_event', schema=None) as batch_op:
         batch_op.drop_index('ix_ledger_subject')
@@ -363,6 +373,7 @@ def downgrade() -> None:
     with op.batch_alter_table('clock', schema=None) as batch_op:
         batch_op.drop_index('ix_clock_running_yellow', postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
         batch_op.drop_index('ix_clock_running_red', postgresql_where=sa.text("state = 'running'"), sqlite_where=sa.text("state = 'running'"))
+        batch_op.drop_index('ix_clock_paused', postgresql_where=sa.text("state = 'paused'"), sqlite_where=sa.text("state = 'paused'"))
         batch_op.drop_index('ix_clock_next_announce', postgresql_where=sa.text('next_announce_at IS NOT NULL'), sqlite_where=sa.text('next_announce_at IS NOT NULL'))
 
     op.drop_table('clock')
