@@ -1,28 +1,67 @@
-"""The Starlette application: health, a JSON overview and (with the API issue) GraphQL.
+"""The Starlette application: GraphQL at /graphql (GraphiQL in a browser, WebSocket
+subscriptions on the same path), health, Prometheus metrics and the JSON overview.
 
-Endpoints are plain functions: Starlette runs them in its thread pool, so database calls never
-block the event loop."""
+Endpoints are plain functions where they touch the database: Starlette runs them in its thread
+pool, so database calls never block the event loop.
+"""
 from __future__ import annotations
 
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 from sqlmodel import Session
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
 
+from esupervision.api.auth import viewer_for_request
+from esupervision.api.context import Context
+from esupervision.api.schema import schema
 from esupervision.models import timesource
 from esupervision.models.lights_query import overview
 
 
+class Metrics:
+    """Request counts and latencies for /metrics (one registry per app, so tests stay apart)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("esv_http_requests_total", "HTTP requests", ["path", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("esv_http_request_seconds", "HTTP request latency", ["path"],
+                                 registry=self.registry)
+
+
+class GraphQLApp(GraphQL):
+    def __init__(self, engine: Engine, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.engine = engine
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        viewer, error = await viewer_for_request(self.engine, request)
+        return Context(engine=self.engine, viewer=viewer, request=request, response=response,
+                       request_id=request_id, auth_error=error)
+
+
 def create_app(engine: Engine) -> Starlette:
+    metrics = Metrics()
+
     def healthz(_: Request) -> JSONResponse:
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
         except Exception as exc:  # the database is the one thing we cannot work without
-            return JSONResponse({"status": "error", "database": str(exc.__class__.__name__)}, 503)
+            return JSONResponse({"status": "error", "database": exc.__class__.__name__}, 503)
         return JSONResponse({"status": "ok", "database": engine.dialect.name,
                              "now": timesource.now().isoformat()})
 
@@ -31,8 +70,46 @@ def create_app(engine: Engine) -> Starlette:
             body = overview(session, now=timesource.now())
         return JSONResponse(body)
 
-    return Starlette(routes=[
+    def metrics_endpoint(_: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app = Starlette(routes=[
         Route("/healthz", healthz),
+        Route("/metrics", metrics_endpoint),
         Route("/overview", overview_json),
+        Mount("/graphql", GraphQLApp(engine)),
         Route("/", overview_json),
-    ])
+    ], middleware=[Middleware(MeasureRequests, metrics=metrics)])
+    app.state.metrics = metrics
+    return app
+
+
+KNOWN_PATHS = ("/graphql", "/healthz", "/overview", "/metrics")
+
+
+class MeasureRequests:
+    """Pure ASGI middleware: counts and times HTTP requests by path and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = scope["path"].rstrip("/") or "/"
+            label = path if path in KNOWN_PATHS else "other"
+            self.metrics.requests.labels(label, str(status["code"])).inc()
+            self.metrics.latency.labels(label).observe(time.perf_counter() - started)

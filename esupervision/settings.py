@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     # Demo clock speed: 1 is real time; 60 runs a minute of case time per second.
     speed: float = 1.0
     environment: Literal["development", "production", "test"] = "development"
+    # HS256 secret for access tokens; production sets its own.
+    jwt_secret: str = "esupervision-demo-jwt-secret-change-me-in-production"
+    access_token_minutes: int = 15
+    refresh_token_days: int = 14
+    max_page_size: int = 100
 
 
 @lru_cache

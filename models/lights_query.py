@@ -63,7 +63,8 @@ def cases_by_light(session: Session, *, light: Light, now: datetime,
                    department_id: uuid.UUID | None = None, limit: int = 50,
                    after_red_at: datetime | None = None) -> list[tuple[Case, Clock]]:
     """One page of the cases showing ``light`` at ``now``, most urgent first."""
-    query = (select(Case, Clock).join(Clock, Clock.id == Case.clock_id)
+    # Driven by the clock index in urgency order; each case is then one primary-key probe.
+    query = (select(Case, Clock).select_from(Clock).join(Case, Case.id == Clock.subject_id)
              .where(Clock.state == ClockState.RUNNING.value, Clock.subject_type == SubjectType.CASE.value,
                     light_condition(light, now))
              .order_by(Clock.red_at, Clock.id).limit(limit))

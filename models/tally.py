@@ -119,16 +119,17 @@ def rebuild(session: Session) -> int:
     """Recompute the whole tally from the running clocks; returns the number of tally rows."""
     session.execute(delete(LightTally))
     deltas: Counter = Counter()
+    columns = (Clock.id, Clock.state, Clock.subject_type, Clock.department_id, Clock.yellow_at, Clock.red_at)
     last = None
     while True:
-        query = select(Clock).where(Clock.state == ClockState.RUNNING.value).order_by(Clock.id).limit(5000)
+        query = select(*columns).where(Clock.state == ClockState.RUNNING.value).order_by(Clock.id).limit(20000)
         if last is not None:
             query = query.where(Clock.id > last)
-        clocks = session.scalars(query).all()
-        if not clocks:
+        rows = session.execute(query).all()
+        if not rows:
             break
-        for clock in clocks:
-            add_change(deltas, None, contribution(clock))
-        last = clocks[-1].id
+        for row in rows:
+            add_change(deltas, None, contribution(row))
+        last = rows[-1].id
     apply(session, deltas)
     return sum(1 for n in deltas.values() if n)

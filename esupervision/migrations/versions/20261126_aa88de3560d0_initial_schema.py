@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 39451635fc98
+Revision ID: aa88de3560d0
 Revises: 
-Create Date: 2026-11-26 07:49:04.193491+00:00
+Create Date: 2026-11-26 07:58:13.232548+00:00
 
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import esupervision.models.base  # noqa: F401  (autogenerate renders UTCDateTime
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = '39451635fc98'
+revision: str = 'aa88de3560d0'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -140,6 +140,21 @@ def upgrade() -> None:
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('subject_type', 'department_id', 'day', 'kind')
     )
+    op.create_table('personal_data_read',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('subject_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('subject_id', sa.Uuid(), nullable=False),
+    sa.Column('field', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('request_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('personal_data_read', schema=None) as batch_op:
+        batch_op.create_index('ix_personal_read_actor', ['actor', 'at'], unique=False)
+        batch_op.create_index('ix_personal_read_subject', ['subject_id', 'at'], unique=False)
+
     op.create_table('department',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('center_id', sa.Uuid(), nullable=False),
@@ -151,6 +166,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('department', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_department_center_id'), ['center_id'], unique=False)
+
+    op.create_table('api_key',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('key_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('department_id', sa.Uuid(), nullable=False),
+    sa.Column('center_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('revoked_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['center_id'], ['center.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key_hash')
+    )
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_key_department_id'), ['department_id'], unique=False)
 
     op.create_table('item',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -243,6 +274,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_staff_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_staff_window_id'), ['window_id'], unique=False)
 
+    op.create_table('account',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('staff_id', sa.Uuid(), nullable=True),
+    sa.Column('center_id', sa.Uuid(), nullable=True),
+    sa.Column('department_id', sa.Uuid(), nullable=True),
+    sa.Column('window_id', sa.Uuid(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['center_id'], ['center.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ),
+    sa.ForeignKeyConstraint(['window_id'], ['window.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username')
+    )
     op.create_table('case',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('number', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -289,6 +339,23 @@ def upgrade() -> None:
         batch_op.create_index('ix_case_item', ['item_id'], unique=False)
         batch_op.create_index('ix_case_window_status', ['window_id', 'status'], unique=False)
 
+    op.create_table('refresh_token',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('account_id', sa.Uuid(), nullable=False),
+    sa.Column('family_id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('issued_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('used_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['account.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('token_hash')
+    )
+    with op.batch_alter_table('refresh_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refresh_token_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refresh_token_family_id'), ['family_id'], unique=False)
+
     op.create_table('step',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('case_id', sa.Uuid(), nullable=False),
@@ -322,6 +389,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_step_case')
 
     op.drop_table('step')
+    with op.batch_alter_table('refresh_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refresh_token_family_id'))
+        batch_op.drop_index(batch_op.f('ix_refresh_token_account_id'))
+
+    op.drop_table('refresh_token')
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index('ix_case_window_status')
         batch_op.drop_index('ix_case_item')
@@ -332,6 +404,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_case_accepted_at')
 
     op.drop_table('case')
+    op.drop_table('account')
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_window_id'))
         batch_op.drop_index(batch_op.f('ix_staff_department_id'))
@@ -356,10 +429,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_item_center_id'))
 
     op.drop_table('item')
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_key_department_id'))
+
+    op.drop_table('api_key')
     with op.batch_alter_table('department', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_department_center_id'))
 
     op.drop_table('department')
+    with op.batch_alter_table('personal_data_read', schema=None) as batch_op:
+        batch_op.drop_index('ix_personal_read_subject')
+        batch_op.drop_index('ix_personal_read_actor')
+
+    op.drop_table('personal_data_read')
     op.drop_table('light_tally')
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_event', schema=None) as batch_op:

@@ -1,0 +1,59 @@
+"""DataLoaders per request: a page of 50 cases costs a constant number of SQL statements."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from strawberry.dataloader import DataLoader
+
+from esupervision.models.case import Step, StepStatus
+from esupervision.models.catalogue import Center, Department, Item, ItemMaterial, ItemStep, Staff, Window
+from esupervision.models.clock import Clock
+
+if TYPE_CHECKING:
+    from esupervision.api.context import Context
+
+
+def _by_id(context: "Context", model: type) -> DataLoader[uuid.UUID, Any]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[Any]:
+        def fetch(session) -> dict[uuid.UUID, Any]:  # noqa: ANN001
+            return {row.id: row for row in session.scalars(select(model).where(model.id.in_(list(ids))))}
+        found = await context.run(fetch)
+        return [found.get(i) for i in ids]
+    return DataLoader(load_fn=load)
+
+
+def _grouped(context: "Context", model: type, key: str, *, order_by: Any = None,
+             where: Any = None) -> DataLoader[uuid.UUID, list[Any]]:
+    async def load(ids: Sequence[uuid.UUID]) -> list[list[Any]]:
+        def fetch(session) -> dict[uuid.UUID, list[Any]]:  # noqa: ANN001
+            query = select(model).where(getattr(model, key).in_(list(ids)))
+            if where is not None:
+                query = query.where(where)
+            if order_by is not None:
+                query = query.order_by(order_by)
+            groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
+            for row in session.scalars(query):
+                groups[getattr(row, key)].append(row)
+            return groups
+        found = await context.run(fetch)
+        return [found.get(i, []) for i in ids]
+    return DataLoader(load_fn=load)
+
+
+class Loaders:
+    def __init__(self, context: "Context") -> None:
+        self.center = _by_id(context, Center)
+        self.department = _by_id(context, Department)
+        self.window = _by_id(context, Window)
+        self.staff = _by_id(context, Staff)
+        self.item = _by_id(context, Item)
+        self.clock = _by_id(context, Clock)
+        self.steps = _grouped(context, Step, "case_id", order_by=Step.seq)
+        self.running_steps = _grouped(context, Step, "case_id", order_by=Step.seq,
+                                      where=Step.status == StepStatus.RUNNING.value)
+        self.item_steps = _grouped(context, ItemStep, "item_id", order_by=ItemStep.seq)
+        self.item_materials = _grouped(context, ItemMaterial, "item_id")

@@ -1,0 +1,30 @@
+"""The one schema every entry point uses: an Apollo Federation v2 subgraph."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
+
+from esupervision.api.errors import ErrorCodes
+from esupervision.api.privacy import RecordPersonalReads
+from esupervision.api.schema.auth import AuthMutation, AuthQuery
+from esupervision.api.schema.case import CaseMutation, CaseQuery
+from esupervision.api.schema.catalogue import CatalogueMutation, CatalogueQuery
+from esupervision.api.schema.overview import OverviewQuery
+
+Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery))
+Mutation = merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation))
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+
+
+def build_schema() -> strawberry.federation.Schema:
+    return strawberry.federation.Schema(
+        query=Query, mutation=Mutation, federation_version="2.5",
+        extensions=[ErrorCodes, RecordPersonalReads, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+                    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES)],
+    )
+
+
+schema = build_schema()

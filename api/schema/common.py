@@ -1,0 +1,105 @@
+"""Shared pieces of the schema: enums, permissions, connections."""
+from __future__ import annotations
+
+import base64
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from esupervision.api.context import Context
+from esupervision.models.access import Role, Viewer
+from esupervision.models.case import CaseStatus as DomainCaseStatus
+from esupervision.models.errors import DomainError, ErrorCode
+from esupervision.settings import get_settings
+
+T = TypeVar("T")
+
+CaseStatus = strawberry.enum(DomainCaseStatus, name="CaseStatus",
+                             description="办件状态 status of a case")
+
+
+@strawberry.enum(description="红黄白灯 the light of a clock")
+class Light(Enum):
+    WHITE = "white"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+@strawberry.enum(description="办结情况 how a finished clock finished")
+class Outcome(Enum):
+    EARLY = "early"
+    ON_TIME = "on_time"
+    OVERDUE = "overdue"
+
+
+@strawberry.enum(name="Role", description="角色")
+class RoleEnum(Enum):
+    SUPERVISOR = "supervisor"
+    CENTER_ADMIN = "center_admin"
+    DEPARTMENT_LEADER = "department_leader"
+    WINDOW_STAFF = "window_staff"
+    DEPARTMENT_SYSTEM = "department_system"
+    APPLICANT = "applicant"
+    PUBLIC = "public"
+
+
+def viewer(info: Info) -> Viewer:
+    context: Context = info.context
+    if context.auth_error is not None:
+        raise context.auth_error
+    return context.viewer
+
+
+def require(info: Info, *roles: Role) -> Viewer:
+    """The viewer, if it has one of ``roles``; else UNAUTHENTICATED (anonymous) or FORBIDDEN."""
+    who = viewer(info)
+    if who.role in roles:
+        return who
+    if who.role is Role.PUBLIC:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "请先登录 authentication required")
+    raise DomainError(ErrorCode.FORBIDDEN, "无权进行此操作 not allowed for your role")
+
+
+def page_size(first: int | None) -> int:
+    limit = get_settings().max_page_size
+    size = limit if first is None else first
+    if size < 0 or size > limit:
+        raise DomainError(ErrorCode.PAGE_TOO_LARGE, f"每页条数应为 0–{limit} page size must be 0–{limit}",
+                          first=first)
+    return size
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+def offset_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("offset:"):
+            raise ValueError
+        return int(raw[7:]) + 1
+    except (ValueError, UnicodeDecodeError):
+        raise DomainError(ErrorCode.BAD_CURSOR, f"无效的分页游标 invalid cursor {cursor!r}") from None
+
+
+def enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value

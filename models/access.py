@@ -1,0 +1,105 @@
+"""Who may see what (decision 9): roles, the viewer of a request, and the data scope of each role.
+
+The scope is a SQL condition on cases, so a list, a count and a lookup by number all answer the
+same: a case outside the viewer's scope is indistinguishable from a case that does not exist.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import false, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from esupervision.models.case import Case
+
+
+class Role(StrEnum):
+    SUPERVISOR = "supervisor"                # 监察部门: sees everything
+    CENTER_ADMIN = "center_admin"            # 中心管理: their center
+    DEPARTMENT_LEADER = "department_leader"  # 部门领导: their department
+    WINDOW_STAFF = "window_staff"            # 窗口工作人员: their window
+    DEPARTMENT_SYSTEM = "department_system"  # 部门业务系统 (API key): their department
+    APPLICANT = "applicant"                  # 申请人: their own cases
+    PUBLIC = "public"                        # 公众: aggregates only
+
+
+ROLE_LABELS = {
+    Role.SUPERVISOR: "监察人员", Role.CENTER_ADMIN: "中心管理员", Role.DEPARTMENT_LEADER: "部门领导",
+    Role.WINDOW_STAFF: "窗口工作人员", Role.DEPARTMENT_SYSTEM: "部门业务系统", Role.APPLICANT: "申请人",
+    Role.PUBLIC: "公众",
+}
+
+# Roles that read personal data (ID and phone numbers) unmasked; each such read is recorded.
+SEES_PERSONAL_DATA = frozenset({Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER, Role.WINDOW_STAFF})
+STAFF_ROLES = frozenset({Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER, Role.WINDOW_STAFF})
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The authenticated party of one request."""
+
+    role: Role = Role.PUBLIC
+    username: str | None = None
+    account_id: uuid.UUID | None = None
+    staff_id: uuid.UUID | None = None
+    center_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = None
+    window_id: uuid.UUID | None = None
+    applicant_phone: str | None = None
+    api_key_id: uuid.UUID | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def actor(self) -> str:
+        """How the ledger names this viewer."""
+        if self.api_key_id:
+            return f"apikey:{self.api_key_id}"
+        return f"{self.role.value}:{self.username or self.applicant_phone or 'anonymous'}"
+
+
+PUBLIC = Viewer()
+
+
+def case_scope(viewer: Viewer) -> ColumnElement[bool]:
+    """The cases ``viewer`` may read, as a condition on the case table."""
+    role = viewer.role
+    if role is Role.SUPERVISOR:
+        return true()
+    if role is Role.CENTER_ADMIN and viewer.center_id:
+        return Case.center_id == viewer.center_id
+    if role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM) and viewer.department_id:
+        return Case.department_id == viewer.department_id
+    if role is Role.WINDOW_STAFF and viewer.window_id:
+        return Case.window_id == viewer.window_id
+    if role is Role.APPLICANT and viewer.applicant_phone:
+        return Case.applicant_phone == viewer.applicant_phone
+    return false()
+
+
+def may_report_for(viewer: Viewer, department_id: uuid.UUID) -> bool:
+    """Whether ``viewer`` may report or act on events of a department's cases."""
+    if viewer.role is Role.SUPERVISOR:
+        return True
+    if viewer.role is Role.CENTER_ADMIN:
+        return True   # checked against the center by the caller
+    return viewer.department_id == department_id and viewer.role in (
+        Role.DEPARTMENT_SYSTEM, Role.DEPARTMENT_LEADER, Role.WINDOW_STAFF)
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678"""
+    if not phone:
+        return phone
+    return phone[:3] + "*" * max(0, len(phone) - 7) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+
+
+def mask_id_number(number: str | None) -> str | None:
+    """110101********1234"""
+    if not number:
+        return number
+    return number[:6] + "*" * max(0, len(number) - 10) + number[-4:] if len(number) > 10 else "*" * len(number)
