@@ -85,7 +85,15 @@ def _build_demo(cases: int, seed: int) -> dict[str, int]:
             progress.update(tasks[phase], completed=done, total=total)
 
         counts = build_demo(_engine(), now=timesource.now(), cases=cases, seed=seed, progress=report)
+    from esupervision.demo_accounts import create_demo_accounts
+    accounts = create_demo_accounts(_engine())
     console.print(json.dumps(counts, ensure_ascii=False))
+    table = Table(title="演示账号 demo accounts (密码 password: demo)")
+    for column in ("用户名 username", "角色 role", "范围 scope"):
+        table.add_column(column)
+    for account in accounts:
+        table.add_row(account["username"], account["role"], account["scope"])
+    console.print(table)
     return counts
 
 
@@ -236,6 +244,27 @@ def import_(file: Path, mapping: str, as_json: bool) -> None:
     else:
         for key, value in counts.items():
             click.echo(f"{key}: {value}")
+
+
+# ----------------------------------------------------------------------------- schema
+
+@main.group()
+def schema() -> None:
+    """The GraphQL schema."""
+
+
+@schema.command("export")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="write the SDL here (default: standard output)")
+def schema_export(output: Path | None) -> None:
+    """Write the federated subgraph SDL (committed as clients/schema.graphql)."""
+    from esupervision.api.sdl import export_sdl
+    sdl = export_sdl()
+    if output is None:
+        click.echo(sdl, nl=False)
+    else:
+        output.write_text(sdl, encoding="utf-8")
+        console.print(f"schema written to {output}")
 
 
 # ----------------------------------------------------------------------------- ledger
