@@ -40,11 +40,15 @@ class Transaction:
         self._before_flush.append(writer)
 
     def flush(self) -> None:
-        """Write everything buffered: projection rows, then the ledger events."""
+        """Write everything buffered: projection rows, the ledger events, then what listeners
+        derive from those events (outbox notices) — all in this one transaction."""
         writers, self._before_flush = self._before_flush, []
         for writer in writers:
             writer()
+        appended = self.ledger.pending()
         self.ledger.flush()
+        for listener in _event_listeners:
+            listener(self, appended)
         self.session.flush()
 
     def calendar(self, center_id: uuid.UUID | None) -> WorkCalendar:
@@ -71,6 +75,20 @@ class Transaction:
 
 
 _publisher: Callable[[str, dict[str, Any]], None] | None = None
+EventListener = Callable[["Transaction", list[Any]], None]
+_event_listeners: list[EventListener] = []
+
+
+def add_event_listener(listener: EventListener) -> None:
+    """Call ``listener(tx, events)`` with the ledger events each flush writes, inside the same
+    transaction (so what it writes, e.g. outbox notices, commits or rolls back with them)."""
+    if listener not in _event_listeners:
+        _event_listeners.append(listener)
+
+
+def remove_event_listener(listener: EventListener) -> None:
+    if listener in _event_listeners:
+        _event_listeners.remove(listener)
 
 
 def set_publisher(publish: Callable[[str, dict[str, Any]], None] | None) -> None:
