@@ -1,12 +1,15 @@
-"""Engines and sessions: SQLite file by default, PostgreSQL through DATABASE_URL."""
+"""Engines and sessions: SQLite file by default, PostgreSQL through DATABASE_URL; bulk writes
+of many rows in a few statements (COPY on PostgreSQL)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import operator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import JSON, Table, bindparam, event, insert, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -68,3 +71,57 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# ----------------------------------------------------------------------------- bulk writes
+# The batch ingest writes thousands of new and changed rows per transaction. PostgreSQL gets them
+# by COPY and by one UPDATE per set of changed columns; SQLite (no COPY) by executemany.
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Any]) -> None:
+    """Insert new rows; ``rows`` are objects with an attribute per column (records or models)."""
+    if not rows:
+        return
+    columns = [c.key for c in table.columns]
+    if session.get_bind().dialect.name != "postgresql":
+        values = [dict(zip(columns, r, strict=True)) for r in map(operator.attrgetter(*columns), rows)]
+        for start in range(0, len(values), 1000):
+            session.execute(insert(table), values[start:start + 1000])
+        return
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    json_at = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
+    names = ", ".join(quote(c.name) for c in table.columns)
+    dbapi = session.connection().connection.driver_connection
+    values_of = operator.attrgetter(*columns)
+    with dbapi.cursor() as cursor, cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            values = values_of(row)
+            if json_at:
+                values = list(values)
+                for i in json_at:
+                    values[i] = orjson.dumps(values[i]).decode()
+            copy.write_row(values)
+
+
+def update_rows(session: Session, table: Table, columns: Collection[str], rows: Sequence[Any]) -> None:
+    """Set ``columns`` of existing rows, matched on ``id``, to the values the objects hold."""
+    if not rows or not columns:
+        return
+    columns = sorted(columns)
+    if session.get_bind().dialect.name != "postgresql":
+        statement = update(table).where(table.c.id == bindparam("_id")).values(
+            {c: bindparam(c) for c in columns})
+        values = [{"_id": r.id, **{c: getattr(r, c) for c in columns}} for r in rows]
+        for start in range(0, len(values), 1000):
+            session.execute(statement, values[start:start + 1000])
+        return
+    # One statement: the rows travel as one JSON document, taken apart by the server.
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    name = quote(table.name)
+    names = ["id", *(table.c[c].name for c in columns)]
+    assignments = ", ".join(f"{quote(n)} = s.{quote(n)}" for n in names[1:])
+    values_of = operator.attrgetter("id", *columns)
+    document = orjson.dumps([dict(zip(names, values_of(r))) for r in rows]).decode()
+    dbapi = session.connection().connection.driver_connection
+    dbapi.execute(f"UPDATE {name} AS t SET {assignments} "
+                  f"FROM json_populate_recordset(NULL::{name}, %s::json) AS s WHERE t.id = s.id",
+                  [document])

@@ -17,8 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
+
+from esupervision.db import insert_rows, update_rows
 
 from esupervision.models import tally
 from esupervision.models.base import utc
@@ -121,7 +122,8 @@ def _by_code(tx: Transaction, model: type[SQLModel], center_id: uuid.UUID, code:
 class CaseSet:
     """Cases of one batch with their open clocks and running steps, detached from the session.
 
-    Changed rows are kept in ``dirty`` and written by ``write`` (one multi-row upsert per table).
+    Touched rows are kept in ``dirty`` and written by ``write``: rows new to the database in one
+    COPY per table, the others as the columns that changed (one UPDATE per set of columns).
     """
 
     def __init__(self, tx: Transaction) -> None:
@@ -130,6 +132,10 @@ class CaseSet:
         self.clocks: dict[uuid.UUID, Clock] = {}
         self.running: dict[uuid.UUID, list[Step]] = {}
         self.dirty: dict[tuple[str, uuid.UUID], SQLModel] = {}
+        # The columns each dirty row changed since it was read or written, and the ids of the
+        # rows the database already holds (the others are inserted whole).
+        self.changed: dict[tuple[str, uuid.UUID], set[str]] = {}
+        self.stored: set[uuid.UUID] = set()
         # Each loaded clock's light-tally contribution as stored, to write the tally's deltas.
         self.counted: dict[uuid.UUID, Any] = {}
         tx.on_flush(self.write)
@@ -151,6 +157,7 @@ class CaseSet:
         for case in found:
             self.cases[case.number] = case
             self.running[case.id] = []
+            self.stored.add(case.id)
         if not found:
             return
         case_ids = [c.id for c in found]
@@ -158,51 +165,50 @@ class CaseSet:
             Step.case_id.in_(case_ids), Step.status == StepStatus.RUNNING.value).order_by(Step.seq))  # type: ignore[attr-defined]
         for step in steps:
             self.running[step.case_id].append(step)
+            self.stored.add(step.id)
         clock_ids = [i for c in found for i in (c.clock_id, c.acceptance_clock_id) if i]
         clock_ids += [s.clock_id for s in steps if s.clock_id]
         for clock in _records(session, ClockRecord, select(Clock.__table__).where(  # type: ignore[attr-defined]
                 Clock.id.in_(clock_ids), Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
             self.clocks[clock.id] = clock
             self.counted[clock.id] = tally.contribution(clock)
+            self.stored.add(clock.id)
 
     def write(self) -> None:
-        """Upsert every changed row: clocks, then cases, then steps."""
+        """Write every touched row: clocks, then cases, then steps."""
         if not self.dirty:
             return
-        by_table: dict[str, list[SQLModel]] = {}
-        for (table, _), row in self.dirty.items():
-            by_table.setdefault(table, []).append(row)
-        self.dirty = {}
+        new: dict[str, list[Any]] = {}
+        changed: dict[tuple[str, frozenset[str]], list[Any]] = {}
+        for key, row in self.dirty.items():
+            if row.id not in self.stored:
+                new.setdefault(key[0], []).append(row)
+            elif self.changed.get(key):
+                changed.setdefault((key[0], frozenset(self.changed[key])), []).append(row)
+        self.dirty, self.changed = {}, {}
         session = self.tx.session
+        # Pending ORM changes (the ledger heads) go first: ``expire_all`` below would drop them.
+        session.flush()
         deltas: Counter = Counter()
-        for clock in by_table.get("clock", []):
+        for clock in new.get("clock", []) + [r for (t, _), rows in changed.items() if t == "clock" for r in rows]:
             after = tally.contribution(clock)
             tally.add_change(deltas, self.counted.get(clock.id), after)
             self.counted[clock.id] = after
         tally.apply(session, deltas)
-        dialect = session.get_bind().dialect.name
         for model in (Clock, Case, Step):
-            rows = by_table.get(model.__tablename__)  # type: ignore[attr-defined]
-            if rows:
-                _upsert(session, model, rows, dialect)
+            table = model.__table__  # type: ignore[attr-defined]
+            rows = new.get(table.name, [])
+            insert_rows(session, table, rows)
+            self.stored.update(r.id for r in rows)
+            for (name, columns), group in changed.items():
+                if name == table.name:
+                    update_rows(session, table, columns, group)
         # ORM copies of these rows (if a caller holds any) are stale now.
         session.expire_all()
 
 
 def _records(session: Any, record: type, query: Any) -> list[Any]:
     return [record(**row) for row in session.execute(query).mappings()]
-
-
-def _upsert(session: Any, model: type[SQLModel], rows: list[SQLModel], dialect: str) -> None:
-    table = model.__table__  # type: ignore[attr-defined]
-    columns = [c.key for c in table.columns]
-    values = [{c: getattr(r, c) for c in columns} for r in rows]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=["id"], set_={c: statement.excluded[c] for c in columns if c != "id"})
-    for start in range(0, len(values), 1000):
-        session.execute(statement, values[start:start + 1000])
 
 
 class _Work:
@@ -264,6 +270,7 @@ class _Work:
                        if getattr(row, key) != old}
             if changed:
                 changes.append({"table": row.__tablename__, "id": str(row.id), "set": changed})  # type: ignore[attr-defined]
+                self.cases.changed.setdefault((row.__tablename__, row.id), set()).update(changed)  # type: ignore[attr-defined]
         return changes
 
     def undo(self) -> None:

@@ -17,11 +17,11 @@ from typing import Any
 import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import (JSON, BigInteger, Column, Index, Integer, UniqueConstraint, func, insert,
-                        select, text)
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
+from esupervision.db import insert_rows
 from esupervision.models.base import UTCDateTime, record_class, utc
 
 GENESIS = "0" * 64
@@ -217,22 +217,22 @@ class Ledger:
             self._checkpoint(center_id, event.seq, event.hash, recorded_at)
         return event
 
+    def pending(self) -> list[Any]:
+        """The events appended since the last flush (they get their ids at the next flush)."""
+        return list(self._pending)
+
     def flush(self) -> None:
         """Write the buffered events in append order; ids follow that order.
 
         Ids are taken from the sequence first (PostgreSQL) or after the current maximum under
-        SQLite's write lock, so the rows go in with one plain multi-row INSERT.
+        SQLite's write lock, so the rows go in with one COPY (one executemany on SQLite).
         """
         if not self._pending:
             return
         pending, self._pending = self._pending, []
         for event, event_id in zip(pending, self._allocate_ids(len(pending)), strict=True):
             event.id = event_id
-        table = LedgerEvent.__table__  # type: ignore[attr-defined]
-        columns = [c.key for c in table.columns]
-        rows = [{c: getattr(e, c) for c in columns} for e in pending]
-        for start in range(0, len(rows), 1000):
-            self.session.execute(insert(table), rows[start:start + 1000])
+        insert_rows(self.session, LedgerEvent.__table__, pending)  # type: ignore[attr-defined]
 
     def _allocate_ids(self, count: int) -> list[int]:
         bind = self.session.get_bind()
