@@ -45,6 +45,59 @@ class Settings(BaseSettings):
     refresh_token_days: int = 14
     max_page_size: int = 100
 
+    # --- notification gateway (notify/) ----------------------------------------------------
+    # Providers tried in order, by the recipient's country prefix ("*": any other number).
+    # Only providers with credentials take part; none left: the console (embedded default).
+    sms_routes: dict[str, list[str]] = {"+86": ["aliyun", "twilio"], "*": ["twilio"]}
+    voice_routes: dict[str, list[str]] = {"+86": ["aliyun", "twilio"], "*": ["twilio"]}
+    # On a provider fault (outage, timeout, garbage answer) try the next provider of the route.
+    notify_fallback: bool = True
+    # Where the phone numbers of a center are if written without a country code.
+    default_region: str = "CN"
+    # Channels each notice goes out on, by template ("sms", "voice").
+    notice_channels: dict[str, list[str]] = {"overdue": ["sms", "voice"]}
+    # Light changes of these clock subjects notify staff (case, step, acceptance).
+    light_notice_subjects: list[str] = ["case"]
+    # Per recipient and template: [per minute, per hour, per day]; over the limit is held,
+    # except templates in notify_limit_drop, which fail with RATE_LIMITED.
+    notify_limits: dict[str, list[int]] = {"login_code": [1, 5, 10]}
+    notify_limit_drop: list[str] = ["login_code"]
+    # No voice calls in these local hours unless the template is urgent; held until they end.
+    quiet_hours: tuple[int, int] = (22, 8)
+    # Sends per second per provider (each worker process), 0: no limit.
+    provider_rate: dict[str, float] = {}
+    # Delivery retries for transient errors, with exponential backoff between these bounds.
+    notify_max_attempts: int = 6
+    notify_min_backoff_ms: int = 2000
+    notify_max_backoff_ms: int = 300_000
+    # A claimed notice whose worker died is looked up at the provider after this many seconds.
+    notify_claim_lease_s: float = 120.0
+    # A queued notice whose broker message vanished (outage) is enqueued again after this.
+    notify_requeue_after_s: float = 300.0
+    notify_relay_interval_s: float = 0.5
+    notify_status_poll_s: float = 60.0
+    provider_timeout_s: float = 10.0
+    # Public base URL of this API, for provider callbacks (Twilio status, voice).
+    public_url: str = "http://127.0.0.1:8000"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    # Test and staging only: the API base instead of Twilio's.
+    twilio_base_url: str | None = None
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: str | None = None
+    aliyun_region: str = "cn-hangzhou"
+    # Test and staging only: host:port serving Dysmsapi and Dyvmsapi instead of Aliyun's.
+    aliyun_endpoint: str | None = None
+    aliyun_sign_name: str = "清河市政务服务"
+    # Our template code -> the TemplateCode registered at Aliyun (SMS_...) and TtsCode (TTS_...).
+    aliyun_sms_templates: dict[str, str] = {}
+    aliyun_tts_templates: dict[str, str] = {}
+    aliyun_called_show_number: str | None = None
+    # Dramatiq: Redis heartbeat after which a dead worker's messages are requeued.
+    dramatiq_heartbeat_ms: int = 60_000
+    dramatiq_namespace: str = "esv"
+
 
 @lru_cache
 def get_settings() -> Settings:

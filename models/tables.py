@@ -1,5 +1,5 @@
 """Imports every table module so ``SQLModel.metadata`` knows the whole schema (Alembic, tests)."""
-from esupervision.models import account, apikey, audit, calendar, case, catalogue, clock, ledger, tally  # noqa: F401
+from esupervision.models import account, apikey, audit, calendar, case, catalogue, clock, ledger, notice, tally  # noqa: F401
 
 # Projection tables rebuilt by ``esv ledger replay``, in insert order (foreign keys).
 PROJECTIONS = (clock.Clock, case.Case, case.Step)

@@ -1,1 +1,1 @@
-"""x"""
+"""The multichannel notification gateway: templates, routing, limits, providers, delivery."""

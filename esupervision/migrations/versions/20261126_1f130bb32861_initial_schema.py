@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: aa88de3560d0
+Revision ID: 1f130bb32861
 Revises: 
-Create Date: 2026-11-26 07:58:13.232548+00:00
+Create Date: 2026-11-26 08:24:43.456395+00:00
 
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import esupervision.models.base  # noqa: F401  (autogenerate renders UTCDateTime
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = 'aa88de3560d0'
+revision: str = '1f130bb32861'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -140,6 +140,45 @@ def upgrade() -> None:
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('subject_type', 'department_id', 'day', 'kind')
     )
+    op.create_table('notice',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('center_id', sa.Uuid(), nullable=True),
+    sa.Column('case_id', sa.Uuid(), nullable=True),
+    sa.Column('subject_type', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('subject_id', sa.Uuid(), nullable=False),
+    sa.Column('ledger_event_id', sa.Integer(), nullable=True),
+    sa.Column('recipient_kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('staff_id', sa.Uuid(), nullable=True),
+    sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('template', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('provider_message_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('provider_status', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('error_code', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('error_message', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('created_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('not_before', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('enqueued_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('claimed_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('claim_token', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('sent_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('finished_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('idempotency_key')
+    )
+    with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.create_index('ix_notice_case', ['case_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_notice_due', ['status', 'not_before'], unique=False)
+        batch_op.create_index('ix_notice_provider_message', ['provider', 'provider_message_id'], unique=False)
+        batch_op.create_index('ix_notice_recipient', ['recipient', 'template', 'sent_at'], unique=False)
+        batch_op.create_index('ix_notice_staff', ['staff_id', 'created_at'], unique=False)
+
     op.create_table('personal_data_read',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('at', esupervision.models.base.UTCDateTime(), nullable=False),
@@ -442,6 +481,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_personal_read_actor')
 
     op.drop_table('personal_data_read')
+    with op.batch_alter_table('notice', schema=None) as batch_op:
+        batch_op.drop_index('ix_notice_staff')
+        batch_op.drop_index('ix_notice_recipient')
+        batch_op.drop_index('ix_notice_provider_message')
+        batch_op.drop_index('ix_notice_due')
+        batch_op.drop_index('ix_notice_case')
+
+    op.drop_table('notice')
     op.drop_table('light_tally')
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_event', schema=None) as batch_op:

@@ -1,0 +1,86 @@
+"""Every notice the product sends, as a Chinese template with named parameters.
+
+A template's parameters are the ``{names}`` in its text: rendering checks that exactly those are
+given (a missing or an extra one is a ``TemplateError``), so nothing half-filled is ever sent.
+Aliyun needs each template registered under a ``TemplateCode``; settings map our codes to theirs.
+"""
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class TemplateError(ValueError):
+    """A template that does not exist, or parameters that do not fit it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Template:
+    code: str
+    text: str
+    urgent: bool = False      # voice calls go out even in quiet hours
+    audience: str = "applicant"
+
+    @property
+    def params(self) -> frozenset[str]:
+        return frozenset(name for _, name, _, _ in string.Formatter().parse(self.text) if name)
+
+
+_TEMPLATES = [
+    Template("case_received", "【{center}】您的申请{item}已收到，办件编号{number}，请留意后续通知。"),
+    Template("case_accepted", "【{center}】您的办件{number}（{item}）已受理，承诺{days}个工作日内办结。"),
+    Template("case_supplement", "【{center}】您的办件{number}需补正材料，请按告知书补齐后提交，补正期间暂停计时。"),
+    Template("case_suspended", "【{center}】您的办件{number}进入{procedure}程序，该期间不计入办理时限。"),
+    Template("case_resumed", "【{center}】您的办件{number}已恢复办理，计时继续。"),
+    Template("case_extended", "【{center}】您的办件{number}经批准延期{days}个工作日。"),
+    Template("case_completed", "【{center}】您的办件{number}（{item}）已办结，结果：{result}。"),
+    Template("case_rejected", "【{center}】您的办件{number}未予受理或已退件，原因：{reason}。"),
+    Template("approaching_deadline", "【电子监察】办件{number}即将到期（黄灯），期限{deadline}，请抓紧办理。",
+             audience="staff"),
+    Template("overdue", "【电子监察】办件{number}已超期（红灯），期限{deadline}，请立即办理并说明原因。",
+             audience="staff"),
+    Template("urge", "【电子监察】办件{number}被催办：{message}，请于{reply_by}前反馈。", audience="staff"),
+    Template("supervision_order", "【电子监察】督办通知：办件{number}，{message}，请于{reply_by}前办理并反馈。",
+             urgent=True, audience="staff"),
+    Template("order_overdue", "【电子监察】督办单{order}已逾期未反馈，请立即处理。", urgent=True, audience="staff"),
+    Template("login_code", "您的登录验证码为{code}，{minutes}分钟内有效，请勿告诉他人。", urgent=True),
+    Template("complaint_reply", "【{center}】您的投诉{complaint}已处理：{reply}"),
+    Template("evaluation_request", "【{center}】您的办件{number}已办结，请对本次服务评价：{link}"),
+    Template("case_status", "办件{number}：{status}，{light}，办理期限{deadline}。"),
+    Template("case_not_found", "未查到该办件，请核对办件编号，或使用申请时登记的手机查询。"),
+]
+TEMPLATES: Mapping[str, Template] = {t.code: t for t in _TEMPLATES}
+
+
+def get(code: str) -> Template:
+    """The template named ``code``; ``TemplateError(TEMPLATE_UNKNOWN)`` if there is none."""
+    try:
+        return TEMPLATES[code]
+    except KeyError:
+        raise TemplateError("TEMPLATE_UNKNOWN", f"没有这个通知模板 {code!r}") from None
+
+
+def check(code: str, params: Mapping[str, Any]) -> Template:
+    """The template, once ``params`` names exactly its parameters, each with a value."""
+    template = get(code)
+    given = set(params)
+    missing = sorted(template.params - given)
+    extra = sorted(given - template.params)
+    if missing or extra:
+        raise TemplateError("TEMPLATE_PARAMS", f"模板 {code} 参数不符：缺少 {missing}，多余 {extra}")
+    empty = sorted(k for k, v in params.items() if v is None or str(v).strip() == "")
+    if empty:
+        raise TemplateError("TEMPLATE_PARAMS", f"模板 {code} 参数为空：{empty}")
+    return template
+
+
+def render(code: str, params: Mapping[str, Any]) -> str:
+    """The text of ``code`` filled with ``params`` (checked first)."""
+    return check(code, params).text.format(**{k: str(v) for k, v in params.items()})
