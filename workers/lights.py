@@ -8,29 +8,69 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 
 from esupervision.models import timesource
 from esupervision.models.case import Case, Step
-from esupervision.models.casework import deem_accepted, row_change
-from esupervision.models.clock import Clock, SubjectType, light_name_at, next_announcement
+from esupervision.models.casework import deem_accepted
+from esupervision.models.clock import (Clock, ClockRecord, SubjectType, light_name_at,
+                                       next_announcement)
+from esupervision.models.ledger import json_value
 from esupervision.models.transaction import Transaction, transaction
 
 log = logging.getLogger(__name__)
 LIGHT_LABELS = {"white": "白灯", "yellow": "黄灯", "red": "红灯"}
 
 
-def _case_of(tx: Transaction, clock: Clock) -> Case | None:
-    if clock.subject_type in (SubjectType.CASE, SubjectType.ACCEPTANCE):
-        return tx.session.get(Case, clock.subject_id)
-    if clock.subject_type == SubjectType.STEP:
-        step = tx.session.get(Step, clock.subject_id)
-        return tx.session.get(Case, step.case_id) if step else None
-    return None
+_CLOCK = Clock.__table__  # type: ignore[attr-defined]
+_STEP = Step.__table__  # type: ignore[attr-defined]
+_CASE_OF_CLOCK = Case.__table__.alias("case_of_clock")  # type: ignore[attr-defined]
+_CASE_OF_STEP = Case.__table__.alias("case_of_step")  # type: ignore[attr-defined]
+
+
+def due_query(now: datetime, limit: int) -> Select[Any]:
+    """The clocks due at ``now`` that no other scheduler holds, locked, earliest first, each with
+    the number of its case (a case's own clock, its acceptance, or one of its steps)."""
+    subject_is_case = _CLOCK.c.subject_type.in_([SubjectType.CASE.value, SubjectType.ACCEPTANCE.value])
+    subjects = (_CLOCK
+                .outerjoin(_CASE_OF_CLOCK, and_(subject_is_case, _CASE_OF_CLOCK.c.id == _CLOCK.c.subject_id))
+                .outerjoin(_STEP, and_(_CLOCK.c.subject_type == SubjectType.STEP.value,
+                                       _STEP.c.id == _CLOCK.c.subject_id))
+                .outerjoin(_CASE_OF_STEP, _CASE_OF_STEP.c.id == _STEP.c.case_id))
+    number = func.coalesce(_CASE_OF_CLOCK.c.number, _CASE_OF_STEP.c.number)
+    return (select(*_CLOCK.c, number.label("case_number__")).select_from(subjects)
+            .where(_CLOCK.c.next_announce_at <= now).order_by(_CLOCK.c.next_announce_at)
+            .limit(limit).with_for_update(skip_locked=True, of=_CLOCK))
+
+
+def _claim_due(tx: Transaction, limit: int) -> list[tuple[Any, str | None]]:
+    claimed = []
+    for row in tx.session.execute(due_query(tx.now, limit)).mappings():
+        values = dict(row)
+        case_number = values.pop("case_number__")
+        claimed.append((ClockRecord(**values), case_number))
+    return claimed
+
+
+def _mark_announced(tx: Transaction, marks: dict[tuple[str, datetime | None], list[uuid.UUID]]) -> None:
+    """Write what was announced: one UPDATE per (light, next instant); a midnight's clocks share
+    a handful of them, since deadlines fall on local midnights."""
+    postgres = tx.session.get_bind().dialect.name == "postgresql"
+    size = 10_000 if postgres else 500
+    for (light, next_at), ids in marks.items():
+        for start in range(0, len(ids), size):
+            chunk = ids[start:start + size]
+            # One array parameter on PostgreSQL: a long IN list costs more to send than to run.
+            match = (_CLOCK.c.id == any_(bindparam("ids", chunk, type_=ARRAY(_CLOCK.c.id.type))) if postgres
+                     else _CLOCK.c.id.in_(chunk))
+            tx.session.execute(update(_CLOCK).where(match)
+                               .values(announced_light=light, next_announce_at=next_at))
 
 
 def announce_due(tx: Transaction, *, limit: int = 500) -> int:
@@ -39,20 +79,22 @@ def announce_due(tx: Transaction, *, limit: int = 500) -> int:
     Each announcement is a ledger event and a ``light.changed`` message after commit. An
     acceptance clock running out makes its case accepted by law (art. 32).
     """
-    due = tx.session.scalars(
-        select(Clock).where(Clock.next_announce_at <= tx.now)
-        .order_by(Clock.next_announce_at).limit(limit).with_for_update(skip_locked=True)
-    ).all()
+    tx.session.flush()   # the caller's pending changes first: the query below is not the ORM's
+    # Plain records, not ORM objects: a midnight brings tens of thousands of transitions at once.
+    due = _claim_due(tx, limit)
+    if not due:
+        return 0
+    marks: dict[tuple[str, datetime | None], list[uuid.UUID]] = {}
     deemed: list[str] = []
-    for clock in due:
+    for clock, number in due:
         light = light_name_at(clock, tx.now)
         due_instant = clock.red_at if light == "red" else clock.yellow_at
         previous = clock.announced_light
         clock.announced_light = light
         clock.next_announce_at = next_announcement(clock)
+        marks.setdefault((light, clock.next_announce_at), []).append(clock.id)
         if light == previous:   # moved by a recomputation; nothing new to say
             continue
-        case = _case_of(tx, clock)
         message: dict[str, Any] = {
             "clock_id": str(clock.id), "subject_type": clock.subject_type,
             "subject_id": str(clock.subject_id), "light": light, "previous": previous,
@@ -60,19 +102,25 @@ def announce_due(tx: Transaction, *, limit: int = 500) -> int:
             "center_id": str(clock.center_id),
             "department_id": str(clock.department_id) if clock.department_id else None,
             "window_id": str(clock.window_id) if clock.window_id else None,
-            "number": case.number if case else None,
+            "number": number,
         }
+        change = {"table": "clock", "id": str(clock.id),
+                  "set": {"announced_light": light, "next_announce_at": json_value(clock.next_announce_at)}}
         event = tx.ledger.append(center_id=clock.center_id, kind=f"light.{light}",
                                  subject_type=clock.subject_type, subject_id=clock.subject_id,
                                  occurred_at=due_instant or tx.now, recorded_at=tx.now,
-                                 data=message, changes=[row_change(clock)], actor="system:lights")
+                                 data=message, changes=[change], actor="system:lights")
         tx.announce("light.changed", {**message,
                                       "due_instant": due_instant.isoformat() if due_instant else None,
                                       "announced_at": tx.now.isoformat()}, event)
-        if clock.subject_type == SubjectType.ACCEPTANCE and light == "red" and case is not None:
-            deemed.append(case.number)
+        if clock.subject_type == SubjectType.ACCEPTANCE and light == "red" and number is not None:
+            deemed.append(number)
+    _mark_announced(tx, marks)
+    # ORM copies of these clocks (if a caller holds any) are stale now; nothing else is.
+    for row in list(tx.session.identity_map.values()):
+        if isinstance(row, Clock):
+            tx.session.expire(row)
     # After the clocks above are written: the case set reads the acceptance clocks afresh.
-    tx.session.flush()
     for number in deemed:
         deem_accepted(tx, number)
     return len(due)
