@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from esupervision.api.privacy import reveal
 from esupervision.api.schema.catalogue import Center, Department, Item, Staff, Window
@@ -226,6 +227,19 @@ class CaseNode:
         return cls.from_row(row) if row else None
 
 
+def _selects(info: Info, name: str) -> bool:
+    """Whether the query asks this field's result for ``name`` (through fragments too)."""
+    def search(selections: list[Any]) -> bool:
+        for selection in selections:
+            if isinstance(selection, SelectedField):
+                if selection.name == name:
+                    return True
+            elif search(selection.selections):   # a fragment spread or inline fragment
+                return True
+        return False
+    return any(search(field.selections) for field in info.selected_fields)
+
+
 def _step(row: domain.Step) -> Step:
     return Step(seq=row.seq, name=row.name, status=row.status, limit_days=row.limit_days,
                 started_at=row.started_at, finished_at=row.finished_at, row=row)
@@ -289,10 +303,12 @@ class CaseQuery:
         who = require(info, *READERS)
         size = page_size(first)
         flt = (filter or CaseFilter()).to_domain()
+        count = _selects(info, "totalCount")
         page = await info.context.run(lambda s: search_cases(s, viewer=who, flt=flt, first=size, after=after,
-                                                             now=info.context.now))
+                                                             now=info.context.now, count=count))
         edges = [Edge(cursor=encode_cursor(c.id), node=CaseNode.from_row(c)) for c in page.cases]
-        return CaseConnection(total_count=page.total, edges=edges, page_info=PageInfo(
+        # A total nobody asked for is not counted, and never sent.
+        return CaseConnection(total_count=page.total or 0, edges=edges, page_info=PageInfo(
             has_next_page=page.has_next, has_previous_page=page.has_previous,
             start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
 
