@@ -18,16 +18,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET, UnsetType
 
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.context import Context
 from esupervision.api.schema import schema
 from esupervision.models import timesource
 from esupervision.models.lights_query import overview
+from esupervision.workers import runtime
 
 
 class Metrics:
@@ -41,6 +43,30 @@ class Metrics:
                                  registry=self.registry)
 
 
+class _Credentials:
+    """Credentials from ``connection_init`` in the shape ``viewer_for_request`` reads."""
+
+    def __init__(self, authorization: str) -> None:
+        self.headers = {"authorization": authorization}
+
+
+def credentials_from_params(params: Any) -> str | None:
+    """An Authorization value from a ``connection_init`` payload: ``Authorization`` (also nested
+    under ``headers``) as in HTTP; a bare ``token`` / ``accessToken`` is a bearer token and
+    ``apiKey`` a department system's key."""
+    if not isinstance(params, dict):
+        return None
+    fields = {str(k).lower(): v for k, v in params.items()}
+    if isinstance(fields.get("headers"), dict):
+        fields = {**{str(k).lower(): v for k, v in fields["headers"].items()}, **fields}
+    for key, scheme in (("authorization", ""), ("accesstoken", "Bearer "), ("token", "Bearer "),
+                        ("apikey", "ApiKey ")):
+        value = fields.get(key)
+        if isinstance(value, str) and value.strip():
+            return scheme + value.strip()
+    return None
+
+
 class GraphQLApp(GraphQL):
     def __init__(self, engine: Engine, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
@@ -49,12 +75,24 @@ class GraphQLApp(GraphQL):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
         viewer, error = await viewer_for_request(self.engine, request)
-        return Context(engine=self.engine, viewer=viewer, request=request, response=response,
-                       request_id=request_id, auth_error=error)
+        context = Context(engine=self.engine, viewer=viewer, request=request, response=response,
+                          request_id=request_id, auth_error=error)
+        if isinstance(request, WebSocket):
+            context.connection_params = None  # type: ignore[attr-defined]  (filled by connection_init)
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A browser cannot set headers on a WebSocket: its credentials come in connection_init."""
+        authorization = credentials_from_params(getattr(context, "connection_params", None))
+        if authorization is not None:
+            context.viewer, context.auth_error = await viewer_for_request(self.engine, _Credentials(authorization))
+        return UNSET
 
 
 def create_app(engine: Engine) -> Starlette:
     metrics = Metrics()
+    # Committed announcements reach this process's subscribers (with Redis, every process's).
+    runtime.channel()
 
     def healthz(_: Request) -> JSONResponse:
         try:
@@ -73,11 +111,14 @@ def create_app(engine: Engine) -> Starlette:
     def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    graphql = GraphQLApp(engine)
     app = Starlette(routes=[
         Route("/healthz", healthz),
         Route("/metrics", metrics_endpoint),
         Route("/overview", overview_json),
-        Mount("/graphql", GraphQLApp(engine)),
+        # Subscriptions at ws://…/graphql itself: the mount below only redirects plain HTTP there.
+        WebSocketRoute("/graphql", graphql),
+        Mount("/graphql", graphql),
         Route("/", overview_json),
     ], middleware=[Middleware(MeasureRequests, metrics=metrics)])
     app.state.metrics = metrics

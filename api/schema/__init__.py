@@ -11,6 +11,7 @@ from esupervision.api.schema.auth import AuthMutation, AuthQuery
 from esupervision.api.schema.case import CaseMutation, CaseQuery
 from esupervision.api.schema.catalogue import CatalogueMutation, CatalogueQuery
 from esupervision.api.schema.overview import OverviewQuery
+from esupervision.api.schema.subscription import Subscription, SubscriptionResults
 
 Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery))
 Mutation = merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation))
@@ -21,9 +22,10 @@ MAX_ALIASES = 15
 
 def build_schema() -> strawberry.federation.Schema:
     return strawberry.federation.Schema(
-        query=Query, mutation=Mutation, federation_version="2.5",
+        query=Query, mutation=Mutation, subscription=Subscription, federation_version="2.5",
         extensions=[ErrorCodes, RecordPersonalReads, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-                    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES)],
+                    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+                    SubscriptionResults],
     )
 
 
