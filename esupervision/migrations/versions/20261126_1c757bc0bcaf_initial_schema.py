@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1f130bb32861
+Revision ID: 1c757bc0bcaf
 Revises: 
-Create Date: 2026-11-26 08:24:43.456395+00:00
+Create Date: 2026-11-26 08:42:40.756369+00:00
 
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import esupervision.models.base  # noqa: F401  (autogenerate renders UTCDateTime
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = '1f130bb32861'
+revision: str = '1c757bc0bcaf'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -194,6 +194,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_personal_read_actor', ['actor', 'at'], unique=False)
         batch_op.create_index('ix_personal_read_subject', ['subject_id', 'at'], unique=False)
 
+    op.create_table('tender_flag_fence',
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('q1', sa.Float(), nullable=False),
+    sa.Column('q3', sa.Float(), nullable=False),
+    sa.Column('lower', sa.Float(), nullable=False),
+    sa.Column('upper', sa.Float(), nullable=False),
+    sa.Column('population', sa.Integer(), nullable=False),
+    sa.Column('computed_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('code')
+    )
     op.create_table('department',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('center_id', sa.Uuid(), nullable=False),
@@ -249,6 +259,56 @@ def upgrade() -> None:
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_item_center_id'), ['center_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_item_department_id'), ['department_id'], unique=False)
+
+    op.create_table('tender',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('center_id', sa.Uuid(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('tenderer', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('agency', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('authority', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('authority_department_id', sa.Uuid(), nullable=True),
+    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('legally_required', sa.Boolean(), nullable=False),
+    sa.Column('state_funded', sa.Boolean(), nullable=False),
+    sa.Column('prequalification', sa.Boolean(), nullable=False),
+    sa.Column('award_criteria', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('estimate', sa.Float(), nullable=False),
+    sa.Column('ceiling_price', sa.Float(), nullable=True),
+    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('suspended', sa.Boolean(), nullable=False),
+    sa.Column('invited', sa.JSON(), nullable=False),
+    sa.Column('committee', sa.JSON(), nullable=False),
+    sa.Column('published_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('sale_start', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('sale_end', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('prequal_deadline', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('documents_issued_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('bid_deadline', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('original_deadline', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('opened_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('report_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('publicity_start', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('publicity_end', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('awarded_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('contracted_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('bonds_returned_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('report_filed_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('failed_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('bid_count', sa.Integer(), nullable=False),
+    sa.Column('amendments', sa.Integer(), nullable=False),
+    sa.Column('last_event_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['authority_department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['center_id'], ['center.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('code')
+    )
+    with op.batch_alter_table('tender', schema=None) as batch_op:
+        batch_op.create_index('ix_tender_authority', ['authority_department_id'], unique=False)
+        batch_op.create_index('ix_tender_center_stage', ['center_id', 'stage'], unique=False)
 
     op.create_table('window',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -312,6 +372,84 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_staff_center_id'), ['center_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_staff_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_staff_window_id'), ['window_id'], unique=False)
+
+    op.create_table('tender_lot',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tender_id', sa.Uuid(), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('estimate', sa.Float(), nullable=False),
+    sa.Column('ceiling_price', sa.Float(), nullable=True),
+    sa.Column('candidates', sa.JSON(), nullable=False),
+    sa.Column('winner_bid_id', sa.Uuid(), nullable=True),
+    sa.Column('winner_code', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('award_value', sa.Float(), nullable=True),
+    sa.Column('award_notice_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('contract_value', sa.Float(), nullable=True),
+    sa.Column('contract_signed_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('performance_bond', sa.Float(), nullable=True),
+    sa.Column('bidder_set', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tender_id', 'code')
+    )
+    with op.batch_alter_table('tender_lot', schema=None) as batch_op:
+        batch_op.create_index('ix_tender_lot_bidder_set', ['bidder_set'], unique=False)
+
+    op.create_table('tender_objection',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tender_id', sa.Uuid(), nullable=False),
+    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('about', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('party', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('filed_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('knew_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('suspends', sa.Boolean(), nullable=False),
+    sa.Column('accepted_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('result', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tender_id', 'number')
+    )
+    op.create_table('tender_red_flag',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tender_id', sa.Uuid(), nullable=False),
+    sa.Column('center_id', sa.Uuid(), nullable=False),
+    sa.Column('lot_code', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('raised_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('cleared_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tender_id', 'key')
+    )
+    with op.batch_alter_table('tender_red_flag', schema=None) as batch_op:
+        batch_op.create_index('ix_tender_red_flag_code', ['code', 'tender_id'], unique=False)
+
+    op.create_table('tender_stage',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tender_id', sa.Uuid(), nullable=False),
+    sa.Column('center_id', sa.Uuid(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('rule', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('started_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('clock_id', sa.Uuid(), nullable=False),
+    sa.Column('objection_id', sa.Uuid(), nullable=True),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('tender_stage', schema=None) as batch_op:
+        batch_op.create_index('ix_tender_stage_tender', ['tender_id', 'seq'], unique=False)
 
     op.create_table('account',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -378,6 +516,33 @@ def upgrade() -> None:
         batch_op.create_index('ix_case_item', ['item_id'], unique=False)
         batch_op.create_index('ix_case_window_status', ['window_id', 'status'], unique=False)
 
+    op.create_table('tender_bid',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tender_id', sa.Uuid(), nullable=False),
+    sa.Column('lot_id', sa.Uuid(), nullable=False),
+    sa.Column('bidder', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('bidder_code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('price', sa.Float(), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('submitted_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('recorded_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('late_report', sa.Boolean(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('disqualify_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('machine_code', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('project_manager', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('bond_amount', sa.Float(), nullable=False),
+    sa.Column('bond_account', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('bond_returned_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['lot_id'], ['tender_lot.id'], ),
+    sa.ForeignKeyConstraint(['tender_id'], ['tender.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('lot_id', 'bidder_code')
+    )
+    with op.batch_alter_table('tender_bid', schema=None) as batch_op:
+        batch_op.create_index('ix_tender_bid_bidder', ['bidder_code'], unique=False)
+        batch_op.create_index('ix_tender_bid_tender', ['tender_id'], unique=False)
+
     op.create_table('refresh_token',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('account_id', sa.Uuid(), nullable=False),
@@ -433,6 +598,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_refresh_token_account_id'))
 
     op.drop_table('refresh_token')
+    with op.batch_alter_table('tender_bid', schema=None) as batch_op:
+        batch_op.drop_index('ix_tender_bid_tender')
+        batch_op.drop_index('ix_tender_bid_bidder')
+
+    op.drop_table('tender_bid')
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.drop_index('ix_case_window_status')
         batch_op.drop_index('ix_case_item')
@@ -444,6 +614,19 @@ def downgrade() -> None:
 
     op.drop_table('case')
     op.drop_table('account')
+    with op.batch_alter_table('tender_stage', schema=None) as batch_op:
+        batch_op.drop_index('ix_tender_stage_tender')
+
+    op.drop_table('tender_stage')
+    with op.batch_alter_table('tender_red_flag', schema=None) as batch_op:
+        batch_op.drop_index('ix_tender_red_flag_code')
+
+    op.drop_table('tender_red_flag')
+    op.drop_table('tender_objection')
+    with op.batch_alter_table('tender_lot', schema=None) as batch_op:
+        batch_op.drop_index('ix_tender_lot_bidder_set')
+
+    op.drop_table('tender_lot')
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_window_id'))
         batch_op.drop_index(batch_op.f('ix_staff_department_id'))
@@ -463,6 +646,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_window_center_id'))
 
     op.drop_table('window')
+    with op.batch_alter_table('tender', schema=None) as batch_op:
+        batch_op.drop_index('ix_tender_center_stage')
+        batch_op.drop_index('ix_tender_authority')
+
+    op.drop_table('tender')
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_item_department_id'))
         batch_op.drop_index(batch_op.f('ix_item_center_id'))
@@ -476,6 +664,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_department_center_id'))
 
     op.drop_table('department')
+    op.drop_table('tender_flag_fence')
     with op.batch_alter_table('personal_data_read', schema=None) as batch_op:
         batch_op.drop_index('ix_personal_read_subject')
         batch_op.drop_index('ix_personal_read_actor')
