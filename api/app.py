@@ -27,6 +27,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.context import Context
 from esupervision.api.schema import schema
+from esupervision.api.webhooks import twilio_routes
 from esupervision.models import timesource
 from esupervision.models.lights_query import overview
 from esupervision.workers import runtime
@@ -116,6 +117,7 @@ def create_app(engine: Engine) -> Starlette:
         Route("/healthz", healthz),
         Route("/metrics", metrics_endpoint),
         Route("/overview", overview_json),
+        *twilio_routes(engine),
         # Subscriptions at ws://…/graphql itself: the mount below only redirects plain HTTP there.
         WebSocketRoute("/graphql", graphql),
         Mount("/graphql", graphql),

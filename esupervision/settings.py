@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     quiet_hours: tuple[int, int] = (22, 8)
     # Sends per second per provider (each worker process), 0: no limit.
     provider_rate: dict[str, float] = {}
-    # Delivery retries for transient errors, with exponential backoff between these bounds.
+    # Delivery attempts for transient errors, with a doubling backoff between these bounds.
     notify_max_attempts: int = 6
     notify_min_backoff_ms: int = 2000
     notify_max_backoff_ms: int = 300_000
@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # A queued notice whose broker message vanished (outage) is enqueued again after this.
     notify_requeue_after_s: float = 300.0
     notify_relay_interval_s: float = 0.5
+    # Notices per broker message: one claim and one record transaction per batch.
+    notify_batch: int = 20
     notify_status_poll_s: float = 60.0
     provider_timeout_s: float = 10.0
     # Public base URL of this API, for provider callbacks (Twilio status, voice).
