@@ -267,6 +267,34 @@ def schema_export(output: Path | None) -> None:
         console.print(f"schema written to {output}")
 
 
+# ----------------------------------------------------------------------------- tenders
+
+@main.group()
+def tenders() -> None:
+    """Tender supervision (招投标监察)."""
+
+
+@tenders.command("export-ocds")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="write the release package here (default: standard output)")
+@click.option("--code", "codes", multiple=True, help="only this tender (repeatable)")
+def tenders_export_ocds(output: Path | None, codes: tuple[str, ...]) -> None:
+    """Write an OCDS release package (bids extension) validated against ../shared/data/ocds."""
+    from esupervision.models.ocds import export_tenders
+    from esupervision.models.transaction import transaction
+    try:
+        with transaction(_engine(), actor="cli:ocds") as tx:
+            package = export_tenders(tx, list(codes) or None)
+    except DomainError as exc:
+        _fail(exc)
+    text = json.dumps(package, ensure_ascii=False, indent=2)
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"{len(package['releases'])} 个项目已导出 releases written to {output}")
+
+
 # ----------------------------------------------------------------------------- ledger
 
 @main.group()

@@ -56,7 +56,7 @@ class RedFlagSettings(BaseSettings):
     r003_min_days: int = 20            # submission period shorter than this (natural days)
     r019_min_bids: int = 4             # fewer bids than this in a lot
     r023_min_bids: int = 3             # at least this many prices at a regular spacing
-    r023_tolerance: float = 0.0005     # spacings equal within this share of the mean price
+    r023_tolerance: float = 0.005      # steps equal within this share of the step
     r024_threshold: float | None = None  # lower fence of the second-bid gap (None: Q1 − 1.5 IQR)
     r058_threshold: float | None = None  # upper fence (None: Q3 + 1.5 IQR)
     fence_min_population: int = 20     # fewer awarded lots than this: no fence from the data
@@ -134,33 +134,43 @@ def _money(value: float) -> float:
 
 
 def _shared(bids: Sequence[Any], attribute: str) -> dict[str, list[Any]]:
+    """Values of ``attribute`` that bids of different bidders share."""
+    values = [getattr(b, attribute) for b in bids]
+    present = [v for v in values if v]
+    if len(set(present)) == len(present):   # the usual case: nothing shared
+        return {}
     groups: dict[str, list[Any]] = defaultdict(list)
-    for bid in bids:
-        value = getattr(bid, attribute)
+    for bid, value in zip(bids, values):
         if value:
             groups[str(value)].append(bid)
     return {v: g for v, g in groups.items() if len({b.bidder_code for b in g}) > 1}
 
 
 def _regular_spacing(prices: list[float], min_bids: int, tolerance: float) -> dict[str, Any] | None:
-    """The longest run of sorted distinct prices at an equal difference or an equal ratio."""
+    """Sorted distinct prices at an equal difference or an equal ratio (条例 40(4)): a run of at
+    least ``min_bids`` covering at least 60 % of the bids, consecutive steps equal within
+    ``tolerance`` of the step."""
     values = sorted(set(prices))
-    if len(values) < min_bids:
+    n = len(values)
+    need = max(min_bids, -(-3 * n // 5))
+    if n < need or n < 2:
         return None
-    mean = sum(values) / len(values)
     best: dict[str, Any] | None = None
-    for kind, step in (("difference", lambda a, b: b - a), ("ratio", lambda a, b: b / a if a else 0.0)):
-        gaps = [step(a, b) for a, b in zip(values, values[1:])]
+    for kind in ("difference", "ratio"):
+        if kind == "difference":
+            gaps = [b - a for a, b in zip(values, values[1:])]
+        else:
+            gaps = [b / a if a else 0.0 for a, b in zip(values, values[1:])]
         start = 0
         for i in range(1, len(gaps) + 1):
-            same = i < len(gaps) and (abs(gaps[i] - gaps[start]) <= (tolerance * mean if kind == "difference"
-                                                                       else tolerance))
-            if same:
-                continue
-            run = values[start:i + 1]
-            if len(run) >= min_bids and (best is None or len(run) > len(best["prices"])):
+            if i < len(gaps):
+                step = gaps[start] - (1.0 if kind == "ratio" else 0.0)
+                if step > 0 and abs(gaps[i] - gaps[start]) <= tolerance * step:
+                    continue
+            length = i - start + 1
+            if length >= need and (best is None or length > len(best["prices"])):
                 best = {"spacing": kind, "step": round(gaps[start], 6 if kind == "ratio" else 2),
-                        "prices": [_money(p) for p in run]}
+                        "prices": [_money(p) for p in values[start:i + 1]]}
             start = i
     return best
 
@@ -201,13 +211,15 @@ def evaluate(tender: Any, lots: Sequence[Any], bids: Sequence[Any], *, at: datet
             found.append(Found("R019", f"R019:{code}", code, {"bids": len(lot_bids),
                                                                "threshold": settings.r019_min_bids}))
         prices: dict[float, list[Any]] = defaultdict(list)
-        for bid in lot_bids:
-            prices[_money(bid.price)].append(bid)
+        rounded = [_money(b.price) for b in lot_bids]
+        if len(set(rounded)) != len(rounded):
+            for bid, price in zip(lot_bids, rounded):
+                prices[price].append(bid)
         for price, group in sorted(prices.items()):
             if len({b.bidder_code for b in group}) > 1:
                 found.append(Found("R028", f"R028:{code}:{price}", code, {
                     "price": price, "bidders": sorted(b.bidder for b in group)}))
-        spacing = _regular_spacing([b.price for b in lot_bids], settings.r023_min_bids, settings.r023_tolerance)
+        spacing = _regular_spacing(rounded, settings.r023_min_bids, settings.r023_tolerance)
         if spacing is not None:
             found.append(Found("R023", f"R023:{code}", code, {**spacing, "article": "条例 40(4)"}))
         evaluated = [b for b in lot_bids if b.status in ("valid", "disqualified")]
@@ -234,8 +246,8 @@ def evaluate(tender: Any, lots: Sequence[Any], bids: Sequence[Any], *, at: datet
                 "ratio": round(lot.award_value / ceiling, 4)}))
         if winner.late_report:
             found.append(Found("R030", f"R030:{code}", code, {
-                "winner": winner.bidder, "submitted_at": winner.submitted_at.isoformat(),
-                "recorded_at": winner.recorded_at.isoformat(),
+                "winner": winner.bidder, "submitted_at": _iso(winner.submitted_at),
+                "recorded_at": _iso(winner.recorded_at),
                 "deadline": tender.bid_deadline.isoformat() if tender.bid_deadline else None}))
         gap = second_bid_gap(winner, valid)
         if gap is not None:
@@ -264,6 +276,10 @@ def evaluate(tender: Any, lots: Sequence[Any], bids: Sequence[Any], *, at: datet
                         "award_value": _money(lot.award_value), "contract_value": _money(lot.contract_value),
                         "difference": _money(lot.contract_value - lot.award_value)}))
     return found
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
 def second_bid_gap(winner: Any, valid: Sequence[Any]) -> float | None:
@@ -346,9 +362,9 @@ def refresh(work: Any, at: datetime) -> list[TenderRedFlag]:
     tender = state.tender
     settings = get_redflag_settings()
     key = ("redflag_fences",)
-    if key not in tx.cache:
+    if key not in tx.cache and any(lot.winner_bid_id for lot in state.lots):
         tx.cache[key] = load_fences(tx.session, settings)
-    found = evaluate(tender, state.lots, state.bids, at=at, settings=settings, fences=tx.cache[key],
+    found = evaluate(tender, state.lots, state.bids, at=at, settings=settings, fences=tx.cache.get(key),
                      rotations=_rotations(tx.session, state, settings))
     stored = {f.key: f for f in tx.session.scalars(select(TenderRedFlag).where(TenderRedFlag.tender_id == tender.id))}
     raised, changed = sync_flags(tender, stored, found, at)
@@ -402,12 +418,18 @@ def record_raised(work: Any, tender: Any, raised: list[TenderRedFlag], at: datet
 
 # ----------------------------------------------------------------------------- bulk
 
-class LotFacts(NamedTuple):
+class _Ids(NamedTuple):
     id: uuid.UUID
-    tender_id: uuid.UUID
+    center_id: uuid.UUID
+    code: str
+
+
+class LotFacts(NamedTuple):
+    id: str
+    tender_id: str
     code: str
     ceiling_price: float | None
-    winner_bid_id: uuid.UUID | None
+    winner_bid_id: str | None
     winner_code: str | None
     award_value: float | None
     award_notice_at: datetime | None
@@ -417,9 +439,9 @@ class LotFacts(NamedTuple):
 
 
 class BidFacts(NamedTuple):
-    id: uuid.UUID
-    tender_id: uuid.UUID
-    lot_id: uuid.UUID
+    id: str
+    tender_id: str
+    lot_id: str
     bidder: str
     bidder_code: str
     price: float
@@ -429,13 +451,13 @@ class BidFacts(NamedTuple):
     bond_account: str | None
     project_manager: str | None
     late_report: bool
-    submitted_at: datetime
-    recorded_at: datetime
+    submitted_at: str
+    recorded_at: str
 
 
 class TenderFacts(NamedTuple):
-    id: uuid.UUID
-    center_id: uuid.UUID
+    id: str
+    center_id: str
     code: str
     award_criteria: str
     documents_issued_at: datetime | None
@@ -444,31 +466,38 @@ class TenderFacts(NamedTuple):
 
 
 def compute_all(session: Session, *, at: datetime, settings: RedFlagSettings | None = None,
-                chunk: int = 200_000) -> tuple[dict[uuid.UUID, tuple[TenderFacts, list[Found]]], dict[str, RedFlagFence]]:
+                chunk: int = 200_000) -> tuple[dict[str, tuple[TenderFacts, list[Found]]], dict[str, RedFlagFence]]:
     """Every tender's flags at ``at`` from three reads (tenders, lots, bids), and the fences
     computed from the same data."""
     from esupervision.models.tender import Tender, TenderBid, TenderLot
     settings = settings or get_redflag_settings()
+    from sqlalchemy import String, cast
     t, lt, b = Tender.__table__, TenderLot.__table__, TenderBid.__table__  # type: ignore[attr-defined]
+
+    def text_id(column: Any) -> Any:
+        # Ids as text: a million UUID objects cost more than the whole evaluation.
+        return cast(column, String)
     tenders = {row[0]: TenderFacts(*row) for row in session.execute(select(
-        t.c.id, t.c.center_id, t.c.code, t.c.award_criteria, t.c.documents_issued_at, t.c.bid_deadline,
-        t.c.opened_at))}
-    lots_by_tender: dict[uuid.UUID, list[LotFacts]] = defaultdict(list)
+        text_id(t.c.id), text_id(t.c.center_id), t.c.code, t.c.award_criteria, t.c.documents_issued_at,
+        t.c.bid_deadline, t.c.opened_at))}
+    lots_by_tender: dict[str, list[LotFacts]] = defaultdict(list)
     groups: dict[str, list[tuple[str, str, str, datetime | None]]] = defaultdict(list)
-    for row in session.execute(select(lt.c.id, lt.c.tender_id, lt.c.code, lt.c.ceiling_price, lt.c.winner_bid_id,
-                                      lt.c.winner_code, lt.c.award_value, lt.c.award_notice_at,
-                                      lt.c.contract_value, lt.c.contract_signed_at, lt.c.bidder_set)):
+    for row in session.execute(select(text_id(lt.c.id), text_id(lt.c.tender_id), lt.c.code, lt.c.ceiling_price,
+                                      text_id(lt.c.winner_bid_id), lt.c.winner_code, lt.c.award_value,
+                                      lt.c.award_notice_at, lt.c.contract_value, lt.c.contract_signed_at,
+                                      lt.c.bidder_set)):
         lot = LotFacts(*row)
         lots_by_tender[lot.tender_id].append(lot)
         if lot.winner_code and lot.bidder_set:
             groups[lot.bidder_set].append((tenders[lot.tender_id].code, lot.code, lot.winner_code, lot.award_notice_at))
-    bids_by_tender: dict[uuid.UUID, list[BidFacts]] = defaultdict(list)
-    query = select(b.c.id, b.c.tender_id, b.c.lot_id, b.c.bidder, b.c.bidder_code, b.c.price, b.c.status,
-                   b.c.disqualify_reason, b.c.machine_code, b.c.bond_account, b.c.project_manager,
-                   b.c.late_report, b.c.submitted_at, b.c.recorded_at)
+    bids_by_tender: dict[str, list[BidFacts]] = defaultdict(list)
+    query = select(text_id(b.c.id), text_id(b.c.tender_id), text_id(b.c.lot_id), b.c.bidder, b.c.bidder_code,
+                   b.c.price, b.c.status, b.c.disqualify_reason, b.c.machine_code, b.c.bond_account,
+                   b.c.project_manager, b.c.late_report, cast(b.c.submitted_at, String), cast(b.c.recorded_at, String))
+    make = BidFacts._make
     for partition in session.execute(query.execution_options(yield_per=chunk)).partitions():
         for row in partition:
-            bids_by_tender[row[1]].append(BidFacts(*row))
+            bids_by_tender[row[1]].append(make(row))
     rotation_groups = {g: rotation_of(g, awarded, settings) for g, awarded in groups.items()
                        if g.count("|") + 1 >= settings.r057_min_group and len(awarded) >= settings.r057_min_tenders}
     # Fences from the population of second-bid gaps.
@@ -487,7 +516,7 @@ def compute_all(session: Session, *, at: datetime, settings: RedFlagSettings | N
     fence_rows = fences_from(gaps, at, settings)
     fences = {"R024": Fences(fence_rows["R024"].lower if "R024" in fence_rows else None, None),
               "R058": Fences(None, fence_rows["R058"].upper if "R058" in fence_rows else None)}
-    out: dict[uuid.UUID, tuple[TenderFacts, list[Found]]] = {}
+    out: dict[str, tuple[TenderFacts, list[Found]]] = {}
     for tender_id, tender in tenders.items():
         lots = lots_by_tender.get(tender_id, [])
         rotations = {lot.code: rotation_groups[lot.bidder_set] for lot in lots
@@ -518,9 +547,11 @@ def refresh_all(tx: Any, *, settings: RedFlagSettings | None = None) -> dict[str
 
     bulk = _Bulk()
     from esupervision.models.casework import row_change
-    for tender_id, (tender, found) in results.items():
+    for text_tender_id, (facts, found) in results.items():
         for f in found:
             counts[f.code] += 1
+        tender_id = uuid.UUID(text_tender_id)
+        tender = _Ids(tender_id, uuid.UUID(facts.center_id), facts.code)
         raised, changed = sync_flags(tender, stored.get(tender_id, {}), found, tx.now)
         if not changed:
             continue

@@ -441,7 +441,8 @@ def ingest_tender_events(tx: Transaction, events: list[TenderEvent], *, source: 
 
 def handle_tender_event(tx: Transaction, ev: TenderEvent, *, source: str) -> Outcome:
     """Apply one stage event, or raise the DomainError that refuses it (changing nothing)."""
-    outcome = _apply_one(tx, ev, source, _recorded(tx, [ev.source_event_id], source))
+    # One event: a refusal rolls the caller's whole transaction back, so no savepoint is needed.
+    outcome = _apply_one(tx, ev, source, _recorded(tx, [ev.source_event_id], source), savepoint=False)
     if outcome.event is not None:
         tx.flush()
     return outcome.resolved()
@@ -457,21 +458,25 @@ def _recorded(tx: Transaction, ids: list[str], source: str) -> dict[str, Outcome
     return seen
 
 
-def _apply_one(tx: Transaction, ev: TenderEvent, source: str, seen: dict[str, Outcome]) -> Outcome:
+def _apply_one(tx: Transaction, ev: TenderEvent, source: str, seen: dict[str, Outcome], *,
+               savepoint: bool = True) -> Outcome:
     previous = seen.get(ev.source_event_id)
     if previous is not None:
         return Outcome(ev.source_event_id, "duplicate", previous.ledger_id, previous.late, event=previous.event)
-    savepoint = tx.session.begin_nested()
+    nested = tx.session.begin_nested() if savepoint else None
     try:
         outcome = _handle(tx, ev, source)
     except ClockStateError as exc:
-        savepoint.rollback()
+        if nested is not None:
+            nested.rollback()
         raise DomainError(ErrorCode.INVALID_TRANSITION, f"计时状态不允许该操作 ({exc.reason})",
                           tender=ev.tender_code) from exc
     except BaseException:
-        savepoint.rollback()
+        if nested is not None:
+            nested.rollback()
         raise
-    savepoint.commit()
+    if nested is not None:
+        nested.commit()
     seen[ev.source_event_id] = outcome
     return outcome
 
@@ -535,8 +540,11 @@ def _publish(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
         raise DomainError(ErrorCode.CENTER_NOT_FOUND, f"中心 {center_code} 不存在", center=center_code)
     authority_id = None
     if _attr(ev, "authority_department_code"):
+        # The authority is a department of the tender center's own government (its parent center).
         dept = tx.session.scalars(select(Department).where(
-            Department.code == _attr(ev, "authority_department_code"))).first()
+            Department.code == _attr(ev, "authority_department_code"),
+            Department.center_id.in_([c for c in (center.parent_id, center.id) if c]))  # type: ignore[attr-defined]
+            .order_by(Department.center_id == center.id)).first()
         if dept is None:
             raise DomainError(ErrorCode.DEPARTMENT_NOT_FOUND, f"部门 {_attr(ev, 'authority_department_code')} 不存在")
         authority_id = dept.id
@@ -1163,3 +1171,138 @@ def unsealed_bids(state: TenderState, at: datetime) -> list[TenderBid]:
 def stage_light(clock: Clock, at: datetime) -> str:
     from esupervision.models.light import light_at
     return light_at(clock, at).light.value
+
+
+# ----------------------------------------------------------------------------- reading
+
+TENDER_READERS = frozenset({"supervisor", "center_admin", "department_leader", "department_system"})
+# Who reads the opened bids and the red flags (every bid read is recorded).
+BID_READERS = TENDER_READERS
+FLAG_READERS = frozenset({"supervisor", "center_admin", "department_leader"})
+
+
+def tender_scope(viewer: Any) -> Any:
+    """The tenders ``viewer`` may read, as a condition on the tender table: supervision all, a
+    center (or its system) its own, an authority's leader the tenders it supervises."""
+    from sqlalchemy import false, true
+    role = viewer.role.value
+    if role == "supervisor":
+        return true()
+    if role in ("center_admin", "department_system") and viewer.center_id:
+        return Tender.center_id == viewer.center_id
+    if role == "department_leader" and viewer.department_id:
+        return Tender.authority_department_id == viewer.department_id
+    return false()
+
+
+@dataclass
+class TenderFilter:
+    """Every field narrows the list; None means "any"."""
+
+    center_ids: list[uuid.UUID] | None = None
+    stages: list[str] | None = None
+    lights: list[str] | None = None            # white / yellow / red / paused (of an open stage clock)
+    red_flags: list[str] | None = None         # indicator codes standing now
+    authority_department_ids: list[uuid.UUID] | None = None
+    authority: str | None = None
+    methods: list[str] | None = None
+    value_from: float | None = None
+    value_to: float | None = None
+    text: str | None = None                    # code prefix or part of the title / tenderer
+
+
+@dataclass
+class TenderPage:
+    tenders: list[Tender]
+    total: int
+    has_next: bool
+    has_previous: bool
+
+
+def encode_tender_cursor(tender_id: uuid.UUID) -> str:
+    import base64
+    return base64.urlsafe_b64encode(b"tender:" + tender_id.bytes).decode().rstrip("=")
+
+
+def decode_tender_cursor(cursor: str) -> uuid.UUID:
+    import base64
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if not raw.startswith(b"tender:") or len(raw) != 23:
+            raise ValueError
+        return uuid.UUID(bytes=raw[7:])
+    except (ValueError, TypeError):
+        raise DomainError(ErrorCode.BAD_CURSOR, f"无效的分页游标 invalid cursor {cursor!r}") from None
+
+
+def _tender_conditions(flt: TenderFilter, now: datetime) -> list[Any]:
+    from sqlalchemy import and_, exists, or_
+
+    from esupervision.models.light import Light
+    from esupervision.models.lights_query import light_condition
+    from esupervision.models.redflags import TenderRedFlag
+    conds: list[Any] = []
+    if flt.center_ids is not None:
+        conds.append(Tender.center_id.in_(flt.center_ids))  # type: ignore[attr-defined]
+    if flt.stages is not None:
+        conds.append(Tender.stage.in_(flt.stages))  # type: ignore[attr-defined]
+    if flt.authority_department_ids is not None:
+        conds.append(Tender.authority_department_id.in_(flt.authority_department_ids))  # type: ignore[union-attr]
+    if flt.authority:
+        conds.append(Tender.authority.contains(flt.authority))  # type: ignore[union-attr]
+    if flt.methods is not None:
+        conds.append(Tender.method.in_(flt.methods))  # type: ignore[attr-defined]
+    if flt.value_from is not None:
+        conds.append(Tender.estimate >= flt.value_from)
+    if flt.value_to is not None:
+        conds.append(Tender.estimate <= flt.value_to)
+    if flt.text:
+        text = flt.text.strip()
+        conds.append(or_(Tender.code.startswith(text), Tender.title.contains(text),  # type: ignore[attr-defined]
+                         Tender.tenderer.contains(text)))  # type: ignore[attr-defined]
+    if flt.red_flags:
+        conds.append(exists().where(TenderRedFlag.tender_id == Tender.id, TenderRedFlag.code.in_(flt.red_flags),  # type: ignore[attr-defined]
+                                    TenderRedFlag.cleared_at.is_(None)))  # type: ignore[union-attr]
+    if flt.lights:
+        parts = []
+        for light in flt.lights:
+            if light == "paused":
+                parts.append(Clock.state == ClockState.PAUSED.value)
+            else:
+                parts.append(and_(Clock.state == ClockState.RUNNING.value, light_condition(Light(light), now)))
+        conds.append(exists().where(TenderStageRow.tender_id == Tender.id, Clock.id == TenderStageRow.clock_id,
+                                    or_(*parts)))
+    return conds
+
+
+def search_tenders(session: Any, *, viewer: Any, flt: TenderFilter, first: int, after: str | None,
+                   now: datetime) -> TenderPage:
+    """One page of the tenders ``viewer`` may see that match ``flt``, newest first."""
+    from sqlalchemy import func
+    conds = [*_tender_conditions(flt, now), tender_scope(viewer)]
+    page = select(Tender).where(*conds)
+    if after:
+        page = page.where(Tender.id < decode_tender_cursor(after))
+    rows = list(session.scalars(page.order_by(Tender.id.desc()).limit(first + 1)))  # type: ignore[attr-defined]
+    total = session.scalar(select(func.count()).select_from(Tender).where(*conds)) or 0
+    return TenderPage(rows[:first], total, len(rows) > first, after is not None)
+
+
+def get_tender(session: Any, *, viewer: Any, code: str) -> Tender | None:
+    """The tender with this code if ``viewer`` may see it; otherwise None, as if it did not exist."""
+    return session.scalars(select(Tender).where(Tender.code == code, tender_scope(viewer))).first()
+
+
+def tender_history(session: Any, tender_id: uuid.UUID) -> list[LedgerEvent]:
+    """Every ledger event of a tender and of its stage clocks (light announcements), in order."""
+    ids = [tender_id, *session.scalars(select(TenderStageRow.id).where(TenderStageRow.tender_id == tender_id))]
+    return list(session.scalars(select(LedgerEvent).where(LedgerEvent.subject_id.in_(ids))  # type: ignore[attr-defined]
+                                .order_by(LedgerEvent.id)))
+
+
+def worst_light(lights: list[str]) -> str | None:
+    """The tender's light: the worst of its open stage clocks (red over yellow over white)."""
+    for light in ("red", "yellow", "white"):
+        if light in lights:
+            return light
+    return None
