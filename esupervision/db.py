@@ -9,7 +9,8 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, bindparam, event, insert, update
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, event, insert, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -76,6 +77,14 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 # ----------------------------------------------------------------------------- bulk writes
 # The batch ingest writes thousands of new and changed rows per transaction. PostgreSQL gets them
 # by COPY and by one UPDATE per set of changed columns; SQLite (no COPY) by executemany.
+
+def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``: one parameter, so the SQL
+    text (and its parse) is the same however many values there are."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Any]) -> None:
     """Insert new rows; ``rows`` are objects with an attribute per column (records or models)."""

@@ -10,6 +10,7 @@ department system report thousands of events a second.
 """
 from __future__ import annotations
 
+import operator
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -19,10 +20,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from esupervision.db import insert_rows, update_rows
+from esupervision.db import among, insert_rows, update_rows
 
 from esupervision.models import tally
-from esupervision.models.base import utc
+from esupervision.models.base import UTCDateTime, utc
 from esupervision.models.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, CaseRecord,
                                       CaseStatus, Step, StepRecord, StepStatus, SuspendKind)
 from esupervision.models.catalogue import (ACCEPTANCE_DAYS, Center, Department, Item, ItemStep,
@@ -31,7 +32,7 @@ from esupervision.models.clock import (Basis, Clock, ClockRecord, ClockState, Cl
                                        SubjectType, extend_clock, finish_clock, pause_clock, resume_clock,
                                        start_clock)
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.ledger import LedgerEvent, json_value, row_values
+from esupervision.models.ledger import LedgerEvent, format_instant, row_values
 from esupervision.models.report import CaseAction, ReportedEvent
 from esupervision.models.transaction import Transaction
 
@@ -136,6 +137,7 @@ class CaseSet:
         # rows the database already holds (the others are inserted whole).
         self.changed: dict[tuple[str, uuid.UUID], set[str]] = {}
         self.stored: set[uuid.UUID] = set()
+        self.instants = _Instants()
         # Each loaded clock's light-tally contribution as stored, to write the tally's deltas.
         self.counted: dict[uuid.UUID, Any] = {}
         tx.on_flush(self.write)
@@ -151,7 +153,7 @@ class CaseSet:
         for start in range(0, len(missing), 1000):
             chunk = missing[start:start + 1000]
             found += _records(session, CaseRecord, select(Case.__table__).where(  # type: ignore[attr-defined]
-                Case.number.in_(chunk)).with_for_update())  # type: ignore[attr-defined]
+                among(session, Case.number, chunk)).with_for_update())  # type: ignore[attr-defined]
         for number in missing:
             self.cases[number] = None
         for case in found:
@@ -162,14 +164,14 @@ class CaseSet:
             return
         case_ids = [c.id for c in found]
         steps = _records(session, StepRecord, select(Step.__table__).where(  # type: ignore[attr-defined]
-            Step.case_id.in_(case_ids), Step.status == StepStatus.RUNNING.value).order_by(Step.seq))  # type: ignore[attr-defined]
+            among(session, Step.case_id, case_ids), Step.status == StepStatus.RUNNING.value).order_by(Step.seq))  # type: ignore[attr-defined]
         for step in steps:
             self.running[step.case_id].append(step)
             self.stored.add(step.id)
         clock_ids = [i for c in found for i in (c.clock_id, c.acceptance_clock_id) if i]
         clock_ids += [s.clock_id for s in steps if s.clock_id]
         for clock in _records(session, ClockRecord, select(Clock.__table__).where(  # type: ignore[attr-defined]
-                Clock.id.in_(clock_ids), Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
+                among(session, Clock.id, clock_ids), Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
             self.clocks[clock.id] = clock
             self.counted[clock.id] = tally.contribution(clock)
             self.stored.add(clock.id)
@@ -208,7 +210,50 @@ class CaseSet:
 
 
 def _records(session: Any, record: type, query: Any) -> list[Any]:
-    return [record(**row) for row in session.execute(query).mappings()]
+    result = session.execute(query)
+    keys = list(result.keys())
+    return [record(**dict(zip(keys, row))) for row in result]
+
+
+class _Columns:
+    """The columns of a projection table, read off a row in one call (``operator.attrgetter``)."""
+
+    def __init__(self, table: Any) -> None:
+        self.keys: tuple[str, ...] = tuple(c.key for c in table.columns)
+        self.values = operator.attrgetter(*self.keys)
+        self.instants = tuple(i for i, c in enumerate(table.columns) if isinstance(c.type, UTCDateTime))
+
+
+_COLUMNS = {model.__tablename__: _Columns(model.__table__)  # type: ignore[attr-defined]
+            for model in (Case, Step, Clock)}
+_ORDER = {"clock": 0, "case": 1, "step": 2}
+
+
+class _Instants:
+    """Instants in their canonical text, each formatted once: a batch repeats the same few (the
+    day's deadlines, an event's instant in every row it writes).
+
+    The ledger encodes every other value itself (ids, numbers, texts) in the same canonical
+    form ``json_value`` gives; only instants need our formatting, and that is the costly part."""
+
+    def __init__(self) -> None:
+        self._text: dict[datetime, str] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if value.__class__ is not datetime:
+            return value
+        text = self._text.get(value)
+        if text is None:
+            text = self._text[value] = format_instant(value)
+        return text
+
+    def row(self, row: Any) -> dict[str, Any]:
+        """Every column of a working-set row (in the ledger it reads as ``row_values`` gives it)."""
+        columns = _COLUMNS[row.__tablename__]
+        values = list(columns.values(row))
+        for i in columns.instants:
+            values[i] = self(values[i])
+        return dict(zip(columns.keys, values))
 
 
 class _Work:
@@ -217,15 +262,14 @@ class _Work:
     def __init__(self, cases: CaseSet) -> None:
         self.cases = cases
         self.touched: dict[tuple[str, uuid.UUID], SQLModel] = {}
-        self._saved: dict[int, tuple[SQLModel, dict[str, Any]]] = {}
+        self._saved: dict[int, tuple[SQLModel, tuple[Any, ...]]] = {}
         self._saved_running: dict[uuid.UUID, list[Step]] = {}
 
     def keep(self, *rows: SQLModel) -> None:
         """Remember rows' values before they change, so a refusal can put them back."""
         for row in rows:
             if id(row) not in self._saved:
-                self._saved[id(row)] = (row, {c.key: getattr(row, c.key)
-                                              for c in row.__table__.columns})  # type: ignore[attr-defined]
+                self._saved[id(row)] = (row, _COLUMNS[row.__tablename__].values(row))  # type: ignore[attr-defined]
 
     def running(self, case: Case) -> list[Step]:
         if case.id not in self._saved_running:
@@ -258,24 +302,29 @@ class _Work:
                     self.cases.clocks[row.id] = row
                 else:
                     self.cases.clocks.pop(row.id, None)
-        order = {"clock": 0, "case": 1, "step": 2}
+        instant = self.cases.instants
         changes = []
-        for row in sorted(self.touched.values(), key=lambda r: order[r.__tablename__]):  # type: ignore[attr-defined]
+        rows = self.touched.values()
+        for row in sorted(rows, key=lambda r: _ORDER[r.__tablename__]) if len(rows) > 1 else rows:  # type: ignore[attr-defined]
+            table = row.__tablename__  # type: ignore[attr-defined]
             saved = self._saved.get(id(row))
             if saved is None:
-                changes.append(row_change(row))
+                changes.append({"table": table, "id": row.id, "values": instant.row(row)})
                 continue
-            before = saved[1]
-            changed = {key: json_value(getattr(row, key)) for key, old in before.items()
-                       if getattr(row, key) != old}
+            columns = _COLUMNS[table]
+            after = columns.values(row)
+            if after == saved[1]:
+                continue
+            changed = {key: instant(new) for key, old, new in zip(columns.keys, saved[1], after, strict=True)
+                       if new is not old and new != old}
             if changed:
-                changes.append({"table": row.__tablename__, "id": str(row.id), "set": changed})  # type: ignore[attr-defined]
-                self.cases.changed.setdefault((row.__tablename__, row.id), set()).update(changed)  # type: ignore[attr-defined]
+                changes.append({"table": table, "id": row.id, "set": changed})
+                self.cases.changed.setdefault((table, row.id), set()).update(changed)
         return changes
 
     def undo(self) -> None:
         for row, values in self._saved.values():
-            for key, value in values.items():
+            for key, value in zip(_COLUMNS[row.__tablename__].keys, values, strict=True):  # type: ignore[attr-defined]
                 setattr(row, key, value)
         for case_id, steps in self._saved_running.items():
             self.cases.running[case_id] = steps
@@ -295,7 +344,7 @@ def ingest(tx: Transaction, events: list[ReportedEvent], *, source: str) -> list
         for event_id, ledger_id, late in tx.session.execute(
                 select(LedgerEvent.source_event_id, LedgerEvent.id, LedgerEvent.late).where(
                     LedgerEvent.source == source,
-                    LedgerEvent.source_event_id.in_(ids[start:start + 1000]))):  # type: ignore[union-attr]
+                    among(tx.session, LedgerEvent.source_event_id, ids[start:start + 1000]))):  # type: ignore[union-attr]
             seen[event_id] = Outcome(event_id, "duplicate", ledger_id=ledger_id, late=late)
     outcomes: list[Outcome] = []
     for ev in events:

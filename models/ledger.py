@@ -173,8 +173,8 @@ class Ledger:
     """Appends events to the chains of one transaction's session.
 
     Heads are locked once per center per transaction (``FOR UPDATE`` on PostgreSQL) and kept in
-    memory after that. Appended events are buffered and written by ``flush`` in one multi-row
-    INSERT, so a batch of events costs one lock and one round trip, not one each.
+    memory after that. Appended events are buffered and written by ``flush`` in one COPY (one
+    executemany on SQLite), so a batch of events costs one lock and one round trip, not one each.
     """
 
     def __init__(self, session: Session, *, key_seed_b64: str, checkpoint_every: int) -> None:
@@ -183,6 +183,10 @@ class Ledger:
         self._public = public_key_b64(self._key)
         self._every = checkpoint_every
         self._heads: dict[uuid.UUID, LedgerHead] = {}
+        # Each chain's end as appended (seq, hash); copied onto its head row at ``flush``, since
+        # setting a table model's attributes costs more than hashing the event.
+        self._tips: dict[uuid.UUID, tuple[int, str]] = {}
+        self._moved: set[uuid.UUID] = set()
         self._pending: list[LedgerEvent] = []
 
     def _head(self, center_id: uuid.UUID) -> LedgerHead:
@@ -195,7 +199,14 @@ class Ledger:
                 head = LedgerHead(center_id=center_id, seq=0, hash=GENESIS)
                 self.session.add(head)
             self._heads[center_id] = head
+            self._tips[center_id] = (head.seq, head.hash)
         return head
+
+    def _sync_heads(self) -> None:
+        for center_id in self._moved:
+            head = self._heads[center_id]
+            head.seq, head.hash = self._tips[center_id]
+        self._moved.clear()
 
     def append(self, *, center_id: uuid.UUID, kind: str, subject_type: str,
                subject_id: uuid.UUID, occurred_at: datetime, recorded_at: datetime,
@@ -203,15 +214,23 @@ class Ledger:
                actor: str | None = None, source: str | None = None,
                source_event_id: str | None = None, late: bool = False) -> Any:
         """Append one event to its center's chain; its ``id`` is set by the next ``flush``."""
-        head = self._head(center_id)
+        if center_id not in self._tips:
+            self._head(center_id)
+        seq, prev_hash = self._tips[center_id]
+        # Each document is encoded once: stored as read back, and hashed as those same bytes.
+        data_json, changes_json = canonical_json(data or {}), canonical_json(changes or [])
         event = LedgerEventRecord(
-            center_id=center_id, seq=head.seq + 1, kind=kind, subject_type=subject_type,
+            center_id=center_id, seq=seq + 1, kind=kind, subject_type=subject_type,
             subject_id=subject_id, actor=actor, source=source, source_event_id=source_event_id,
             occurred_at=utc(occurred_at), recorded_at=utc(recorded_at), late=late,
-            data=jsonable(data or {}), changes=jsonable(changes or []), prev_hash=head.hash, hash="",
+            data=orjson.loads(data_json), changes=orjson.loads(changes_json), prev_hash=prev_hash,
+            hash="",
         )
-        event.hash = chain_hash(head.hash, event_body(event))
-        head.seq, head.hash = event.seq, event.hash
+        body = event_body(event)
+        body["data"], body["changes"] = orjson.Fragment(data_json), orjson.Fragment(changes_json)
+        event.hash = chain_hash(prev_hash, body)
+        self._tips[center_id] = (event.seq, event.hash)
+        self._moved.add(center_id)
         self._pending.append(event)
         if self._every and event.seq % self._every == 0:
             self._checkpoint(center_id, event.seq, event.hash, recorded_at)
@@ -227,6 +246,7 @@ class Ledger:
         Ids are taken from the sequence first (PostgreSQL) or after the current maximum under
         SQLite's write lock, so the rows go in with one COPY (one executemany on SQLite).
         """
+        self._sync_heads()
         if not self._pending:
             return
         pending, self._pending = self._pending, []
@@ -251,6 +271,7 @@ class Ledger:
 
     def checkpoint_all(self, at: datetime) -> int:
         """Sign the current head of every chain; returns how many were signed."""
+        self._sync_heads()
         heads = self.session.scalars(select(LedgerHead).with_for_update()).all()
         signed = 0
         for head in heads:
