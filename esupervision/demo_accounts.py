@@ -1,4 +1,6 @@
-"""One login per role on the demo city, all with password ``demo`` (listed in the README)."""
+"""One login per role on the demo city (listed in the README): staff with password ``demo``, a
+department system with a fixed API key, and an applicant who logs in with an SMS code (printed on
+the server console until the notification gateway sends it)."""
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -7,14 +9,21 @@ from sqlmodel import Session
 
 from esupervision.models import timesource
 from esupervision.models.access import Role
-from esupervision.models.account import Account, create_account
+from esupervision.models.account import Account, applicant_account, create_account
 from esupervision.models.apikey import create_api_key
 from esupervision.models.case import Case
-from esupervision.models.catalogue import Center, Department, Window
+from esupervision.models.casework import ingest
+from esupervision.models.catalogue import Center, Department, Item, Window
+from esupervision.models.report import CaseAction, ReportedEvent
+from esupervision.models.transaction import transaction
 
 DEMO_PASSWORD = "demo"
 # A fixed key, so the README can show a department system reporting events in the demo.
 DEMO_API_KEY = "esv_demo_department_system_key"
+# A fixed applicant (the demo's random applicants change with the build date), with two cases.
+DEMO_APPLICANT_PHONE = "13800138000"
+DEMO_APPLICANT_CASES = ("QH-DEMO-0001", "QH-DEMO-0002")
+_ROLE_ORDER = [Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER, Role.WINDOW_STAFF, Role.APPLICANT]
 
 
 def create_demo_accounts(engine: Engine) -> list[dict[str, str]]:
@@ -45,13 +54,43 @@ def create_demo_accounts(engine: Engine) -> list[dict[str, str]]:
                            display_name=window.name, now=now, center_id=city.id, department_id=dept.id,
                            window_id=window.id)
         create_api_key(s, department=dept, name=f"{dept.name} 业务系统", now=now, key=DEMO_API_KEY)
+        applicant_account(s, DEMO_APPLICANT_PHONE, now=now)
+        item = s.scalars(select(Item).where(Item.department_id == dept.id).order_by(Item.code)).first()
+        where = (city.code, item.code if item else None, window.code if window else None)
         s.commit()
+    _applicant_cases(engine, *where)
+    with Session(engine) as s:
         return _listing(s)
+
+
+def _applicant_cases(engine: Engine, center_code: str, item_code: str | None, window_code: str | None) -> None:
+    """The demo applicant's cases, through the same service as every report: one accepted at
+    the window, one submitted online and not yet accepted."""
+    if item_code is None:
+        return
+    opener = {"center_code": center_code, "item_code": item_code, "applicant_name": "陈晓明",
+              "attributes": {"applicant_phone": DEMO_APPLICANT_PHONE}}
+    at_window = {"window_code": window_code} if window_code else {}
+    with transaction(engine, actor="demo") as tx:
+        ingest(tx, [
+            ReportedEvent(source_event_id="demo-applicant-1", case_number=DEMO_APPLICANT_CASES[0],
+                          action=CaseAction.ACCEPT, occurred_at=tx.now, **opener, **at_window),
+            ReportedEvent(source_event_id="demo-applicant-2", case_number=DEMO_APPLICANT_CASES[1],
+                          action=CaseAction.SUBMIT, occurred_at=tx.now, channel="online", **opener),
+        ], source="demo")
 
 
 def _listing(s: Session) -> list[dict[str, str]]:
     rows = []
-    for account in s.scalars(select(Account).order_by(Account.created_at)):
+    accounts = s.scalars(select(Account).where(Account.role != Role.APPLICANT.value)).all()
+    demo_applicant = s.scalars(select(Account).where(Account.phone == DEMO_APPLICANT_PHONE)).first()
+    for account in sorted([*accounts, *([demo_applicant] if demo_applicant else [])],
+                          key=lambda a: (_ROLE_ORDER.index(Role(a.role)), a.username)):
+        if account.role == Role.APPLICANT:
+            own = s.scalar(select(func.count()).select_from(Case).where(Case.applicant_phone == account.phone))
+            rows.append({"username": account.phone or "", "role": account.role,
+                         "scope": f"本人办件 {own} 件；短信验证码登录，验证码打印在服务器控制台 SMS code on the console"})
+            continue
         scope = "全部 all"
         if account.window_id:
             scope = s.get(Window, account.window_id).name

@@ -44,6 +44,18 @@ class Settings(BaseSettings):
     access_token_minutes: int = 15
     refresh_token_days: int = 14
     max_page_size: int = 100
+    # One-time SMS codes of applicants: lifetime and wrong tries before the code is dead.
+    login_code_minutes: int = 5
+    login_code_max_attempts: int = 5
+    # Sliding-window limits on login, loginWithCode and requestLoginCode: per username or phone
+    # (each mutation counted apart) and per client IP (all three together).
+    rate_limit_per_minute: int = 5
+    rate_limit_per_hour: int = 20
+    rate_limit_ip_per_minute: int = 30
+    # Request limits: estimated query cost (list fields count `first` x their selection) and
+    # tokens a query may have before it is parsed at all.
+    max_query_cost: int = 20_000
+    max_query_tokens: int = 10_000
 
     # --- notification gateway (notify/) ----------------------------------------------------
     # Providers tried in order, by the recipient's country prefix ("*": any other number).

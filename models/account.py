@@ -1,6 +1,7 @@
-"""Accounts that log in with a password (staff), and their password rules.
+"""Accounts: staff log in with a password, applicants with a one-time SMS code.
 
-Passwords are stored as argon2id hashes; a login that fails says only that it failed.
+Passwords are stored as argon2id hashes; a login that fails says only that it failed. An
+applicant's account is made at their first code login and has no password at all.
 """
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.models.access import Role, Viewer
+from esupervision.models import login_code  # noqa: F401  (its table registers with the accounts)
+from esupervision.models.access import Role, Viewer, mask_phone
 from esupervision.models.base import UTCDateTime, new_id
 from esupervision.models.errors import DomainError, ErrorCode
 
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown username as slow as a wrong password.
 _DUMMY_HASH = _hasher.hash("esupervision-no-such-user")
+# Not an argon2 hash, so no password ever verifies against it (applicants log in by code).
+NO_PASSWORD = "!"
+APPLICANT_PREFIX = "applicant:"
 
 
 class Account(SQLModel, table=True):
@@ -33,10 +38,14 @@ class Account(SQLModel, table=True):
     center_id: uuid.UUID | None = Field(default=None, foreign_key="center.id")
     department_id: uuid.UUID | None = Field(default=None, foreign_key="department.id")
     window_id: uuid.UUID | None = Field(default=None, foreign_key="window.id")
+    # An applicant's mobile number (their login and the scope of what they see).
+    phone: str | None = Field(default=None, unique=True)
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
 
     def viewer(self) -> Viewer:
+        if self.role == Role.APPLICANT:
+            return Viewer(role=Role.APPLICANT, account_id=self.id, applicant_phone=self.phone)
         return Viewer(role=Role(self.role), username=self.username, account_id=self.id,
                       staff_id=self.staff_id, center_id=self.center_id,
                       department_id=self.department_id, window_id=self.window_id)
@@ -50,6 +59,8 @@ def create_account(session: Session, *, username: str, password: str, role: Role
                    now: datetime, staff_id: uuid.UUID | None = None, center_id: uuid.UUID | None = None,
                    department_id: uuid.UUID | None = None, window_id: uuid.UUID | None = None) -> Account:
     """A new login; the scope columns say what the role sees (center, department, window)."""
+    if role is Role.APPLICANT:
+        raise DomainError(ErrorCode.BAD_INPUT, "申请人以短信验证码登录，不设密码 applicants log in by SMS code")
     if len(password) < 4:
         raise DomainError(ErrorCode.INVALID_EVENT, "密码太短 password too short", username=username)
     if session.scalars(select(Account).where(Account.username == username)).first():
@@ -65,12 +76,28 @@ def create_account(session: Session, *, username: str, password: str, role: Role
 def authenticate(session: Session, username: str, password: str) -> Account:
     """The active account with this username and password, or ``INVALID_CREDENTIALS``."""
     account = session.scalars(select(Account).where(Account.username == username)).first()
+    if account is not None and account.password_hash == NO_PASSWORD:
+        account = None   # an applicant: never by password, and as slow as a wrong one
     try:
         _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         account = None
     if account is None or not account.active:
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "用户名或密码错误 invalid username or password")
+    return account
+
+
+def applicant_account(session: Session, phone: str, *, now: datetime) -> Account:
+    """The account of the applicant with this (normalized) phone, made on their first login."""
+    account = session.scalars(select(Account).where(Account.phone == phone)).first()
+    if account is not None:
+        if account.role != Role.APPLICANT or not account.active:
+            raise DomainError(ErrorCode.INVALID_CREDENTIALS, "该手机号不能以验证码登录 this phone cannot log in by code")
+        return account
+    account = Account(username=APPLICANT_PREFIX + phone, password_hash=NO_PASSWORD, role=Role.APPLICANT.value,
+                      display_name=f"申请人 {mask_phone(phone)}", phone=phone, created_at=now)
+    session.add(account)
+    session.flush()
     return account
 
 

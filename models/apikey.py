@@ -45,14 +45,54 @@ def create_api_key(session: Session, *, department: Department, name: str, now: 
     return row, key
 
 
-def revoke_api_key(session: Session, key_id: uuid.UUID, *, now: datetime) -> None:
+def may_manage_keys(viewer: Viewer, department: Department) -> bool:
+    """Keys are handed out by the supervision office, or by the admin of the department's center."""
+    if viewer.role is Role.SUPERVISOR:
+        return True
+    return viewer.role is Role.CENTER_ADMIN and viewer.center_id == department.center_id
+
+
+def issue_api_key(session: Session, *, viewer: Viewer, department_id: uuid.UUID, name: str,
+                  now: datetime) -> tuple[ApiKey, str]:
+    """A new key for a department, if ``viewer`` may manage that department's keys."""
+    department = session.get(Department, department_id)
+    if department is None:
+        raise DomainError(ErrorCode.DEPARTMENT_NOT_FOUND, "部门不存在 no such department", department=department_id)
+    if not may_manage_keys(viewer, department):
+        raise DomainError(ErrorCode.FORBIDDEN, "只有监察部门或本中心管理员可以管理 API 密钥 not allowed")
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise DomainError(ErrorCode.BAD_INPUT, "密钥名称应为 1–100 个字符 key name must be 1–100 characters")
+    return create_api_key(session, department=department, name=name, now=now)
+
+
+def visible_api_keys(session: Session, *, viewer: Viewer, department_id: uuid.UUID | None = None) -> list[ApiKey]:
+    """The keys ``viewer`` manages (never the keys themselves, which are not stored), newest first."""
+    query = select(ApiKey).order_by(ApiKey.created_at.desc())  # type: ignore[attr-defined]
+    if viewer.role is Role.CENTER_ADMIN:
+        query = query.where(ApiKey.center_id == viewer.center_id)
+    elif viewer.role is not Role.SUPERVISOR:
+        return []
+    if department_id is not None:
+        query = query.where(ApiKey.department_id == department_id)
+    return list(session.scalars(query))
+
+
+def revoke_api_key(session: Session, key_id: uuid.UUID, *, now: datetime, viewer: Viewer | None = None) -> ApiKey:
+    """Revoke a key; the next request made with it is refused. Revoking twice keeps the first
+    instant. A key ``viewer`` may not manage answers like one that does not exist."""
     row = session.get(ApiKey, key_id)
-    if row is None:
-        raise DomainError(ErrorCode.TOKEN_INVALID, "API 密钥不存在 no such key")
-    row.revoked_at = now
+    department = session.get(Department, row.department_id) if row is not None else None
+    if row is None or department is None or (viewer is not None and not may_manage_keys(viewer, department)):
+        raise DomainError(ErrorCode.API_KEY_NOT_FOUND, "API 密钥不存在 no such key", key=key_id)
+    if row.revoked_at is None:
+        row.revoked_at = now
+        session.flush()
+    return row
 
 
 def viewer_for_key(session: Session, key: str) -> Viewer:
+    """The department system a key speaks for; unknown and revoked keys are TOKEN_INVALID."""
     row = session.scalars(select(ApiKey).where(ApiKey.key_hash == _hash(key))).first()
     if row is None or row.revoked_at is not None:
         raise DomainError(ErrorCode.TOKEN_INVALID, "API 密钥无效或已吊销 invalid or revoked API key")

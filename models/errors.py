@@ -48,10 +48,17 @@ class ErrorCode(StrEnum):
     TOKEN_EXPIRED = "TOKEN_EXPIRED"
     TOKEN_INVALID = "TOKEN_INVALID"
     RATE_LIMITED = "RATE_LIMITED"
+    INVALID_PHONE = "INVALID_PHONE"
+    LOGIN_CODE_INVALID = "LOGIN_CODE_INVALID"      # wrong code; the code stays alive for a few more tries
+    LOGIN_CODE_EXPIRED = "LOGIN_CODE_EXPIRED"      # no live code: expired, used, or killed by wrong tries
+    API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
+    INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
     # API input
     BAD_CURSOR = "BAD_CURSOR"
     PAGE_TOO_LARGE = "PAGE_TOO_LARGE"
     BAD_INPUT = "BAD_INPUT"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"        # estimated cost over the limit
+    QUERY_TOO_LARGE = "QUERY_TOO_LARGE"            # too many tokens to parse
     # tenders (each refusal also names its rule and article in the details)
     TENDER_NOT_FOUND = "TENDER_NOT_FOUND"
     TENDER_EXISTS = "TENDER_EXISTS"

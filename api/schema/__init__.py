@@ -6,6 +6,7 @@ from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from esupervision.api.errors import ErrorCodes
+from esupervision.api.limits import IntrospectionPolicy, QueryLimits
 from esupervision.api.privacy import RecordPersonalReads
 from esupervision.api.schema.auth import AuthMutation, AuthQuery
 from esupervision.api.schema.case import CaseMutation, CaseQuery
@@ -24,8 +25,9 @@ MAX_ALIASES = 15
 def build_schema() -> strawberry.federation.Schema:
     return strawberry.federation.Schema(
         query=Query, mutation=Mutation, subscription=Subscription, federation_version="2.5",
+        # ErrorCodes first: it wraps the others, so it shapes the errors they leave.
         extensions=[ErrorCodes, RecordPersonalReads, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-                    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+                    lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), QueryLimits, IntrospectionPolicy,
                     SubscriptionResults],
     )
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1c757bc0bcaf
+Revision ID: e7cf04dfd54e
 Revises: 
-Create Date: 2026-11-26 08:42:40.756369+00:00
+Create Date: 2026-11-26 09:01:03.604923+00:00
 
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import esupervision.models.base  # noqa: F401  (autogenerate renders UTCDateTime
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision: str = '1c757bc0bcaf'
+revision: str = 'e7cf04dfd54e'
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -140,6 +140,20 @@ def upgrade() -> None:
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('subject_type', 'department_id', 'day', 'kind')
     )
+    op.create_table('login_code',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('created_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', esupervision.models.base.UTCDateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('used_at', esupervision.models.base.UTCDateTime(), nullable=True),
+    sa.Column('retired', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('login_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_code_phone'), ['phone'], unique=False)
+
     op.create_table('notice',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -461,6 +475,7 @@ def upgrade() -> None:
     sa.Column('center_id', sa.Uuid(), nullable=True),
     sa.Column('department_id', sa.Uuid(), nullable=True),
     sa.Column('window_id', sa.Uuid(), nullable=True),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', esupervision.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['center_id'], ['center.id'], ),
@@ -468,6 +483,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], ),
     sa.ForeignKeyConstraint(['window_id'], ['window.id'], ),
     sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('phone'),
     sa.UniqueConstraint('username')
     )
     op.create_table('case',
@@ -678,6 +694,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_notice_case')
 
     op.drop_table('notice')
+    with op.batch_alter_table('login_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_code_phone'))
+
+    op.drop_table('login_code')
     op.drop_table('light_tally')
     op.drop_table('ledger_head')
     with op.batch_alter_table('ledger_event', schema=None) as batch_op:
