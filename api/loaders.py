@@ -4,11 +4,13 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
+from esupervision.models.base import record_class
 from esupervision.models.case import Step, StepStatus
 from esupervision.models.catalogue import Center, Department, Item, ItemMaterial, ItemStep, Staff, Window
 from esupervision.models.clock import Clock
@@ -17,10 +19,27 @@ if TYPE_CHECKING:
     from esupervision.api.context import Context
 
 
+@cache
+def _record(model: type) -> type:
+    return record_class(model)
+
+
+def _rows(session: Any, model: type, query: Any) -> list[Any]:
+    """Rows of ``model`` as plain records: read-only answers need no ORM identity map, and a
+    record costs a fraction of an ORM instance to build."""
+    record = _record(model)
+    result = session.execute(query)
+    keys = list(result.keys())
+    return [record(**dict(zip(keys, row))) for row in result]
+
+
 def _by_id(context: "Context", model: type) -> DataLoader[uuid.UUID, Any]:
+    table = model.__table__  # type: ignore[attr-defined]
+
     async def load(ids: Sequence[uuid.UUID]) -> list[Any]:
         def fetch(session) -> dict[uuid.UUID, Any]:  # noqa: ANN001
-            return {row.id: row for row in session.scalars(select(model).where(model.id.in_(list(ids))))}
+            rows = _rows(session, model, select(table).where(table.c.id.in_(list(ids))))
+            return {row.id: row for row in rows}
         found = await context.run(fetch)
         return [found.get(i) for i in ids]
     return DataLoader(load_fn=load)
@@ -28,15 +47,17 @@ def _by_id(context: "Context", model: type) -> DataLoader[uuid.UUID, Any]:
 
 def _grouped(context: "Context", model: type, key: str, *, order_by: Any = None,
              where: Any = None) -> DataLoader[uuid.UUID, list[Any]]:
+    table = model.__table__  # type: ignore[attr-defined]
+
     async def load(ids: Sequence[uuid.UUID]) -> list[list[Any]]:
         def fetch(session) -> dict[uuid.UUID, list[Any]]:  # noqa: ANN001
-            query = select(model).where(getattr(model, key).in_(list(ids)))
+            query = select(table).where(table.c[key].in_(list(ids)))
             if where is not None:
                 query = query.where(where)
             if order_by is not None:
                 query = query.order_by(order_by)
             groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
-            for row in session.scalars(query):
+            for row in _rows(session, model, query):
                 groups[getattr(row, key)].append(row)
             return groups
         found = await context.run(fetch)

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
@@ -112,3 +114,177 @@ def test_the_total_is_counted_only_when_asked_for(api: GraphQLClient, engine: En
     # through a fragment, the total is still seen as asked for
     fragment = "fragment Total on CaseConnection { totalCount }\n" + PAGE.replace("  totalCount\n", "  ...Total\n")
     assert api.data(fragment, {"first": 50})["cases"]["totalCount"] == 5 * GROUPS
+
+
+# ----------------------------------------------------------------------------- the compiled path
+
+LEAVES = ["id", "number", "status", "statusLabel", "result", "reason", "channel", "applicantName", "submittedAt",
+          "acceptedAt", "completedAt", "deemedAccepted", "reportedLate", "extensionDays", "extensionApprovedBy",
+          "light", "dueAt", "__typename"]
+CLOCK = ("startedAt limitDays extendedDays pausedDays basis dueAt yellowAt redAt provisional light paused finished "
+         "outcome outcomeDays finishedAt").split()
+STEP = ["seq", "name", "status", "limitDays", "startedAt", "finishedAt", "department { id code name }",
+        "clock { light dueAt paused }", "staff { code name }", "__typename"]
+RELATIONS = {
+    "item": "id code name kind legalDays committedDays extensionDays basis joint inCenter supervised warnMinDays "
+            "warnFraction fee legalBasis".split(),
+    "department": ["id", "code", "name"], "window": ["id", "code", "name"], "center": ["id", "code", "name", "level"],
+    "staff": ["id", "code", "name", "title", "isLeader"], "clock": CLOCK, "runningSteps": STEP, "steps": STEP,
+}
+
+
+def _schemas():  # noqa: ANN202
+    """The stock executor, and the same schema with the compiled path."""
+    import copy
+
+    from esupervision.api.schema import schema
+    from esupervision.api.schema.case import CompiledCasePages
+    stock, compiled = copy.copy(schema), copy.copy(schema)
+    stock.extensions = tuple(e for e in schema.extensions if e is not CompiledCasePages)
+    compiled.extensions = (*stock.extensions, CompiledCasePages)
+    return stock, compiled
+
+
+class Answers:
+    """Runs one query through both executors and says whether the compiled path answered."""
+
+    def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        import esupervision.api.schema.case as case_schema
+        self.engine = engine
+        self.stock, self.compiled = _schemas()
+        self.compiled_answers = 0
+        run = case_schema._run_compiled
+
+        async def counted(*args):  # noqa: ANN002, ANN202
+            data = await run(*args)
+            self.compiled_answers += 1
+            return data
+        monkeypatch.setattr(case_schema, "_run_compiled", counted)
+
+    def both(self, query: str, variables: dict | None = None, viewer=None, auth_error=None):  # noqa: ANN001, ANN201
+        import asyncio
+
+        from esupervision.api.context import Context
+        from esupervision.models.access import PUBLIC
+
+        async def run(schema):  # noqa: ANN001, ANN202
+            context = Context(engine=self.engine, viewer=viewer or PUBLIC, request_id="r1", auth_error=auth_error)
+            result = await schema.execute(query, variable_values=variables, context_value=context)
+            return result.data, [e.formatted for e in result.errors or []]
+        before = self.compiled_answers
+        stock, compiled = asyncio.run(run(self.stock)), asyncio.run(run(self.compiled))
+        return stock, compiled, self.compiled_answers > before
+
+
+@pytest.fixture
+def viewers(api: GraphQLClient) -> dict:
+    from esupervision.api.tokens import viewer_from_token
+    from esupervision.models import timesource
+    return {name: viewer_from_token(api.login(name), now=timesource.now())
+            for name in ("supervisor", "w01", "zjj-leader", "scj-leader")}
+
+
+def _node(fields: list[str]) -> str:
+    return " ".join(fields)
+
+
+@pytest.mark.parametrize("variables", [
+    {"first": 5}, {"first": 50}, {"first": 0}, {"first": 7, "after": "AFTER"},
+    {"filter": {"lights": ["RED", "PAUSED"]}}, {"filter": {"statuses": ["SUPPLEMENT", "COMPLETED"]}},
+    {"filter": {"text": "G03"}}, {"filter": {"departmentIds": ["ZJJ"]}, "first": 3},
+])
+def test_the_compiled_path_answers_as_the_stock_executor(api, engine, viewers, monkeypatch, variables) -> None:  # noqa: ANN001
+    answers = Answers(engine, monkeypatch)
+    fields = " ".join(LEAVES) + " " + " ".join(f"{k} {{ {' '.join(v)} }}" for k, v in RELATIONS.items())
+    query = f"""query($first: Int, $after: String, $filter: CaseFilter) {{
+      cases(first: $first, after: $after, filter: $filter) {{
+        __typename totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+        edges {{ cursor node {{ {fields} }} }} }} }}"""
+    if variables.get("after") == "AFTER":
+        first_page = api.data("{ cases(first: 10) { edges { cursor } } }", token=api.login("supervisor"))
+        variables = {**variables, "after": first_page["cases"]["edges"][6]["cursor"]}
+    if "filter" in variables and "departmentIds" in variables["filter"]:
+        departments = api.data("{ departments { id code } }")["departments"]
+        variables = {**variables, "filter": {"departmentIds": [d["id"] for d in departments if d["code"] == "ZJJ"]}}
+    for name, viewer in viewers.items():
+        stock, compiled, used = answers.both(query, variables, viewer)
+        assert compiled == stock, name
+        assert used and not stock[1], (name, stock[1])
+        if name == "supervisor":
+            assert stock[0]["cases"]["edges"] or variables.get("first") == 0
+
+
+def test_the_compiled_path_takes_fragments_aliases_and_declines_what_it_does_not_know(
+        api, engine, viewers, monkeypatch) -> None:  # noqa: ANN001
+    answers = Answers(engine, monkeypatch)
+    supervisor = viewers["supervisor"]
+    with_fragments = """
+      fragment Where on Case { department { code } d2: department { name } window { ...W } }
+      fragment W on Window { code name }
+      query Page { list: cases(first: 6) { edges { node { n: number ...Where ... on Case { light dueAt }
+                                                          runningSteps { s: seq ... { name } } } } } }"""
+    stock, compiled, used = answers.both(with_fragments, viewer=supervisor)
+    assert compiled == stock and used and not stock[1]
+    assert list(stock[0]["list"]["edges"][0]["node"]) == ["n", "department", "d2", "window", "light", "dueAt",
+                                                          "runningSteps"]
+    declined = [
+        ("{ cases(first: 3) { edges { node { number history { kind } } } } }", {}, supervisor, None),
+        ("{ cases(first: 3) { edges { node { number applicantPhone } } } }", {}, supervisor, None),
+        ("{ cases(first: 3) { edges { node { department { center { code } } } } } }", {}, supervisor, None),
+        ("{ cases(first: 3) { totalCount } overview { asOf } }", {}, supervisor, None),
+        ("{ cases(first: 3) { edges { node { number @include(if: true) } } } }", {}, supervisor, None),
+        ("{ cases(first: 5000) { totalCount } }", {}, supervisor, None),
+        ('{ cases(after: "nope") { totalCount } }', {}, supervisor, None),
+        ("{ cases { totalCount } }", {}, None, None),
+        ("query($f: Int) { cases(first: $f) { totalCount } }", {"f": "x"}, supervisor, None),
+    ]
+    for query, variables, viewer, auth_error in declined:
+        stock, compiled, used = answers.both(query, variables, viewer, auth_error)
+        assert compiled == stock and not used, query
+    from esupervision.models.errors import DomainError, ErrorCode
+    expired = DomainError(ErrorCode.TOKEN_EXPIRED, "expired")
+    stock, compiled, used = answers.both("{ cases { totalCount } }", {}, supervisor, expired)
+    assert compiled == stock and not used and stock[1][0]["extensions"]["code"] == "TOKEN_EXPIRED"
+
+
+def test_the_compiled_path_costs_the_same_statements_for_5_or_50(api, engine, monkeypatch) -> None:  # noqa: ANN001
+    import asyncio
+
+    from esupervision.api.context import Context
+    from esupervision.models.access import Role, Viewer
+    answers = Answers(engine, monkeypatch)
+    counts = {}
+    for first in (5, 50):
+        with counting(engine) as statements:
+            result = asyncio.run(answers.compiled.execute(
+                PAGE, variable_values={"first": first},
+                context_value=Context(engine=engine, viewer=Viewer(role=Role.SUPERVISOR, username="s"))))
+        assert not result.errors and len(result.data["cases"]["edges"]) == first
+        counts[first] = len([s for s in statements if not s.startswith("BEGIN")])
+    assert counts[5] == counts[50] <= 8 and answers.compiled_answers == 2
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_selection_the_compiled_path_takes_answers_as_the_stock_executor(
+        api, engine, viewers, monkeypatch, data) -> None:  # noqa: ANN001
+    answers = getattr(api, "_answers", None) or Answers(engine, monkeypatch)
+    api._answers = answers
+    leaves = data.draw(st.lists(st.sampled_from(LEAVES), unique=True, max_size=6))
+    relations = data.draw(st.lists(st.sampled_from(sorted(RELATIONS)), unique=True, max_size=4))
+    parts = list(leaves)
+    for relation in relations:
+        chosen = data.draw(st.lists(st.sampled_from(RELATIONS[relation]), unique=True, min_size=1, max_size=5))
+        alias = data.draw(st.sampled_from(["", f"my_{relation}: "]))
+        parts.append(f"{alias}{relation} {{ {' '.join(chosen)} }}")
+    if not parts:
+        parts = ["number"]
+    connection = data.draw(st.lists(st.sampled_from(["totalCount", "pageInfo { hasNextPage endCursor }",
+                                                     "__typename"]), unique=True))
+    first = data.draw(st.integers(min_value=0, max_value=60))
+    viewer = data.draw(st.sampled_from(sorted(viewers)))
+    query = (f"query($first: Int) {{ cases(first: $first) {{ {' '.join(connection)} "
+             f"edges {{ cursor node {{ {' '.join(parts)} }} }} }} }}")
+    stock, compiled, used = answers.both(query, {"first": first}, viewers[viewer])
+    assert compiled == stock, query
+    assert used and not stock[1], (query, stock[1])
