@@ -134,16 +134,40 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
 
 
 @main.command()
-def worker() -> None:
-    """Run the light-transition scheduler (and, with the gateway, notification delivery)."""
+@click.option("--processes", default=2, show_default=True, help="notice delivery worker processes")
+@click.option("--threads", default=8, show_default=True, help="delivery threads per process")
+def worker(processes: int, threads: int) -> None:
+    """Run the light-transition scheduler, the notice relay and receipt polling here, and
+    notice delivery in Dramatiq worker processes on the configured broker (Redis / RabbitMQ)."""
+    import subprocess
+
+    from esupervision.workers.dispatch import start_in_process
     from esupervision.workers.lights import LightScheduler
     ensure_schema()
-    scheduler = LightScheduler(_engine())
-    console.print("light scheduler running (Ctrl-C to stop)")
+    settings = get_settings()
+    engine = _engine()
+    scheduler = LightScheduler(engine)
+    running = start_in_process(engine, settings, consume=settings.broker == "inprocess")
+    poller = None
+    if "aliyun" in running.dispatch.gateway.providers:
+        from esupervision.workers.status import StatusPoller
+        poller = StatusPoller(engine, running.dispatch.gateway.providers["aliyun"], settings.notify_status_poll_s)
+        poller.start_thread()
+    children = [subprocess.Popen([sys.executable, "-m", "esupervision.workers.dispatch", "--threads", str(threads)])
+                for _ in range(processes if settings.broker != "inprocess" else 0)]
+    console.print(f"light scheduler, notice relay and {len(children)} delivery processes running (Ctrl-C to stop)")
     try:
         scheduler.run()
     except KeyboardInterrupt:
         scheduler.stop()
+    finally:
+        running.stop()
+        if poller:
+            poller.stop()
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(30)
 
 
 # ----------------------------------------------------------------------------- calendar

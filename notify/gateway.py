@@ -11,17 +11,21 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esupervision.models import timesource
 from esupervision.models.notice import NOTICE, NoticeStatus
+
+# Notices that count against a recipient's limits: handed to a provider, or being handed now.
+WENT = frozenset({NoticeStatus.SENDING.value, NoticeStatus.SENT.value, NoticeStatus.DELIVERED.value,
+                  NoticeStatus.UNDELIVERED.value})
 from esupervision.notify import templates
 from esupervision.notify.limits import Hold, Pace, quiet_until, rate_hold
 from esupervision.notify.providers import UNCERTAIN_CODE, ErrorKind, Outgoing, Provider, ProviderError
@@ -31,17 +35,9 @@ from esupervision.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class RetryLater(Exception):
-    """A transient failure: the notice is back to ``retrying``; the broker tries again later."""
-
-    def __init__(self, notice_id: uuid.UUID, code: str, message: str) -> None:
-        super().__init__(f"{notice_id}: {code}: {message}")
-        self.code = code
-
-
 @dataclass(frozen=True)
 class Delivery:
-    """What one ``deliver`` call did: ``outcome`` is sent, failed, held, retry or skipped."""
+    """What one delivery did: ``outcome`` is sent, failed, held, retry or skipped."""
 
     notice_id: uuid.UUID
     outcome: str
@@ -77,38 +73,52 @@ class Gateway:
         self.paces = {name: Pace(settings.provider_rate.get(name, 0.0)) for name in self.providers}
 
     # ------------------------------------------------------------------------- claiming
-    def _claim(self, notice_id: uuid.UUID, now: datetime) -> tuple[Any, str, bool] | None:
-        """Take the notice for this attempt: (row, claim token, recovering a dead worker's claim),
-        or None when it is not ours to send (done, not due, or in another worker's hands)."""
+    def _claim(self, ids: Sequence[uuid.UUID], now: datetime) -> tuple[str, list[tuple[Any, bool]]]:
+        """Take the notices of ``ids`` that are ours to send now, in one transaction: due queued
+        or retrying ones, and claims whose worker died (``recovering``); (token, [(row, recovering)])."""
         stale = now - timedelta(seconds=self.settings.notify_claim_lease_s)
+        token = secrets.token_hex(8)
         with Session(self.engine) as session, session.begin():
-            row = session.execute(select(NOTICE).where(NOTICE.c.id == notice_id).with_for_update()).first()
-            if row is None:
-                return None
-            status = NoticeStatus(row.status)
-            due = row.not_before is None or row.not_before <= now
-            if status in (NoticeStatus.QUEUED, NoticeStatus.RETRYING) and due:
-                recovering = False
-            elif status is NoticeStatus.SENDING and row.claimed_at is not None and row.claimed_at < stale:
-                recovering = True
-            else:
-                return None
-            token = secrets.token_hex(8)
-            done = session.execute(update(NOTICE).where(
-                NOTICE.c.id == notice_id, NOTICE.c.status == row.status,
-                NOTICE.c.claim_token == row.claim_token if row.claim_token else NOTICE.c.claim_token.is_(None))
-                .values(status=NoticeStatus.SENDING.value, claimed_at=now, claim_token=token,
-                        attempts=row.attempts + (0 if recovering else 1)))
-            if done.rowcount != 1:
-                return None
-        return row, token, recovering
+            rows = session.execute(select(NOTICE).where(NOTICE.c.id.in_(list(ids)), or_(
+                and_(NOTICE.c.status.in_([NoticeStatus.QUEUED.value, NoticeStatus.RETRYING.value]),
+                     or_(NOTICE.c.not_before.is_(None), NOTICE.c.not_before <= now)),
+                and_(NOTICE.c.status == NoticeStatus.SENDING.value, NOTICE.c.claimed_at < stale)))
+                .with_for_update()).all()   # waits out the relay marking these rows enqueued
+            # The rows are locked by this transaction (PostgreSQL) or by its write lock (SQLite).
+            claimed = [(row, row.status == NoticeStatus.SENDING.value) for row in rows]
+            for recovering in (False, True):
+                chosen = [row.id for row, again in claimed if again is recovering]
+                if chosen:
+                    session.execute(update(NOTICE).where(NOTICE.c.id.in_(chosen)).values(
+                        status=NoticeStatus.SENDING.value, claimed_at=now, claim_token=token,
+                        attempts=NOTICE.c.attempts + (0 if recovering else 1)))
+        return token, claimed
 
-    def _finish(self, notice_id: uuid.UUID, token: str, **values: Any) -> bool:
-        """Write the attempt's result, only while the claim is still ours."""
+    def _record(self, token: str, results: list[tuple[uuid.UUID, dict[str, Any]]]) -> None:
+        """Write a batch's results in one transaction, each only while its claim is still ours.
+        On PostgreSQL without waiting for the disk: if this commit were lost, the claims would
+        look dead after their lease and the provider would be asked before anything is resent."""
+        if not results:
+            return
         with Session(self.engine) as session, session.begin():
-            done = session.execute(update(NOTICE).where(NOTICE.c.id == notice_id, NOTICE.c.claim_token == token)
-                                   .values(claim_token=None, **values))
-            return done.rowcount == 1
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SET LOCAL synchronous_commit = off"))
+            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for notice_id, values in results:
+                shapes.setdefault(tuple(sorted(values)), []).append({"_id": notice_id, **values})
+            for keys, rows in shapes.items():
+                assignments: dict[str, Any] = {k: bindparam(k) for k in keys if k != "_sent"}
+                if "_sent" in keys:
+                    # A receipt may have come first (Twilio calls back fast): never move it backwards,
+                    # nor wipe the error code it brought.
+                    sending = NOTICE.c.status == NoticeStatus.SENDING.value
+                    assignments["status"] = case((sending, NoticeStatus.SENT.value), else_=NOTICE.c.status)
+                    assignments["error_code"] = case((sending, None), else_=NOTICE.c.error_code)
+                    assignments["error_message"] = case((sending, None), else_=NOTICE.c.error_message)
+                    for row in rows:
+                        row.pop("_sent")
+                session.execute(update(NOTICE).where(NOTICE.c.id == bindparam("_id"), NOTICE.c.claim_token == token)
+                                .values(claim_token=None, **assignments), rows)
 
     # ------------------------------------------------------------------------- limits
     def _hold(self, row: Any, now: datetime) -> Hold | None:
@@ -119,59 +129,78 @@ class Gateway:
                 return Hold(until, "QUIET_HOURS", f"夜间免打扰，{until.isoformat()} 后再拨打")
         limits = settings.notify_limits.get(row.template)
         if limits:
+            went = func.coalesce(NOTICE.c.sent_at, NOTICE.c.claimed_at)
             with Session(self.engine) as session:
-                sent = list(session.scalars(select(NOTICE.c.sent_at).where(
+                sent = list(session.scalars(select(went).where(
                     NOTICE.c.recipient == row.recipient, NOTICE.c.template == row.template,
                     NOTICE.c.channel == row.channel, NOTICE.c.id != row.id,
-                    NOTICE.c.sent_at > now - timedelta(days=1))))
+                    NOTICE.c.status.in_(list(WENT)), went > now - timedelta(days=1))))
             until = rate_hold(now, sent, limits)
             if until is not None:
                 drop = row.template in settings.notify_limit_drop
                 return Hold(until, "RATE_LIMITED", f"同一号码发送过于频繁（每分钟/小时/天至多 {limits}）", drop=drop)
         return None
 
+    def backoff(self, attempts: int) -> timedelta:
+        """How long a notice waits after its ``attempts``-th transient failure (doubling)."""
+        ms = self.settings.notify_min_backoff_ms * 2 ** max(0, attempts - 1)
+        return timedelta(milliseconds=min(ms, self.settings.notify_max_backoff_ms))
+
     # ------------------------------------------------------------------------- delivering
     def deliver(self, notice_id: uuid.UUID) -> Delivery:
-        """Send the notice once, if it is due and not already sent; raises ``RetryLater`` after a
-        transient failure (the notice is ``retrying`` then, until its attempts run out)."""
+        """Deliver one notice (see ``deliver_many``)."""
+        return self.deliver_many([notice_id]).get(notice_id) or Delivery(notice_id, "skipped")
+
+    def deliver_many(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Delivery]:
+        """Send each of these notices once, if due and not already sent or in another worker's
+        hands: one claim transaction, the sends, one transaction recording the results.
+        A transient failure leaves the notice ``retrying`` with ``not_before`` after a backoff
+        (the relay hands it to the broker again then), until its attempts run out."""
         now = self.now()
-        claimed = self._claim(notice_id, now)
-        if claimed is None:
-            return Delivery(notice_id, "skipped")
-        row, token, recovering = claimed
+        token, claimed = self._claim(ids, now)
+        results: list[tuple[uuid.UUID, dict[str, Any]]] = []
+        done: dict[uuid.UUID, Delivery] = {}
+        try:
+            for row, recovering in claimed:
+                delivery, values = self._one(row, recovering, now)
+                done[row.id] = delivery
+                results.append((row.id, values))
+        finally:
+            self._record(token, results)
+        return done
+
+    def _one(self, row: Any, recovering: bool, now: datetime) -> tuple[Delivery, dict[str, Any]]:
+        notice_id = row.id
         hold = None if recovering else self._hold(row, now)
         if hold is not None:
             if hold.drop:
-                self._finish(notice_id, token, status=NoticeStatus.FAILED.value, error_code=hold.code,
-                             error_message=hold.message, finished_at=now)
-                return Delivery(notice_id, "failed", error_code=hold.code)
-            self._finish(notice_id, token, status=NoticeStatus.QUEUED.value, not_before=hold.until,
-                         enqueued_at=None, attempts=row.attempts, error_code=hold.code, error_message=hold.message)
-            return Delivery(notice_id, "held", error_code=hold.code)
+                return Delivery(notice_id, "failed", error_code=hold.code), dict(
+                    status=NoticeStatus.FAILED.value, error_code=hold.code, error_message=hold.message,
+                    finished_at=now)
+            return Delivery(notice_id, "held", error_code=hold.code), dict(
+                status=NoticeStatus.QUEUED.value, not_before=hold.until, enqueued_at=None, attempts=row.attempts,
+                error_code=hold.code, error_message=hold.message)
         try:
-            text = templates.render(row.template, row.params)
+            body = templates.render(row.template, row.params)
         except templates.TemplateError as exc:
-            self._finish(notice_id, token, status=NoticeStatus.FAILED.value, error_code=exc.code,
-                         error_message=exc.message, finished_at=now)
-            return Delivery(notice_id, "failed", error_code=exc.code)
+            return Delivery(notice_id, "failed", error_code=exc.code), dict(
+                status=NoticeStatus.FAILED.value, error_code=exc.code, error_message=exc.message, finished_at=now)
         message = Outgoing(notice_id=str(notice_id), channel=row.channel, to=row.recipient, template=row.template,
-                           params=dict(row.params), text=text,
-                           claimed_at=row.claimed_at if recovering else (row.claimed_at or now))
+                           params=dict(row.params), text=body, claimed_at=row.claimed_at or now)
         names = route(self.settings, row.channel, row.recipient, self.providers)
         if not names:
-            self._finish(notice_id, token, status=NoticeStatus.FAILED.value, error_code="NO_PROVIDER",
-                         error_message=f"没有可用的{row.channel}服务商", finished_at=now)
-            return Delivery(notice_id, "failed", error_code="NO_PROVIDER")
+            return Delivery(notice_id, "failed", error_code="NO_PROVIDER"), dict(
+                status=NoticeStatus.FAILED.value, error_code="NO_PROVIDER",
+                error_message=f"没有可用的{row.channel}服务商", finished_at=now)
         if recovering or row.error_code == UNCERTAIN_CODE:
             found = self._look_up(names, message, row)
             if found is not None:
-                return self._sent(notice_id, token, *found)
-        return self._send(notice_id, token, row, message, names)
+                return self._sent(notice_id, *found)
+        return self._send(row, message, names)
 
     def _look_up(self, names: list[str], message: Outgoing, row: Any) -> tuple[str, str] | None:
-        """Whether a dead worker's attempt reached a provider: (provider, message id) or None."""
-        tried = [row.provider] if row.provider in names else names
-        for name in tried:
+        """Whether an earlier attempt reached a provider: (provider, message id) or None."""
+        for name in [row.provider] if row.provider in names else names:
             try:
                 found = self.providers[name].find(message)
             except NotImplementedError:
@@ -180,56 +209,42 @@ class Gateway:
                 return name, found
         return None
 
-    def _send(self, notice_id: uuid.UUID, token: str, row: Any, message: Outgoing, names: list[str]) -> Delivery:
+    def _send(self, row: Any, message: Outgoing, names: list[str]) -> tuple[Delivery, dict[str, Any]]:
         last: ProviderError | None = None
         for name in names:
             provider = self.providers[name]
             self.paces[name].wait()
             try:
-                return self._sent(notice_id, token, name, provider.send(message))
+                return self._sent(row.id, name, provider.send(message))
             except ProviderError as exc:
                 last = exc
-                log.warning("notice %s via %s: %s", notice_id, name, exc)
+                log.warning("notice %s via %s: %s", row.id, name, exc)
                 if exc.kind is ErrorKind.UNCERTAIN:
                     # It may have gone: never elsewhere now; the next attempt looks it up first.
-                    try:
-                        found = provider.find(message)
-                    except (NotImplementedError, ProviderError):
-                        found = None
-                    if found:
-                        return self._sent(notice_id, token, name, found)
-                    return self._retry(notice_id, token, row, exc, provider=name)
+                    return self._retry(row, exc, provider=name)
                 if exc.kind is ErrorKind.PERMANENT:
-                    self._finish(notice_id, token, status=NoticeStatus.FAILED.value, provider=name,
-                                 error_code=exc.code, error_message=exc.message, finished_at=self.now())
-                    return Delivery(notice_id, "failed", name, error_code=exc.code)
+                    return Delivery(row.id, "failed", name, error_code=exc.code), dict(
+                        status=NoticeStatus.FAILED.value, provider=name, error_code=exc.code,
+                        error_message=exc.message, finished_at=self.now())
                 if exc.kind is ErrorKind.TRANSIENT:
                     break   # the provider said "later", not "elsewhere"
         assert last is not None
-        return self._retry(notice_id, token, row, last)
+        return self._retry(row, last)
 
-    def _retry(self, notice_id: uuid.UUID, token: str, row: Any, error: ProviderError,
-               provider: str | None = None) -> Delivery:
+    def _retry(self, row: Any, error: ProviderError, provider: str | None = None) -> tuple[Delivery, dict[str, Any]]:
         now = self.now()
-        if row.attempts + 1 >= self.settings.notify_max_attempts:
-            self._finish(notice_id, token, status=NoticeStatus.FAILED.value, error_code=error.code,
-                         error_message=f"重试 {row.attempts + 1} 次后放弃: {error.message}", finished_at=now)
-            return Delivery(notice_id, "failed", error_code=error.code)
-        self._finish(notice_id, token, status=NoticeStatus.RETRYING.value, error_code=error.code,
-                     error_message=error.message, enqueued_at=now, provider=provider)
-        raise RetryLater(notice_id, error.code, error.message)
+        attempts = row.attempts + 1
+        if attempts >= self.settings.notify_max_attempts:
+            return Delivery(row.id, "failed", error_code=error.code), dict(
+                status=NoticeStatus.FAILED.value, error_code=error.code,
+                error_message=f"重试 {attempts} 次后放弃: {error.message}", finished_at=now)
+        return Delivery(row.id, "retry", provider, error_code=error.code), dict(
+            status=NoticeStatus.RETRYING.value, error_code=error.code, error_message=error.message,
+            not_before=now + self.backoff(attempts), enqueued_at=None, provider=provider)
 
-    def _sent(self, notice_id: uuid.UUID, token: str, provider: str, message_id: str) -> Delivery:
-        now = self.now()
-        # A receipt may have come in already (Twilio calls back fast): never move it backwards.
-        with Session(self.engine) as session, session.begin():
-            session.execute(update(NOTICE).where(NOTICE.c.id == notice_id, NOTICE.c.claim_token == token,
-                                                 NOTICE.c.status == NoticeStatus.SENDING.value)
-                            .values(status=NoticeStatus.SENT.value))
-            session.execute(update(NOTICE).where(NOTICE.c.id == notice_id, NOTICE.c.claim_token == token)
-                            .values(claim_token=None, provider=provider, provider_message_id=message_id,
-                                    sent_at=now, error_code=None, error_message=None))
-        return Delivery(notice_id, "sent", provider, message_id)
+    def _sent(self, notice_id: uuid.UUID, provider: str, message_id: str) -> tuple[Delivery, dict[str, Any]]:
+        return Delivery(notice_id, "sent", provider, message_id), dict(
+            _sent=True, provider=provider, provider_message_id=message_id, sent_at=self.now())
 
 
 def due_for_relay(session: Session, now: datetime, settings: Settings, limit: int = 1000) -> list[uuid.UUID]:

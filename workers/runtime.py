@@ -39,4 +39,6 @@ def start_embedded_worker(engine: Engine) -> LightScheduler:
     channel()
     scheduler = LightScheduler(engine)
     scheduler.start_thread()
+    from esupervision.workers.dispatch import start_in_process
+    start_in_process(engine, get_settings(), channel().subscribe)   # notices: stub broker, in this process
     return scheduler

@@ -63,10 +63,11 @@ class MockServer:
 
     def __init__(self, port: int = 0) -> None:
         self.state = state = MockState()
-        handle = self.handle
+        handle, counter = self.handle, self.count
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True   # headers and body in separate writes: no 40 ms stalls
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
@@ -79,6 +80,14 @@ class MockServer:
                     if "form" in (self.headers.get("Content-Type") or "") else {}
                 request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
                                   form, {k.lower(): v for k, v in self.headers.items()}, parts.query, body)
+                if parts.path == "/_mock/count":   # for a benchmark in another process
+                    reply = Reply.json(200, {"accepted": counter()})
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", reply.content_type)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    return
                 if state.latency_s:
                     time.sleep(state.latency_s)
                 try:
@@ -97,7 +106,7 @@ class MockServer:
         self._thread: threading.Thread | None = None
 
     @property
-    def port(self) -> int:
+    def port(self) -> int:  # noqa: D102
         return self._server.server_address[1]
 
     @property
@@ -105,6 +114,10 @@ class MockServer:
         return f"http://127.0.0.1:{self.port}"
 
     def handle(self, request: Request) -> Reply:
+        raise NotImplementedError
+
+    def count(self) -> int:
+        """How many messages and calls it accepted."""
         raise NotImplementedError
 
     def behave(self, number: str, behaviour: str | None) -> None:

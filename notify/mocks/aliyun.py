@@ -99,6 +99,10 @@ class AliyunMock(MockServer):
         with self.state.lock:
             return [a for a in self.accepted if a.action == "SingleCallByTts"]
 
+    def count(self) -> int:
+        with self.state.lock:
+            return len(self.accepted)
+
     # --------------------------------------------------------------------------- serving
     def _answer(self, code: str, message: str, status: int = 200, **extra: Any) -> Reply:
         if code != "OK":

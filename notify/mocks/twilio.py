@@ -79,6 +79,10 @@ class TwilioMock(MockServer):
         with self.state.lock:
             return [s for s in self.sent if s.kind == kind]
 
+    def count(self) -> int:
+        with self.state.lock:
+            return len(self.sent)
+
     # --------------------------------------------------------------------------- serving
     def handle(self, request: Request) -> Reply:
         if self.state.down:
