@@ -18,6 +18,7 @@ from strawberry.types.nodes import SelectedField
 
 from esupervision.api.privacy import reveal
 from esupervision.api.schema.catalogue import Center, Department, Item, Staff, Window
+from esupervision.api.schema.notice import Notice, case_notices
 from esupervision.api.schema.common import (CaseStatus, Edge, Light, Outcome, PageInfo, enum_value,
                                             page_size, require, viewer)
 from esupervision.models import case as domain
@@ -188,6 +189,10 @@ class CaseNode:
     async def clock(self, info: Info) -> ClockInfo | None:
         clock = await self._clock(info)
         return ClockInfo.from_row(clock, info.context.now) if clock else None
+
+    @strawberry.field(description="关于本办件发出的短信和语音通知（号码脱敏）")
+    async def notices(self, info: Info) -> list[Notice]:
+        return await case_notices(info, self.row.id)
 
     @strawberry.field(description="当前灯色")
     async def light(self, info: Info) -> Light | None:
