@@ -85,6 +85,8 @@ def _build_demo(cases: int, seed: int) -> dict[str, int]:
             progress.update(tasks[phase], completed=done, total=total)
 
         counts = build_demo(_engine(), now=timesource.now(), cases=cases, seed=seed, progress=report)
+        from esupervision.tender_demo import build_tender_demo
+        counts.update(build_tender_demo(_engine(), now=timesource.now(), seed=seed, progress=report))
     from esupervision.demo_accounts import create_demo_accounts
     accounts = create_demo_accounts(_engine())
     console.print(json.dumps(counts, ensure_ascii=False))

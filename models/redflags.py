@@ -411,8 +411,10 @@ def record_raised(work: Any, tender: Any, raised: list[TenderRedFlag], at: datet
                                  subject_id=tender.id, occurred_at=at, recorded_at=tx.now, actor="system:redflags",
                                  data={"code": tender.code, "flag": flag.code, "lot": flag.lot_code,
                                        "title": flag.title, "evidence": flag.evidence})
+        authority = getattr(tender, "authority_department_id", None)
         tx.announce("tender.red_flag", {"code": tender.code, "flag": flag.code, "lot": flag.lot_code,
                                         "title": flag.title, "center_id": str(tender.center_id),
+                                        "authority_department_id": str(authority) if authority else None,
                                         "evidence": flag.evidence}, event)
 
 

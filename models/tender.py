@@ -520,6 +520,7 @@ def _handle(tx: Transaction, ev: TenderEvent, source: str) -> Outcome:
                              data={"code": tender.code, "stage": tender.stage, **data}, changes=changes,
                              actor=tx.actor, source=source, source_event_id=ev.source_event_id, late=late)
     message = {"code": tender.code, "kind": event.kind, "center_id": str(tender.center_id),
+               "authority_department_id": str(tender.authority_department_id) if tender.authority_department_id else None,
                "stage": tender.stage, "previous_stage": before_stage.value if before_stage else None}
     tx.announce("tender.event", message, event)
     if before_stage is None or before_stage.value != tender.stage:

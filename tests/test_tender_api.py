@@ -164,3 +164,41 @@ def test_report_tender_events_idempotent_per_event(api, fixed_time):
     assert "法" in results[1]["message"]
     again = api.data(mutation, {"events": events[:1]}, **as_role(api, "department_system"))["reportTenderEvents"]
     assert again[0]["status"] == "duplicate" and again[0]["ledgerId"] == results[0]["ledgerId"]
+
+
+def test_stage_changes_and_red_flags_arrive_live_by_scope(api, fixed_time):
+    import time
+
+    from esupervision.models import transaction as transactions
+    from esupervision.models.transaction import set_publisher
+    from esupervision.workers import runtime
+    from tests.test_tender import apply, bid, ev
+    from esupervision.models.tender_rules import TenderAction
+
+    channel = runtime.channel()
+    previous = transactions._publisher
+    set_publisher(channel.publish)
+    try:
+        token = issue_access_token(api.viewers["supervisor"], now=timesource.now())
+        with api.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+            assert ws.receive_json()["type"] == "connection_ack"
+            ws.send_json({"id": "1", "type": "subscribe", "payload": {
+                "query": f'subscription {{ tenderStageChanged(code: "{CODE}") {{ code stage previousStage ledgerId }} }}'}})
+            ws.send_json({"id": "2", "type": "subscribe", "payload": {
+                "query": "subscription { tenderRedFlags { code flag evidence } }"}})
+            time.sleep(0.5)   # both subscriptions listening
+            apply(api.engine, bid(CODE, "戊建设", "91E", 9_500_000, T0 + timedelta(days=11), machine_code="MC-91A"))
+            flag = ws.receive_json()
+            assert flag["id"] == "2" and flag["payload"]["data"]["tenderRedFlags"]["flag"] == "C40_MACHINE"
+            assert "9500000" not in json.dumps(flag)
+            apply(api.engine, ev(CODE, TenderAction.OPEN, DEADLINE))
+            changed = ws.receive_json()
+            while changed["id"] != "1":
+                changed = ws.receive_json()
+            assert changed["payload"]["data"]["tenderStageChanged"]["stage"] == "EVALUATION"
+            assert changed["payload"]["data"]["tenderStageChanged"]["previousStage"] == "BIDDING"
+            ws.send_json({"id": "1", "type": "complete"})
+            ws.send_json({"id": "2", "type": "complete"})
+    finally:
+        set_publisher(previous)

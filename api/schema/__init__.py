@@ -12,11 +12,12 @@ from esupervision.api.schema.auth import AuthMutation, AuthQuery
 from esupervision.api.schema.case import CaseMutation, CaseQuery
 from esupervision.api.schema.catalogue import CatalogueMutation, CatalogueQuery
 from esupervision.api.schema.overview import OverviewQuery
-from esupervision.api.schema.tender import TenderMutation, TenderQuery
+from esupervision.api.schema.tender import TenderMutation, TenderQuery, TenderSubscription
 from esupervision.api.schema.subscription import Subscription, SubscriptionResults
 
 Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery))
 Mutation = merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation, TenderMutation))
+Subscription = merge_types("Subscription", (Subscription, TenderSubscription))
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import Enum
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
@@ -620,3 +621,70 @@ class TenderEventInput:
         return domain.TenderEvent(source_event_id=self.source_event_id, tender_code=self.tender_code,
                                   action=TenderAction(enum_value(self.action)), occurred_at=self.occurred_at,
                                   attributes=dict(self.attributes or {}))
+
+
+# ----------------------------------------------------------------------------- subscriptions
+
+STAGE_TOPIC = "tender.stage_changed"
+FLAG_TOPIC = "tender.red_flag"
+
+
+def may_follow(who: Any, message: dict[str, Any]) -> bool:
+    """Whether ``who`` may be told of this tender's changes: the same scope as ``tenders``."""
+    if who.role is Role.SUPERVISOR:
+        return True
+    if who.role in (Role.CENTER_ADMIN, Role.DEPARTMENT_SYSTEM):
+        return message.get("center_id") == str(who.center_id)
+    if who.role is Role.DEPARTMENT_LEADER:
+        return message.get("authority_department_id") == str(who.department_id)
+    return False
+
+
+@strawberry.type(description="招投标阶段变化（实时）")
+class TenderStageChange:
+    code: str
+    kind: str
+    stage: TenderStageEnum  # type: ignore[valid-type]
+    previous_stage: TenderStageEnum | None  # type: ignore[valid-type]
+    ledger_id: int | None
+
+
+@strawberry.type(description="新的红旗预警（实时）")
+class TenderRedFlagRaised:
+    code: str
+    flag: str
+    title: str
+    lot: str | None
+    evidence: JSON
+    ledger_id: int | None
+
+
+async def _tender_messages(info: Info, topic: str, roles: tuple[Role, ...],
+                           code: str | None) -> AsyncGenerator[dict[str, Any], None]:
+    from esupervision.workers import runtime
+    who = require(info, *roles)
+    with runtime.fanout().listen({topic}) as feed:
+        while True:
+            batch, _ = await feed.next_batch()
+            for _, message in batch:
+                if (code is None or message.get("code") == code) and may_follow(who, message):
+                    yield message
+
+
+@strawberry.type
+class TenderSubscription:
+    @strawberry.subscription(description="招投标阶段变化：按角色限定为可查看的项目；code 只看一个项目")
+    async def tender_stage_changed(self, info: Info,
+                                   code: str | None = None) -> AsyncGenerator[TenderStageChange, None]:
+        async for m in _tender_messages(info, STAGE_TOPIC, READERS, code):
+            previous = m.get("previous_stage")
+            yield TenderStageChange(code=m["code"], kind=m["kind"], stage=DomainStage(m["stage"]),
+                                    previous_stage=DomainStage(previous) if previous else None,
+                                    ledger_id=m.get("ledger_id"))
+
+    @strawberry.subscription(description="新的红旗预警及其证据：监察、中心管理、行政监督部门")
+    async def tender_red_flags(self, info: Info,
+                               code: str | None = None) -> AsyncGenerator[TenderRedFlagRaised, None]:
+        async for m in _tender_messages(info, FLAG_TOPIC, FLAG_READERS, code):
+            yield TenderRedFlagRaised(code=m["code"], flag=m["flag"], title=m["title"], lot=m.get("lot"),
+                                      evidence=m.get("evidence") or {}, ledger_id=m.get("ledger_id"))
