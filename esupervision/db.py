@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, event, insert, update
+from sqlalchemy import ColumnElement, Table, any_, bindparam, event, insert, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
@@ -54,7 +54,21 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **json_options)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **json_options)
+
+    @event.listens_for(engine, "connect")
+    def _postgresql_session(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
+        # Ledger rows carry kilobytes of JSON, compressed on insert: lz4 does it several times
+        # faster than the default pglz (PostgreSQL 14+ built with lz4; otherwise pglz stays).
+        autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True
+        try:
+            dbapi_conn.execute("SET default_toast_compression = 'lz4'")
+        except dbapi_conn.Error:
+            pass
+        finally:
+            dbapi_conn.autocommit = autocommit
+
+    return engine
 
 
 @lru_cache
@@ -96,19 +110,30 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Any]) -> None:
         for start in range(0, len(values), 1000):
             session.execute(insert(table), values[start:start + 1000])
         return
+    # Binary COPY: psycopg encodes ids, instants and numbers in C, four times faster than text.
     quote = session.get_bind().dialect.identifier_preparer.quote
-    json_at = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
     names = ", ".join(quote(c.name) for c in table.columns)
-    dbapi = session.connection().connection.driver_connection
+    connection = session.connection()
+    types = _column_types(connection, table)
     values_of = operator.attrgetter(*columns)
-    with dbapi.cursor() as cursor, cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            values = values_of(row)
-            if json_at:
-                values = list(values)
-                for i in json_at:
-                    values[i] = orjson.dumps(values[i]).decode()
-            copy.write_row(values)
+    dbapi = connection.connection.driver_connection
+    with dbapi.cursor() as cursor, cursor.copy(
+            f"COPY {quote(table.name)} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        for row in map(values_of, rows):
+            copy.write_row(row)
+
+
+def _column_types(connection: Any, table: Table) -> list[int]:
+    """The type oids of ``table``'s columns, in order (read once per database connection)."""
+    known = connection.info.setdefault("esv_column_types", {})
+    if table.name not in known:
+        oids = dict(connection.exec_driver_sql(
+            "SELECT attname, atttypid::int FROM pg_attribute "
+            "WHERE attrelid = %(table)s::regclass AND attnum > 0 AND NOT attisdropped",
+            {"table": connection.dialect.identifier_preparer.quote(table.name)}).all())
+        known[table.name] = [oids[c.name] for c in table.columns]
+    return known[table.name]
 
 
 def update_rows(session: Session, table: Table, columns: Collection[str], rows: Sequence[Any]) -> None:

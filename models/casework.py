@@ -29,8 +29,8 @@ from esupervision.models.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, C
 from esupervision.models.catalogue import (ACCEPTANCE_DAYS, Center, Department, Item, ItemStep,
                                            Staff, Window)
 from esupervision.models.clock import (Basis, Clock, ClockRecord, ClockState, ClockStateError,
-                                       SubjectType, extend_clock, finish_clock, pause_clock, resume_clock,
-                                       start_clock)
+                                       SubjectType, WarningRule, extend_clock, finish_clock, pause_clock,
+                                       resume_clock, start_clock)
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.ledger import LedgerEvent, format_instant, row_values
 from esupervision.models.report import CaseAction, ReportedEvent
@@ -110,6 +110,28 @@ def _item_steps(tx: Transaction, item: Item) -> list[ItemStep]:
     return tx.cache[key]
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How an item's cases run, read once per transaction: deadline basis, warning rule, and
+    the steps in groups of one ``seq`` (department_id, name, limit_days each)."""
+
+    basis: Basis
+    rule: WarningRule
+    groups: tuple[tuple[int, tuple[tuple[uuid.UUID | None, str, int], ...]], ...]
+
+
+def _plan(tx: Transaction, item: Item) -> _Plan:
+    key = ("plan", item.id)
+    plan = tx.cache.get(key)
+    if plan is None:
+        groups: dict[int, list[tuple[uuid.UUID | None, str, int]]] = {}
+        for spec in _item_steps(tx, item):
+            groups.setdefault(spec.seq, []).append((spec.department_id, spec.name, spec.limit_days))
+        plan = tx.cache[key] = _Plan(Basis(item.basis), item.warning_rule,
+                                     tuple((seq, tuple(specs)) for seq, specs in groups.items()))
+    return plan
+
+
 def _by_code(tx: Transaction, model: type[SQLModel], center_id: uuid.UUID, code: str) -> Any:
     key = (model.__tablename__, center_id, code)  # type: ignore[attr-defined]
     if key not in tx.cache:
@@ -132,14 +154,17 @@ class CaseSet:
         self.cases: dict[str, Case | None] = {}
         self.clocks: dict[uuid.UUID, Clock] = {}
         self.running: dict[uuid.UUID, list[Step]] = {}
-        self.dirty: dict[tuple[str, uuid.UUID], SQLModel] = {}
+        # Keyed by id(row): the set holds one object per row, and an int hashes faster than a UUID.
+        self.dirty: dict[int, Any] = {}
         # The columns each dirty row changed since it was read or written, and the ids of the
         # rows the database already holds (the others are inserted whole).
-        self.changed: dict[tuple[str, uuid.UUID], set[str]] = {}
+        self.changed: dict[int, set[str]] = {}
         self.stored: set[uuid.UUID] = set()
         self.instants = _Instants()
+        self.late_after = timedelta(hours=tx.settings.late_report_hours)
         # Each loaded clock's light-tally contribution as stored, to write the tally's deltas.
         self.counted: dict[uuid.UUID, Any] = {}
+        self._contributions: dict[tuple[Any, ...], Any] = {}
         tx.on_flush(self.write)
 
     def load(self, numbers: set[str]) -> None:
@@ -173,8 +198,16 @@ class CaseSet:
         for clock in _records(session, ClockRecord, select(Clock.__table__).where(  # type: ignore[attr-defined]
                 among(session, Clock.id, clock_ids), Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
             self.clocks[clock.id] = clock
-            self.counted[clock.id] = tally.contribution(clock)
+            self.counted[clock.id] = self.contribution(clock)
             self.stored.add(clock.id)
+
+    def contribution(self, clock: Any) -> Any:
+        """``tally.contribution``, computed once per distinct (state, subject type, department,
+        yellow, red): the clocks of a batch share a few deadlines."""
+        key = (clock.state, clock.subject_type, clock.department_id, clock.yellow_at, clock.red_at)
+        if key not in self._contributions:
+            self._contributions[key] = tally.contribution(clock)
+        return self._contributions[key]
 
     def write(self) -> None:
         """Write every touched row: clocks, then cases, then steps."""
@@ -184,16 +217,16 @@ class CaseSet:
         changed: dict[tuple[str, frozenset[str]], list[Any]] = {}
         for key, row in self.dirty.items():
             if row.id not in self.stored:
-                new.setdefault(key[0], []).append(row)
+                new.setdefault(row.__tablename__, []).append(row)
             elif self.changed.get(key):
-                changed.setdefault((key[0], frozenset(self.changed[key])), []).append(row)
+                changed.setdefault((row.__tablename__, frozenset(self.changed[key])), []).append(row)
         self.dirty, self.changed = {}, {}
         session = self.tx.session
         # Pending ORM changes (the ledger heads) go first: ``expire_all`` below would drop them.
         session.flush()
         deltas: Counter = Counter()
         for clock in new.get("clock", []) + [r for (t, _), rows in changed.items() if t == "clock" for r in rows]:
-            after = tally.contribution(clock)
+            after = self.contribution(clock)
             tally.add_change(deltas, self.counted.get(clock.id), after)
             self.counted[clock.id] = after
         tally.apply(session, deltas)
@@ -261,7 +294,7 @@ class _Work:
 
     def __init__(self, cases: CaseSet) -> None:
         self.cases = cases
-        self.touched: dict[tuple[str, uuid.UUID], SQLModel] = {}
+        self.touched: dict[int, Any] = {}
         self._saved: dict[int, tuple[SQLModel, tuple[Any, ...]]] = {}
         self._saved_running: dict[uuid.UUID, list[Step]] = {}
 
@@ -278,7 +311,7 @@ class _Work:
 
     def touch(self, *rows: SQLModel) -> None:
         for row in rows:
-            self.touched[(row.__tablename__, row.id)] = row  # type: ignore[attr-defined]
+            self.touched[id(row)] = row
 
     def clock(self, clock_id: uuid.UUID | None) -> Clock | None:
         clock = self.cases.clocks.get(clock_id) if clock_id else None
@@ -319,7 +352,7 @@ class _Work:
                        if new is not old and new != old}
             if changed:
                 changes.append({"table": table, "id": row.id, "set": changed})
-                self.cases.changed.setdefault((table, row.id), set()).update(changed)
+                self.cases.changed.setdefault(id(row), set()).update(changed)
         return changes
 
     def undo(self) -> None:
@@ -413,7 +446,7 @@ def _handle(tx: Transaction, cases: CaseSet, ev: ReportedEvent, source: str) -> 
         raise
     if ev.action is not CaseAction.STEP:
         case.last_event_at = max(case.last_event_at, occurred)
-    late = (tx.now - occurred) > timedelta(hours=tx.settings.late_report_hours)
+    late = (tx.now - occurred) > cases.late_after
     case.reported_late = case.reported_late or late
     work.touch(case)
     if created:
@@ -581,9 +614,10 @@ def _accept(tx: Transaction, work: _Work, case: Case, *, at: datetime,
     # art. 32: deemed acceptance counts from the day the submission was received.
     start = case.submitted_at if deemed and case.submitted_at else at
     fixed = datetime.fromisoformat(due_at) if isinstance(due_at, str) else due_at
+    plan = _plan(tx, item)
     clock = start_clock(calendar, center_id=case.center_id, subject_type=SubjectType.CASE,
                         subject_id=case.id, started_at=start, limit_days=item.committed_days,
-                        basis=Basis(item.basis), rule=item.warning_rule,
+                        basis=plan.basis, rule=plan.rule,
                         department_id=case.department_id, window_id=case.window_id, due_at=fixed)
     work.touch(clock)
     case.clock_id, case.accepted_at, case.deemed_accepted = clock.id, start, deemed
@@ -596,19 +630,20 @@ def _accept(tx: Transaction, work: _Work, case: Case, *, at: datetime,
 def _start_step_group(tx: Transaction, work: _Work, case: Case, item: Item, *, after_seq: int,
                       at: datetime) -> int | None:
     """Start every step of the next group after ``after_seq``; returns its seq (None: no more)."""
-    following = [s for s in _item_steps(tx, item) if s.seq > after_seq]
-    if not following:
+    plan = _plan(tx, item)
+    group = next(((seq, specs) for seq, specs in plan.groups if seq > after_seq), None)
+    if group is None:
         return None
-    seq = following[0].seq
+    seq, specs = group
     calendar = tx.calendar(case.center_id)
     running = work.running(case)
-    for spec in (s for s in following if s.seq == seq):
+    for department_id, name, limit_days in specs:
         step = StepRecord(case_id=case.id, center_id=case.center_id,
-                    department_id=spec.department_id or case.department_id, seq=seq, name=spec.name,
-                    limit_days=spec.limit_days, started_at=at)
+                          department_id=department_id or case.department_id, seq=seq, name=name,
+                          limit_days=limit_days, started_at=at)
         clock = start_clock(calendar, center_id=case.center_id, subject_type=SubjectType.STEP,
-                            subject_id=step.id, started_at=at, limit_days=spec.limit_days,
-                            basis=Basis(item.basis), rule=item.warning_rule,
+                            subject_id=step.id, started_at=at, limit_days=limit_days,
+                            basis=plan.basis, rule=plan.rule,
                             department_id=step.department_id, window_id=case.window_id)
         step.clock_id = clock.id
         running.append(step)
