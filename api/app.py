@@ -30,6 +30,7 @@ from esupervision.api.schema import schema
 from esupervision.api.webhooks import twilio_routes
 from esupervision.models import timesource
 from esupervision.models.lights_query import overview
+from esupervision.settings import get_settings
 from esupervision.workers import runtime
 
 
@@ -112,7 +113,8 @@ def create_app(engine: Engine) -> Starlette:
     def metrics_endpoint(_: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    graphql = GraphQLApp(engine)
+    # GraphiQL is a development tool; production serves the API only.
+    graphql = GraphQLApp(engine, graphql_ide=None if get_settings().environment == "production" else "graphiql")
     app = Starlette(routes=[
         Route("/healthz", healthz),
         Route("/metrics", metrics_endpoint),

@@ -148,6 +148,8 @@ def worker(processes: int, threads: int) -> None:
     ensure_schema()
     settings = get_settings()
     engine = _engine()
+    from esupervision.workers.runtime import channel
+    channel()   # light changes announced here reach subscribers of every API process
     scheduler = LightScheduler(engine)
     running = start_in_process(engine, settings, consume=settings.broker == "inprocess")
     poller = None

@@ -1,5 +1,6 @@
 """Imports every table module so ``SQLModel.metadata`` knows the whole schema (Alembic, tests)."""
-from esupervision.models import account, apikey, audit, calendar, case, catalogue, clock, ledger, notice, tally  # noqa: F401
+from esupervision.models import (account, apikey, audit, calendar, case, catalogue, clock, ledger,  # noqa: F401
+                                 login_code, notice, tally)
 from esupervision.models import redflags, tender  # noqa: F401  (tenders and their red flags)
 
 # Projection tables rebuilt by ``esv ledger replay``, in insert order (foreign keys).

@@ -67,9 +67,8 @@ def test_next_due_is_the_earliest_pending_instant(engine, fixed_time):
     assert next_due(engine) is not None and next_due(engine) <= datetime(2026, 11, 28, tzinfo=SH)
 
 
+@pytest.mark.postgres_only   # SKIP LOCKED sharing is a PostgreSQL behaviour; SQLite has one writer
 def test_concurrent_schedulers_never_announce_twice(engine, fixed_time):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SKIP LOCKED sharing is a PostgreSQL behaviour; SQLite has one writer")
     build_city(engine)
     fixed_time.set(T0 + timedelta(minutes=1))
     for n in range(40):

@@ -42,8 +42,8 @@ class Center:
         return Center.from_row(row) if row else None
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Center | None":
-        row = await info.context.loaders.center.load(uuid.UUID(str(id)))
+    async def resolve_reference(cls, info: Info, id: strawberry.ID | None = None) -> "Center | None":
+        row = await info.context.loaders.center.load(_reference_id(id))
         return cls.from_row(row) if row else None
 
 
@@ -63,8 +63,8 @@ class Department:
         return Center.from_row(await info.context.loaders.center.load(self.center_id))
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Department | None":
-        row = await info.context.loaders.department.load(uuid.UUID(str(id)))
+    async def resolve_reference(cls, info: Info, id: strawberry.ID | None = None) -> "Department | None":
+        row = await info.context.loaders.department.load(_reference_id(id))
         return cls.from_row(row) if row else None
 
 
@@ -84,8 +84,8 @@ class Window:
         return Department.from_row(await info.context.loaders.department.load(self.department_id))
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Window | None":
-        row = await info.context.loaders.window.load(uuid.UUID(str(id)))
+    async def resolve_reference(cls, info: Info, id: strawberry.ID | None = None) -> "Window | None":
+        row = await info.context.loaders.window.load(_reference_id(id))
         return cls.from_row(row) if row else None
 
 
@@ -162,8 +162,8 @@ class Item:
         return [Material(name=r.name, required=r.required, copies=r.copies, form_url=r.form_url) for r in rows]
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> "Item | None":
-        row = await info.context.loaders.item.load(uuid.UUID(str(id)))
+    async def resolve_reference(cls, info: Info, id: strawberry.ID | None = None) -> "Item | None":
+        row = await info.context.loaders.item.load(_reference_id(id))
         return cls.from_row(row) if row else None
 
 
@@ -264,6 +264,14 @@ class CatalogueQuery:
                              .where(cat.Center.code == center_code, cat.Item.code == code)).first()
         row = await info.context.run(fetch)
         return Item.from_row(row) if row else None
+
+
+def _reference_id(value: strawberry.ID | None) -> uuid.UUID:
+    """The key of an entity representation (a gateway's ``_entities`` call); a missing or
+    malformed one is the caller's error, not ours."""
+    if value is None:
+        raise DomainError(ErrorCode.BAD_INPUT, "实体引用缺少键字段 id (representation without its key)")
+    return _uuid(value)
 
 
 def _uuid(value: str) -> uuid.UUID:
