@@ -91,4 +91,12 @@ def test_graphql_field(tenders, fixed_time):
     token = issue_access_token(Viewer(role=Role.SUPERVISOR, username="sup"), now=timesource.now())
     package = api.data('{ tender(code: "ZB-2026-001") { ocds } }', token=token)["tender"]["ocds"]
     validate_against_shared_schema(package)
-    assert package["releases"][0]["bids"]["details"]
+    details = package["releases"][0]["bids"]["details"]
+    assert len(details) == 4
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from esupervision.models.audit import PersonalDataRead
+    with Session(tenders) as s:   # bids leaving through the export are recorded reads too
+        reads = s.scalars(select(PersonalDataRead).where(PersonalDataRead.field == "ocds")).all()
+    assert sorted(str(r.subject_id) for r in reads) == sorted(d["id"] for d in details)

@@ -263,7 +263,12 @@ class TenderNode:
         def build() -> Any:
             with transaction(info.context.engine, now=info.context.now) as tx:
                 return export_tenders(tx, [self.row.code])
-        return await info.context.call(build)
+        package = await info.context.call(build)
+        # Opened bids leave through this field too: each one is a recorded read.
+        for release in package["releases"]:
+            for detail in release.get("bids", {}).get("details", []):
+                info.context.personal_read(subject_type="tender_bid", subject_id=uuid.UUID(detail["id"]), field="ocds")
+        return package
 
     @classmethod
     async def resolve_reference(cls, info: Info, code: str) -> "TenderNode | None":
