@@ -193,7 +193,8 @@ def _node(fields: list[str]) -> str:
     {"filter": {"lights": ["RED", "PAUSED"]}}, {"filter": {"statuses": ["SUPPLEMENT", "COMPLETED"]}},
     {"filter": {"text": "G03"}}, {"filter": {"departmentIds": ["ZJJ"]}, "first": 3},
 ])
-def test_the_compiled_path_answers_as_the_stock_executor(api, engine, viewers, monkeypatch, variables) -> None:  # noqa: ANN001
+def test_the_compiled_path_answers_as_the_stock_executor(
+        api, engine, viewers, monkeypatch, variables) -> None:  # noqa: ANN001
     answers = Answers(engine, monkeypatch)
     fields = " ".join(LEAVES) + " " + " ".join(f"{k} {{ {' '.join(v)} }}" for k, v in RELATIONS.items())
     query = f"""query($first: Int, $after: String, $filter: CaseFilter) {{

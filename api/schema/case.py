@@ -700,7 +700,8 @@ async def _run_compiled(plan: _CompiledPage, execution_context: Any) -> dict[str
     if isinstance(variables, list):
         raise _Fallback
     raw = get_argument_values(plan.field_def, plan.root.nodes[0], variables)
-    field = next(f for f in CaseQuery.__strawberry_definition__.fields if f.python_name == "cases")  # type: ignore[attr-defined]
+    definition = CaseQuery.__strawberry_definition__  # type: ignore[attr-defined]
+    field = next(f for f in definition.fields if f.python_name == "cases")
     args = convert_arguments(raw, field.arguments, scalar_registry=strawberry_schema.schema_converter.scalar_registry,
                              config=strawberry_schema.config)
     who = context.viewer
