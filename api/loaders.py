@@ -33,34 +33,43 @@ def _rows(session: Any, model: type, query: Any) -> list[Any]:
     return [record(**dict(zip(keys, row))) for row in result]
 
 
-def _by_id(context: "Context", model: type) -> DataLoader[uuid.UUID, Any]:
+def rows_by_id(session: Any, model: type, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Records of ``model`` with these ids, by id, in one statement."""
     table = model.__table__  # type: ignore[attr-defined]
+    return {row.id: row for row in _rows(session, model, select(table).where(table.c.id.in_(list(ids))))}
 
+
+def rows_grouped(session: Any, model: type, key: str, ids: Sequence[uuid.UUID], *, order_by: Any = None,
+                 where: Any = None) -> dict[uuid.UUID, list[Any]]:
+    """Records of ``model`` whose ``key`` is one of ``ids``, grouped by it, in one statement."""
+    table = model.__table__  # type: ignore[attr-defined]
+    query = select(table).where(table.c[key].in_(list(ids)))
+    if where is not None:
+        query = query.where(where)
+    if order_by is not None:
+        query = query.order_by(order_by)
+    groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in _rows(session, model, query):
+        groups[getattr(row, key)].append(row)
+    return groups
+
+
+STEPS = {"order_by": Step.seq}
+RUNNING_STEPS = {"order_by": Step.seq, "where": Step.status == StepStatus.RUNNING.value}
+
+
+def _by_id(context: "Context", model: type) -> DataLoader[uuid.UUID, Any]:
     async def load(ids: Sequence[uuid.UUID]) -> list[Any]:
-        def fetch(session) -> dict[uuid.UUID, Any]:  # noqa: ANN001
-            rows = _rows(session, model, select(table).where(table.c.id.in_(list(ids))))
-            return {row.id: row for row in rows}
-        found = await context.run(fetch)
+        found = await context.run(lambda session: rows_by_id(session, model, ids))
         return [found.get(i) for i in ids]
     return DataLoader(load_fn=load)
 
 
 def _grouped(context: "Context", model: type, key: str, *, order_by: Any = None,
              where: Any = None) -> DataLoader[uuid.UUID, list[Any]]:
-    table = model.__table__  # type: ignore[attr-defined]
-
     async def load(ids: Sequence[uuid.UUID]) -> list[list[Any]]:
-        def fetch(session) -> dict[uuid.UUID, list[Any]]:  # noqa: ANN001
-            query = select(table).where(table.c[key].in_(list(ids)))
-            if where is not None:
-                query = query.where(where)
-            if order_by is not None:
-                query = query.order_by(order_by)
-            groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
-            for row in _rows(session, model, query):
-                groups[getattr(row, key)].append(row)
-            return groups
-        found = await context.run(fetch)
+        found = await context.run(lambda session: rows_grouped(session, model, key, ids, order_by=order_by,
+                                                               where=where))
         return [found.get(i, []) for i in ids]
     return DataLoader(load_fn=load)
 
@@ -73,8 +82,7 @@ class Loaders:
         self.staff = _by_id(context, Staff)
         self.item = _by_id(context, Item)
         self.clock = _by_id(context, Clock)
-        self.steps = _grouped(context, Step, "case_id", order_by=Step.seq)
-        self.running_steps = _grouped(context, Step, "case_id", order_by=Step.seq,
-                                      where=Step.status == StepStatus.RUNNING.value)
+        self.steps = _grouped(context, Step, "case_id", **STEPS)
+        self.running_steps = _grouped(context, Step, "case_id", **RUNNING_STEPS)
         self.item_steps = _grouped(context, ItemStep, "item_id", order_by=ItemStep.seq)
         self.item_materials = _grouped(context, ItemMaterial, "item_id")

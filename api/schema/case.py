@@ -22,6 +22,7 @@ from esupervision.api.schema.notice import Notice, case_notices
 from esupervision.api.schema.common import (CaseStatus, Edge, Light, Outcome, PageInfo, enum_value,
                                             page_size, require, viewer)
 from esupervision.models import case as domain
+from esupervision.models import catalogue
 from esupervision.models.access import Role
 from esupervision.models.case_query import CaseFilter as DomainFilter
 from esupervision.models.case_query import case_history, encode_cursor, get_case, search_cases
@@ -709,63 +710,56 @@ async def _run_compiled(plan: _CompiledPage, execution_context: Any) -> dict[str
         size = page_size(args.get("first"))
         flt = (args.get("filter") or CaseFilter()).to_domain()
         after = args.get("after")
-        page = await context.run(lambda s: search_cases(s, viewer=who, flt=flt, first=size, after=after,
-                                                        now=context.now, count=plan.counts))
+        page, found = await context.run(lambda session: _load_page(session, plan, who, flt, size, after,
+                                                                   context.now))
     except DomainError:
         raise _Fallback from None
-    return {plan.root.key: await _write_connection(plan, context, page)}
-
-
-async def _write_connection(plan: _CompiledPage, context: Any, page: Any) -> dict[str, Any]:
-    import asyncio
-
-    loaders = context.loaders
-    rows = page.cases
-    wanted = plan.case_fields
-    clock_ids = {r.id: r.clock_id or r.acceptance_clock_id for r in rows}
-
-    async def many(loader: Any, keys: list[Any]) -> dict[Any, Any]:
-        keys = list(dict.fromkeys(k for k in keys if k is not None))
-        return dict(zip(keys, await loader.load_many(keys))) if keys else {}
-
-    jobs = {
-        "center": ("center" in wanted, loaders.center, [r.center_id for r in rows]),
-        "department": ("department" in wanted, loaders.department, [r.department_id for r in rows]),
-        "window": ("window" in wanted, loaders.window, [r.window_id for r in rows]),
-        "staff": ("staff" in wanted, loaders.staff, [r.staff_id for r in rows]),
-        "item": ("item" in wanted, loaders.item, [r.item_id for r in rows]),
-        "clock": (bool(wanted & {"clock", "light", "dueAt"}), loaders.clock, list(clock_ids.values())),
-        "steps": ("steps" in wanted, loaders.steps, [r.id for r in rows]),
-        "runningSteps": ("runningSteps" in wanted, loaders.running_steps, [r.id for r in rows]),
-    }
-    names = [name for name, (needed, _, _) in jobs.items() if needed]
-    found = dict(zip(names, await asyncio.gather(*(many(jobs[n][1], jobs[n][2]) for n in names))))
-    step_rows = [s for name in ("steps", "runningSteps") for group in found.get(name, {}).values() for s in group]
-    step_jobs = {
-        "department": ("department" in plan.step_fields, loaders.department, [s.department_id for s in step_rows]),
-        "clock": ("clock" in plan.step_fields, loaders.clock, [s.clock_id for s in step_rows]),
-        "staff": ("staff" in plan.step_fields, loaders.staff, [s.staff_id for s in step_rows]),
-    }
-    step_names = [name for name, (needed, _, _) in step_jobs.items() if needed]
-    step_found = dict(zip(step_names, await asyncio.gather(
-        *(many(step_jobs[n][1], step_jobs[n][2]) for n in step_names))))
-    writer = _Writer(context.now, found, step_found, clock_ids)
+    writer = _Writer(context.now, found)
     edges = [Edge(cursor=encode_cursor(c.id), node=CaseNode.from_row(c)) for c in page.cases]
     connection = CaseConnection(total_count=page.total or 0, edges=edges, page_info=PageInfo(
         has_next_page=page.has_next, has_previous_page=page.has_previous,
         start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
-    return writer.object(plan.root.children, "CaseConnection", connection)
+    return {plan.root.key: writer.object(plan.root.children, "CaseConnection", connection)}
+
+
+_MODELS = {"center": catalogue.Center, "department": catalogue.Department, "window": catalogue.Window,
+           "staff": catalogue.Staff, "item": catalogue.Item, "clock": Clock}
+
+
+def _load_page(session: Any, plan: _CompiledPage, who: Any, flt: DomainFilter, size: int, after: str | None,
+               now: datetime) -> tuple[Any, dict[str, dict[Any, Any]]]:
+    """The page and every batch its selections need, in one session and one worker thread (the
+    same statements the DataLoaders issue, a relation's keys of cases and steps together)."""
+    from esupervision.api.loaders import RUNNING_STEPS, STEPS, rows_by_id, rows_grouped
+    page = search_cases(session, viewer=who, flt=flt, first=size, after=after, now=now, count=plan.counts)
+    rows, wanted = page.cases, plan.case_fields
+    case_ids = [r.id for r in rows]
+    found: dict[str, dict[Any, Any]] = {}
+    for name, options in (("steps", STEPS), ("runningSteps", RUNNING_STEPS)):
+        if name in wanted:
+            found[name] = rows_grouped(session, domain.Step, "case_id", case_ids, **options) if case_ids else {}
+    step_rows = [s for name in ("steps", "runningSteps") for group in found.get(name, {}).values() for s in group]
+    keys: dict[str, list[Any]] = {name: [] for name in _MODELS}
+    for name in ("center", "department", "window", "staff", "item"):
+        if name in wanted:
+            keys[name] += [getattr(r, f"{name}_id") for r in rows]
+    if wanted & {"clock", "light", "dueAt"}:
+        keys["clock"] += [r.clock_id or r.acceptance_clock_id for r in rows]
+    for name in ("department", "clock", "staff"):
+        if name in plan.step_fields:
+            keys[name] += [getattr(s, f"{name}_id") for s in step_rows]
+    for name, values in keys.items():
+        unique = [k for k in dict.fromkeys(values) if k is not None]
+        found[name] = rows_by_id(session, _MODELS[name], unique) if unique else {}
+    return page, found
 
 
 class _Writer:
     """Writes Strawberry objects as JSON-ready values with the schema's own serializers."""
 
-    def __init__(self, now: datetime, found: dict[str, dict[Any, Any]], step_found: dict[str, dict[Any, Any]],
-                 clock_ids: dict[Any, Any]) -> None:
+    def __init__(self, now: datetime, found: dict[str, dict[Any, Any]]) -> None:
         self.now = now
         self.found = found
-        self.step_found = step_found
-        self.clock_ids = clock_ids
 
     def object(self, selections: list[_Selection], type_name: str, source: Any) -> dict[str, Any]:
         plain = _PLAIN_FIELDS[type_name]
@@ -796,7 +790,7 @@ class _Writer:
     def case_relation(self, name: str, node: CaseNode) -> Any:
         row = node.row
         if name in ("clock", "light", "dueAt"):
-            clock_id = self.clock_ids[row.id]
+            clock_id = row.clock_id or row.acceptance_clock_id
             clock = self.found["clock"].get(clock_id) if clock_id else None
             if clock is None:
                 return None
@@ -817,7 +811,7 @@ class _Writer:
     def step_relation(self, name: str, step: Step) -> Any:
         row = step.row
         key = getattr(row, f"{name}_id")
-        loaded = self.step_found[name].get(key) if key else None
+        loaded = self.found[name].get(key) if key else None
         if loaded is None:
             if name == "department":
                 raise _Fallback
