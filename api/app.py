@@ -120,7 +120,9 @@ def create_app(engine: Engine) -> Starlette:
         Route("/metrics", metrics_endpoint),
         Route("/overview", overview_json),
         *twilio_routes(engine),
-        # Subscriptions at ws://…/graphql itself: the mount below only redirects plain HTTP there.
+        # /graphql itself for HTTP and WebSocket (clients do not follow a redirect on POST);
+        # the mount keeps /graphql/ working too.
+        Route("/graphql", graphql),
         WebSocketRoute("/graphql", graphql),
         Mount("/graphql", graphql),
         Route("/", overview_json),

@@ -153,3 +153,8 @@ def test_bad_queries_get_codes_not_internals(api):
     assert api.error_codes("{ cases { ") == ["GRAPHQL_PARSE_FAILED"]
     api.login("supervisor")
     assert api.error_codes("{ cases(first: 5000) { totalCount } }") == ["PAGE_TOO_LARGE"]
+
+
+def test_graphql_answers_at_its_own_path_without_a_redirect(api):
+    response = api.http.post("/graphql", json={"query": "{ __typename }"}, follow_redirects=False)
+    assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
