@@ -10,9 +10,13 @@ department system report thousands of events a second.
 """
 from __future__ import annotations
 
+import gc
 import operator
 import uuid
+import weakref
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,7 +154,10 @@ class CaseSet:
     """
 
     def __init__(self, tx: Transaction) -> None:
-        self.tx = tx
+        # No strong reference back to the transaction (whose cache holds this set): without the
+        # cycle, the whole working set is freed by reference counting when the transaction ends.
+        self.owner = weakref.ref(tx)
+        self.session = tx.session
         self.cases: dict[str, Case | None] = {}
         self.clocks: dict[uuid.UUID, Clock] = {}
         self.running: dict[uuid.UUID, list[Step]] = {}
@@ -172,7 +179,7 @@ class CaseSet:
         missing = [n for n in numbers if n not in self.cases]
         if not missing:
             return
-        session = self.tx.session
+        session = self.session
         session.flush()
         found: list[Any] = []
         for start in range(0, len(missing), 1000):
@@ -221,7 +228,7 @@ class CaseSet:
             elif self.changed.get(key):
                 changed.setdefault((row.__tablename__, frozenset(self.changed[key])), []).append(row)
         self.dirty, self.changed = {}, {}
-        session = self.tx.session
+        session = self.session
         # Pending ORM changes (the ledger heads) go first: ``expire_all`` below would drop them.
         session.flush()
         deltas: Counter = Counter()
@@ -369,6 +376,26 @@ def ingest(tx: Transaction, events: list[ReportedEvent], *, source: str) -> list
     """A batch from a department system: each event applied or refused on its own, answered per
     event; what was accepted stays accepted when a later one is refused, and a repeat of a
     ``(source, source_event_id)`` already recorded is a no-op answered ``duplicate``."""
+    with _collector_paused():
+        return _ingest(tx, events, source)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a batch. Its working set is tens of thousands of
+    tracked objects (records, ids, documents) alive until the flush, so each collection would
+    walk them all for nothing; they form no cycle and go by reference counting afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _ingest(tx: Transaction, events: list[ReportedEvent], source: str) -> list[Outcome]:
     cases = _case_set(tx)
     cases.load({ev.case_number for ev in events})
     ids = [ev.source_event_id for ev in events]
@@ -410,7 +437,7 @@ def handle(tx: Transaction, ev: ReportedEvent, *, source: str) -> Outcome:
 def _case_set(tx: Transaction) -> CaseSet:
     # One working set per transaction: a second batch in it sees the first one's changes.
     cases = tx.cache.get("case_set")
-    if cases is None or cases.tx is not tx:
+    if cases is None or cases.owner() is not tx:
         cases = tx.cache["case_set"] = CaseSet(tx)
     elif not cases.dirty:
         tx.on_flush(cases.write)
