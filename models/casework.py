@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from esupervision.db import among, insert_rows, update_rows
-
 from esupervision.models import tally
 from esupervision.models.base import UTCDateTime, utc
 from esupervision.models.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, CaseRecord,
@@ -229,10 +228,11 @@ class CaseSet:
                 changed.setdefault((row.__tablename__, frozenset(self.changed[key])), []).append(row)
         self.dirty, self.changed = {}, {}
         session = self.session
-        # Pending ORM changes (the ledger heads) go first: ``expire_all`` below would drop them.
+        # Pending ORM changes go first: ``expire_all`` below would drop them.
         session.flush()
         deltas: Counter = Counter()
-        for clock in new.get("clock", []) + [r for (t, _), rows in changed.items() if t == "clock" for r in rows]:
+        clocks = new.get("clock", []) + [r for (t, _), rows in changed.items() if t == "clock" for r in rows]
+        for clock in clocks:
             after = self.contribution(clock)
             tally.add_change(deltas, self.counted.get(clock.id), after)
             self.counted[clock.id] = after
@@ -344,8 +344,7 @@ class _Work:
                     self.cases.clocks.pop(row.id, None)
         instant = self.cases.instants
         changes = []
-        rows = self.touched.values()
-        for row in sorted(rows, key=lambda r: _ORDER[r.__tablename__]) if len(rows) > 1 else rows:  # type: ignore[attr-defined]
+        for row in sorted(self.touched.values(), key=lambda r: _ORDER[r.__tablename__]):
             table = row.__tablename__  # type: ignore[attr-defined]
             saved = self._saved.get(id(row))
             if saved is None:
