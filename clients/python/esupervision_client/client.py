@@ -30,14 +30,13 @@ TOKEN_EXPIRED = "TOKEN_EXPIRED"
 class EsupervisionClient:
     """A synchronous client for one API endpoint.
 
-    ``url`` is the server (``http://host:8000``) or its GraphQL endpoint (``…/graphql/``).
+    ``url`` is the server (``http://host:8000``) or its GraphQL endpoint (``…/graphql``).
     Pass ``api_key`` for a department system, or call :meth:`login` for a staff member.
     """
 
     def __init__(self, url: str, *, api_key: str | None = None, timeout: float = 30.0, retries: int = 3,
                  backoff: float = 0.2, transport: httpx.BaseTransport | None = None) -> None:
-        # The server mounts GraphQL at /graphql/ (a bare /graphql is redirected there).
-        self.url = url if url.rstrip("/").endswith("/graphql") else url.rstrip("/") + "/graphql/"
+        self.url = url if url.rstrip("/").endswith("/graphql") else url.rstrip("/") + "/graphql"
         self.api_key = api_key
         self.retries = retries
         self.backoff = backoff
