@@ -58,13 +58,18 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _postgresql_session(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
-        # Ledger rows carry kilobytes of JSON, compressed on insert: lz4 does it several times
-        # faster than the default pglz (PostgreSQL 14+ built with lz4; otherwise pglz stays).
         autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True
         try:
-            dbapi_conn.execute("SET default_toast_compression = 'lz4'")
-        except dbapi_conn.Error:
-            pass
+            # Instants are read back in UTC, as they are stored (every column is timestamptz and
+            # no SQL of ours depends on the session's zone): psycopg then builds them with
+            # timezone.utc, which UTCDateTime passes through instead of converting each one.
+            dbapi_conn.execute("SET TIME ZONE 'UTC'")
+            try:
+                # Ledger rows carry kilobytes of JSON, compressed on insert: lz4 does it several
+                # times faster than pglz (PostgreSQL 14+ built with lz4; otherwise pglz stays).
+                dbapi_conn.execute("SET default_toast_compression = 'lz4'")
+            except dbapi_conn.Error:
+                pass
         finally:
             dbapi_conn.autocommit = autocommit
 
