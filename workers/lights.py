@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,40 @@ from esupervision.models.transaction import Transaction, transaction
 
 log = logging.getLogger(__name__)
 LIGHT_LABELS = {"white": "白灯", "yellow": "黄灯", "red": "红灯"}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One announced light change, as handed to the handlers registered for its subject type."""
+
+    clock: Any            # a ClockRecord (plain values, not an ORM object)
+    light: str
+    previous: str | None
+    number: str | None    # the case number when the clock belongs to a case, its step or acceptance
+    event: Any            # the ledger event that announced it
+
+
+TransitionHandler = Callable[[Transaction, list[Transition]], None]
+_handlers: dict[str, list[TransitionHandler]] = {}
+
+
+def on_transition(subject_type: str, handler: TransitionHandler) -> None:
+    """Run ``handler`` in the scheduler's transaction, after the clocks of a pass are written,
+    with that pass's transitions of ``subject_type`` (order escalation, automatic urges, deemed
+    ratings ...). Registering the same handler twice keeps one."""
+    handlers = _handlers.setdefault(str(subject_type), [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def _deem_accepted(tx: Transaction, transitions: list[Transition]) -> None:
+    """An acceptance clock running out makes its case accepted by law (art. 32)."""
+    for change in transitions:
+        if change.light == "red" and change.number is not None:
+            deem_accepted(tx, change.number)
+
+
+on_transition(SubjectType.ACCEPTANCE, _deem_accepted)
 
 
 _CLOCK = Clock.__table__  # type: ignore[attr-defined]
@@ -76,8 +112,9 @@ def _mark_announced(tx: Transaction, marks: dict[tuple[str, datetime | None], li
 def announce_due(tx: Transaction, *, limit: int = 500) -> int:
     """Announce every clock whose next transition is due at ``tx.now``; returns how many.
 
-    Each announcement is a ledger event and a ``light.changed`` message after commit. An
-    acceptance clock running out makes its case accepted by law (art. 32).
+    Each announcement is a ledger event and a ``light.changed`` message after commit; then the
+    handlers registered with ``on_transition`` act on them (an acceptance clock running out makes
+    its case accepted by law, art. 32).
     """
     tx.session.flush()   # the caller's pending changes first: the query below is not the ORM's
     # Plain records, not ORM objects: a midnight brings tens of thousands of transitions at once.
@@ -85,7 +122,7 @@ def announce_due(tx: Transaction, *, limit: int = 500) -> int:
     if not due:
         return 0
     marks: dict[tuple[str, datetime | None], list[uuid.UUID]] = {}
-    deemed: list[str] = []
+    transitions: dict[str, list[Transition]] = {}
     for clock, number in due:
         light = light_name_at(clock, tx.now)
         due_instant = clock.red_at if light == "red" else clock.yellow_at
@@ -113,16 +150,18 @@ def announce_due(tx: Transaction, *, limit: int = 500) -> int:
         tx.announce("light.changed", {**message,
                                       "due_instant": due_instant.isoformat() if due_instant else None,
                                       "announced_at": tx.now.isoformat()}, event)
-        if clock.subject_type == SubjectType.ACCEPTANCE and light == "red" and number is not None:
-            deemed.append(number)
+        if str(clock.subject_type) in _handlers:
+            transitions.setdefault(str(clock.subject_type), []).append(
+                Transition(clock=clock, light=light, previous=previous, number=number, event=event))
     _mark_announced(tx, marks)
     # ORM copies of these clocks (if a caller holds any) are stale now; nothing else is.
     for row in list(tx.session.identity_map.values()):
         if isinstance(row, Clock):
             tx.session.expire(row)
-    # After the clocks above are written: the case set reads the acceptance clocks afresh.
-    for number in deemed:
-        deem_accepted(tx, number)
+    # After the clocks above are written: handlers (the case set among them) read clocks afresh.
+    for subject_type, changes in transitions.items():
+        for handler in _handlers[subject_type]:
+            handler(tx, changes)
     return len(due)
 
 
