@@ -5,16 +5,12 @@ access token refreshed once, errors as ``GraphQLError`` with a code and the requ
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,55 +20,21 @@ from esupervision.demo_accounts import DEMO_API_KEY
 from esupervision.settings import get_settings
 from esupervision_client import (CaseFilter, EsupervisionClient, GraphQLError, ReportedEvent,
                                  TransportError)
+from tests.servers import esv, free_port, serving
 
 pytestmark = pytest.mark.slow
-START_TIMEOUT_S = 60
-
-
-def _esv() -> str:
-    beside = Path(sys.executable).with_name("esv")
-    return str(beside) if beside.exists() else shutil.which("esv") or "esv"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``esv serve`` on a free loopback port, over a SQLite demo city of 200 cases."""
     folder = tmp_path_factory.mktemp("client")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'esv.db'}",
-           # the test signs an expired token, so the server must share its secret
-           "ESV_JWT_SECRET": get_settings().jwt_secret}
-    subprocess.run([_esv(), "demo", "--cases", "200"], env=env, check=True, capture_output=True, timeout=300)
-    port = _free_port()
-    log = (folder / "serve.log").open("wb")
-    process = subprocess.Popen([_esv(), "serve", "--port", str(port), "--no-worker"], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"esv serve did not start: {(folder / 'serve.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    database_url = f"sqlite:///{folder / 'esv.db'}"
+    env = {**os.environ, "DATABASE_URL": database_url}
+    subprocess.run([esv(), "demo", "--cases", "200"], env=env, check=True, capture_output=True, timeout=300)
+    # the test signs an expired token, so the server must share its secret
+    with serving(database_url, folder, "--no-worker", env={"ESV_JWT_SECRET": get_settings().jwt_secret}) as running:
+        yield running.url
 
 
 class CountingTransport(httpx.HTTPTransport):
@@ -259,7 +221,7 @@ def test_errors_carry_code_and_request_id(server: str) -> None:
 
 
 def test_an_unreachable_server_is_a_transport_error() -> None:
-    with EsupervisionClient(f"http://127.0.0.1:{_free_port()}", api_key=DEMO_API_KEY, retries=2,
+    with EsupervisionClient(f"http://127.0.0.1:{free_port()}", api_key=DEMO_API_KEY, retries=2,
                             backoff=0) as system:
         with pytest.raises(TransportError) as unreachable:
             system.case("X")

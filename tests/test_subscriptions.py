@@ -6,23 +6,16 @@ subscriber on another."""
 from __future__ import annotations
 
 import asyncio
-import os
 import queue
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportQueryError
@@ -32,12 +25,12 @@ from esupervision.db import make_engine
 from tests.builders import build_city
 from tests.conftest import _database
 from tests.gql import create_accounts
+from tests.servers import Server, free_port, serving  # noqa: F401  (test_federation imports them from here)
 
 pytestmark = pytest.mark.slow
 
 TRANSPORT_WS = WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL   # graphql-transport-ws
 LEGACY_WS = WebsocketsTransport.APOLLO_SUBPROTOCOL         # graphql-ws
-START_TIMEOUT_S = 60
 WAIT_S = 20
 
 CASE_EVENTS = """
@@ -54,75 +47,6 @@ subscription ($filter: LightChangeFilter, $after: String) {
 
 
 # ----------------------------------------------------------------------------- servers
-
-def _esv() -> str:
-    beside = Path(sys.executable).with_name("esv")
-    return str(beside) if beside.exists() else shutil.which("esv") or "esv"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    log: Path
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ws_url(self) -> str:
-        return self.url.replace("http://", "ws://") + "/graphql"
-
-    def graphql(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
-                api_key: str | None = None) -> dict[str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else (
-            {"Authorization": f"ApiKey {api_key}"} if api_key else {})
-        body = httpx.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}},
-                          headers=headers, timeout=30, follow_redirects=True).json()
-        assert not body.get("errors"), body["errors"]
-        return body["data"]
-
-    def login(self, username: str) -> str:
-        if username not in self.tokens:
-            self.tokens[username] = self.graphql(
-                "mutation($u: String!) { login(username: $u, password: \"demo\") { accessToken } }",
-                {"u": username})["login"]["accessToken"]
-        return self.tokens[username]
-
-
-@contextmanager
-def serving(database_url: str, folder: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``esv serve`` on a free loopback port over ``database_url``, stopped afterwards."""
-    port = free_port()
-    log = folder / f"serve-{port}.log"
-    environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
-    with log.open("wb") as out:
-        process = subprocess.Popen([_esv(), "serve", "--port", str(port), *extra], env=environment,
-                                   stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"esv serve did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
 
 def seed_city(database_url: str) -> dict[str, str]:
     """tests.builders' city and accounts, written straight to the server's database."""
