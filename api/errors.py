@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from esupervision.models.errors import DomainError
+from esupervision.models.errors import DomainError, detail_value
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def _shape(error: GraphQLError, request_id: str) -> GraphQLError:
     if isinstance(original, DomainError):
         extensions["code"] = str(original.code)
         for key, value in original.details.items():
-            extensions.setdefault(key, str(value))
+            extensions.setdefault(key, detail_value(value))
         return GraphQLError(original.message, nodes=error.nodes, source=error.source,
                             positions=error.positions, path=error.path, extensions=extensions)
     if original is None:

@@ -4,6 +4,7 @@ The API maps ``DomainError.code`` to the GraphQL ``extensions.code`` once; the C
 """
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Any
 
@@ -59,6 +60,12 @@ class ErrorCode(StrEnum):
     BAD_INPUT = "BAD_INPUT"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"        # estimated cost over the limit
     QUERY_TOO_LARGE = "QUERY_TOO_LARGE"            # too many tokens to parse
+    # efficiency statistics
+    INVALID_PERIOD = "INVALID_PERIOD"                # a statistics period that ends before it starts
+    STATISTICS_FILTER_UNSUPPORTED = "STATISTICS_FILTER_UNSUPPORTED"  # staff and item together
+    # publication of efficiency reports
+    REPORT_PERIOD_INVALID = "REPORT_PERIOD_INVALID"  # ends before it starts, or has not ended yet
+    REPORT_NOT_FOUND = "REPORT_NOT_FOUND"
     # tenders (each refusal also names its rule and article in the details)
     TENDER_NOT_FOUND = "TENDER_NOT_FOUND"
     TENDER_EXISTS = "TENDER_EXISTS"
@@ -79,6 +86,39 @@ class ErrorCode(StrEnum):
     NOT_FIRST_CANDIDATE = "NOT_FIRST_CANDIDATE"
     BID_SEALED = "BID_SEALED"
     OCDS_INVALID = "OCDS_INVALID"
+    # complaints, consultations, evaluations and their follow-ups
+    COMPLAINT_NOT_FOUND = "COMPLAINT_NOT_FOUND"
+    COMPLAINT_ANSWERED = "COMPLAINT_ANSWERED"        # answered already: no second answer or reassignment
+    EVALUATION_EXISTS = "EVALUATION_EXISTS"          # the case is rated (or deemed) already
+    EVALUATION_NOT_OPEN = "EVALUATION_NOT_OPEN"      # the case has not completed
+    EVALUATION_CLOSED = "EVALUATION_CLOSED"          # the rating window has passed
+    INVALID_SCORE = "INVALID_SCORE"
+    FOLLOW_UP_NOT_FOUND = "FOLLOW_UP_NOT_FOUND"
+    FOLLOW_UP_STAGE_ORDER = "FOLLOW_UP_STAGE_ORDER"  # 核实 → 整改 → 回访, each once
+    # supervision: urges, orders, automatic rules
+    URGE_TARGET_FINISHED = "URGE_TARGET_FINISHED"    # the step or stage urged is no longer running
+    URGE_NOT_FOUND = "URGE_NOT_FOUND"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    ORDER_NOT_ADDRESSEE = "ORDER_NOT_ADDRESSEE"      # a reply from someone the order is not addressed to
+    ORDER_ALREADY_REPLIED = "ORDER_ALREADY_REPLIED"
+    NO_ADDRESSEE = "NO_ADDRESSEE"                    # nobody to tell: no staff, window or leader on record
+    RULE_NOT_FOUND = "RULE_NOT_FOUND"
+    RULE_UNKNOWN_TRIGGER = "RULE_UNKNOWN_TRIGGER"
+    RULE_UNKNOWN_ACTION = "RULE_UNKNOWN_ACTION"
+    # faults and accountability (差错、效能责任追究、申诉)
+    UNKNOWN_FAULT_KIND = "UNKNOWN_FAULT_KIND"        # a rule or a record naming a fault kind that does not exist
+    FAULT_NOT_FOUND = "FAULT_NOT_FOUND"
+    FAULT_REVOKED = "FAULT_REVOKED"                  # revoked on appeal: nothing more to do with it
+    EVIDENCE_NOT_FOUND = "EVIDENCE_NOT_FOUND"        # a cited ledger event that does not exist
+    ACCOUNTABILITY_RULE_NOT_FOUND = "ACCOUNTABILITY_RULE_NOT_FOUND"
+    ACCOUNTABILITY_RULE_INVALID = "ACCOUNTABILITY_RULE_INVALID"  # threshold, level, period or sanction
+    SUGGESTION_NOT_FOUND = "SUGGESTION_NOT_FOUND"
+    SUGGESTION_DECIDED = "SUGGESTION_DECIDED"        # decided already: a decision is taken once
+    REASON_REQUIRED = "REASON_REQUIRED"
+    APPEAL_NOT_FOUND = "APPEAL_NOT_FOUND"
+    APPEAL_PENDING = "APPEAL_PENDING"                # one open appeal per fault or suggestion
+    APPEAL_DECIDED = "APPEAL_DECIDED"
+    NOT_APPEALABLE = "NOT_APPEALABLE"                # e.g. a dismissed suggestion, or another department's fault
     # import
     IMPORT_FILE_INVALID = "IMPORT_FILE_INVALID"
     MAPPING_NOT_FOUND = "MAPPING_NOT_FOUND"
@@ -95,4 +135,15 @@ class DomainError(Exception):
         self.details = details
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": str(self.code), "message": self.message, **{k: str(v) for k, v in self.details.items()}}
+        return {"code": str(self.code), "message": self.message,
+                **{k: detail_value(v) for k, v in self.details.items()}}
+
+
+def detail_value(value: Any) -> Any:
+    """A detail as JSON carries it: numbers, booleans and text as they are (``retryAfter`` stays a
+    number), anything else (ids, instants) as its text."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return str(value)
