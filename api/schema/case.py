@@ -463,17 +463,8 @@ class CaseMutation:
             with transaction(info.context.engine, actor=who.actor) as tx:
                 refusals = refuse_outside_department(tx.session, who, reported)
                 allowed = [ev for ev, refusal in zip(reported, refusals) if refusal is None]
-                outcomes = iter(ingest(tx, allowed, source=source))
-            results = []
-            for ev, refusal in zip(reported, refusals):
-                if refusal is not None:
-                    results.append(EventResult(source_event_id=ev.source_event_id, status="refused",
-                                               code=str(refusal.code), message=refusal.message))
-                else:
-                    o = next(outcomes)
-                    results.append(EventResult(source_event_id=o.source_event_id, status=o.status,
-                                               ledger_id=o.ledger_id, late=o.late, code=o.code, message=o.message))
-            return results
+                outcomes = ingest(tx, allowed, source=source)
+            return event_results(reported, refusals, outcomes)
         return await info.context.call(run)
 
 
@@ -514,6 +505,22 @@ class EventResult:
     late: bool = False
     code: str | None = None
     message: str | None = None
+
+
+def event_results(reported: list[Any], refusals: list[DomainError | None], outcomes: list[Any]) -> list[EventResult]:
+    """One result per reported event, in the order reported: its refusal if it was refused before
+    ingesting, else what ingesting did (``outcomes`` are those of the events not refused, in order)."""
+    done = iter(outcomes)
+    results = []
+    for ev, refusal in zip(reported, refusals, strict=True):
+        if refusal is not None:
+            results.append(EventResult(source_event_id=ev.source_event_id, status="refused",
+                                       code=str(refusal.code), message=refusal.message))
+        else:
+            o = next(done)
+            results.append(EventResult(source_event_id=o.source_event_id, status=o.status,
+                                       ledger_id=o.ledger_id, late=o.late, code=o.code, message=o.message))
+    return results
 
 
 # ----------------------------------------------------------------------------- compiled path

@@ -17,7 +17,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from esupervision.api.loaders import _by_id, _grouped
-from esupervision.api.schema.case import EventResult, LedgerEntry
+from esupervision.api.schema.case import EventResult, LedgerEntry, event_results
 from esupervision.api.schema.catalogue import Center
 from esupervision.api.schema.common import Edge, Light, PageInfo, enum_value, page_size, require, viewer
 from esupervision.models import tender as domain
@@ -597,17 +597,8 @@ class TenderMutation:
             with transaction(info.context.engine, actor=who.actor) as tx:
                 refusals = _refusal_outside_center(tx.session, who, reported)
                 allowed = [ev for ev, refusal in zip(reported, refusals) if refusal is None]
-                outcomes = iter(domain.ingest_tender_events(tx, allowed, source=_source(who)))
-            results = []
-            for ev, refusal in zip(reported, refusals):
-                if refusal is not None:
-                    results.append(EventResult(source_event_id=ev.source_event_id, status="refused",
-                                               code=str(refusal.code), message=refusal.message))
-                else:
-                    o = next(outcomes)
-                    results.append(EventResult(source_event_id=o.source_event_id, status=o.status,
-                                               ledger_id=o.ledger_id, late=o.late, code=o.code, message=o.message))
-            return results
+                outcomes = domain.ingest_tender_events(tx, allowed, source=_source(who))
+            return event_results(reported, refusals, outcomes)
         return await info.context.call(run)
 
 
