@@ -58,6 +58,8 @@ def replay(session: Session, progress: Callable[[int], None] | None = None) -> d
             session.execute(insert(model), values[start:start + 2000])
         counts[model.__tablename__] = len(values)  # type: ignore[attr-defined]
     counts["light_tally"] = tally.rebuild(session)
+    from esupervision.models import statistics_rollup
+    counts["statistics_day"] = statistics_rollup.rebuild(session)
     return counts
 
 
