@@ -25,7 +25,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from esupervision.models import timesource
 from esupervision.models.notice import NOTICE, RECEIPT_RANK, NoticeStatus
-from esupervision.notify.enquiry import status_reply
+from esupervision.notify.enquiry import sms_reply, status_reply
 from esupervision.notify.providers.twilio import CALL_STATUS, SMS_STATUS
 from esupervision.settings import Settings, get_settings
 
@@ -122,7 +122,9 @@ def twilio_routes(engine: Engine, settings: Settings | None = None) -> list[Rout
         form = await signed_form(request, settings)
         if form is None:
             return Response("forged or unsigned", status_code=403)
-        text = await run_in_threadpool(_reply, form.get("Body", ""), form.get("From", ""))
+        # A complaint, a rating or a status question: notify.enquiry routes the whole text.
+        text = await run_in_threadpool(sms_reply, engine, form.get("Body", ""), form.get("From", ""),
+                                       now=timesource.now(), tz=settings.timezone, region=settings.default_region)
         reply = MessagingResponse()
         reply.message(text)
         return Response(str(reply), media_type=TWIML)

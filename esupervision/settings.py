@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     ledger_checkpoint_every: int = 1000
     # Reports whose occurred_at is older than this many hours when recorded are flagged late.
     late_report_hours: float = 24.0
+    # Statistics: an event recorded at most this many minutes after it happened was reported
+    # electronically as it happened (coverage of real-time reporting), not entered afterwards.
+    realtime_report_minutes: float = 10.0
     # Demo clock speed: 1 is real time; 60 runs a minute of case time per second.
     speed: float = 1.0
     environment: Literal["development", "production", "test"] = "development"
@@ -74,6 +77,8 @@ class Settings(BaseSettings):
     # except templates in notify_limit_drop, which fail with RATE_LIMITED.
     notify_limits: dict[str, list[int]] = {"login_code": [1, 5, 10]}
     notify_limit_drop: list[str] = ["login_code"]
+    # Ledger events older than this when recorded (imports, replays, late reports) notify nobody.
+    notify_max_event_age_hours: float = 48.0
     # No voice calls in these local hours unless the template is urgent; held until they end.
     quiet_hours: tuple[int, int] = (22, 8)
     # Sends per second per provider (each worker process), 0: no limit.
@@ -108,6 +113,22 @@ class Settings(BaseSettings):
     aliyun_sms_templates: dict[str, str] = {}
     aliyun_tts_templates: dict[str, str] = {}
     aliyun_called_show_number: str | None = None
+    # --- complaints, consultations and evaluations (投诉、咨询、好差评) -------------------------
+    # Working days a department has to answer a complaint / a consultation.
+    complaint_answer_days: int = 5
+    consultation_answer_days: int = 2
+    # Where a complaint naming no case is filed (a center code); None: the top-level center.
+    complaint_default_center_code: str | None = None
+    # Natural days after completion to rate a case; then it counts as ``evaluation_deemed_score``.
+    evaluation_deem_days: int = 7
+    evaluation_deemed_score: int = 3          # 基本满意
+    # Scores at or below this are bad ratings (差评) and open a follow-up; at or above praise.
+    evaluation_bad_max_score: int = 2
+    evaluation_praise_min_score: int = 3
+    # Working days a department has for a bad rating's follow-up (核实、整改、回访).
+    follow_up_days: int = 15
+    # How the evaluation request tells the applicant to rate (the {link} of evaluation_request).
+    evaluation_link: str = "回复数字1-5（5非常满意，1非常不满意），或登录政务服务网评价"
     # Dramatiq: Redis heartbeat after which a dead worker's messages are requeued.
     dramatiq_heartbeat_ms: int = 60_000
     dramatiq_namespace: str = "esv"

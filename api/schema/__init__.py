@@ -9,15 +9,22 @@ from esupervision.api.errors import ErrorCodes
 from esupervision.api.limits import IntrospectionPolicy, QueryLimits
 from esupervision.api.privacy import RecordPersonalReads
 from esupervision.api.schema.auth import AuthMutation, AuthQuery
-from esupervision.api.schema.case import CaseMutation, CaseQuery
+from esupervision.api.schema.case import CaseMutation, CaseQuery, CompiledCasePages
 from esupervision.api.schema.catalogue import CatalogueMutation, CatalogueQuery
+from esupervision.api.schema.complaint import ComplaintMutation, ComplaintQuery
+from esupervision.api.schema.evaluation import EvaluationMutation, EvaluationQuery
 from esupervision.api.schema.overview import OverviewQuery
+from esupervision.api.schema.publication import PublicationMutation, PublicationQuery
+from esupervision.api.schema.statistics import StatisticsQuery
+from esupervision.api.schema.supervision import SupervisionMutation, SupervisionQuery, SupervisionSubscription
 from esupervision.api.schema.tender import TenderMutation, TenderQuery, TenderSubscription
 from esupervision.api.schema.subscription import Subscription, SubscriptionResults
 
-Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery))
-Mutation = merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation, TenderMutation))
-Subscription = merge_types("Subscription", (Subscription, TenderSubscription))
+Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
+                              ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery))
+Mutation = merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation, TenderMutation, PublicationMutation,
+                                    ComplaintMutation, EvaluationMutation, SupervisionMutation))
+Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription))
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -29,7 +36,9 @@ def build_schema() -> strawberry.federation.Schema:
         # ErrorCodes first: it wraps the others, so it shapes the errors they leave.
         extensions=[ErrorCodes, RecordPersonalReads, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
                     lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), QueryLimits, IntrospectionPolicy,
-                    SubscriptionResults],
+                    SubscriptionResults,
+                    # Last: known page queries answered without graphql-core's per-field work.
+                    CompiledCasePages],
     )
 
 

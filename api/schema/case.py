@@ -19,6 +19,8 @@ from strawberry.types.nodes import SelectedField
 from esupervision.api.privacy import reveal
 from esupervision.api.schema.catalogue import Center, Department, Item, Staff, Window
 from esupervision.api.schema.notice import Notice, case_notices
+from esupervision.api.schema.complaint import ComplaintNode, case_complaints
+from esupervision.api.schema.evaluation import EvaluationNode, case_evaluation
 from esupervision.api.schema.common import (CaseStatus, Edge, Light, Outcome, PageInfo, enum_value,
                                             page_size, require, viewer)
 from esupervision.models import case as domain
@@ -194,6 +196,29 @@ class CaseNode:
     @strawberry.field(description="关于本办件发出的短信和语音通知（号码脱敏）")
     async def notices(self, info: Info) -> list[Notice]:
         return await case_notices(info, self.row.id)
+
+    @strawberry.field(description="催办记录（工作人员可见）")
+    async def urges(self, info: Info) -> list[Annotated["UrgeNode", strawberry.lazy("esupervision.api.schema.supervision")]]:
+        from esupervision.api.schema.supervision import case_urges
+        return await case_urges(info, self.row.id)
+
+    @strawberry.field(description="督办记录：反馈、升级层级、灯色、期限（工作人员可见）")
+    async def orders(self, info: Info) -> list[Annotated["OrderNode", strawberry.lazy("esupervision.api.schema.supervision")]]:
+        from esupervision.api.schema.supervision import case_orders
+        return await case_orders(info, self.row.id)
+
+    @strawberry.field(description="全程监督：按时间排列的环节、暂停、催办、督办、反馈、通知等（工作人员可见）")
+    async def timeline(self, info: Info) -> list[Annotated["TimelineEntryNode", strawberry.lazy("esupervision.api.schema.supervision")]]:
+        from esupervision.api.schema.supervision import case_timeline_entries
+        return await case_timeline_entries(info, self.row)
+
+    @strawberry.field(description="好差评（办结后申请人的评价）")
+    async def evaluation(self, info: Info) -> EvaluationNode | None:
+        return await case_evaluation(info, self.row.id)
+
+    @strawberry.field(description="关于本办件的投诉和咨询")
+    async def complaints(self, info: Info) -> list[ComplaintNode]:
+        return await case_complaints(info, self.row.id)
 
     @strawberry.field(description="当前灯色")
     async def light(self, info: Info) -> Light | None:
