@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -274,8 +274,16 @@ def _light_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
     return drafts
 
 
+def fresh_events(tx: "Transaction", events: list[Any]) -> list[Any]:
+    """The events recent enough to tell people of: an imported history, a back-dated report or a
+    catch-up older than ``notify_max_event_age_hours`` is news to nobody."""
+    horizon = tx.now - timedelta(hours=tx.settings.notify_max_event_age_hours)
+    return [e for e in events if e.occurred_at >= horizon]
+
+
 def write_outbox(tx: "Transaction", events: list[Any]) -> None:
     """The transaction listener: notices for the ledger events this flush wrote, in its transaction."""
+    events = fresh_events(tx, events)
     if not events:
         return
     add_notices(tx, [*_case_drafts(tx, events), *_light_drafts(tx, events)])

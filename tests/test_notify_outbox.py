@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from esupervision.models.catalogue import Center, Department, Window, create_staff
 from esupervision.models.errors import DomainError
+from esupervision.models.ledger import LedgerEvent
 from esupervision.models.notice import Notice, NoticeDraft, NoticeStatus, add_notices
 from esupervision.models.report import CaseAction
 from esupervision.models.transaction import transaction
@@ -80,7 +81,7 @@ def test_every_template_renders_with_exactly_its_parameters():
 
 def test_case_events_notify_the_applicant_in_the_same_transaction(engine, fixed_time):
     build_city(engine)
-    fixed_time.set(T0 + timedelta(days=3))
+    fixed_time.set(T0 + timedelta(days=1, hours=1))
     accept(engine, "N1", T0, attributes={"applicant_phone": PHONE})
     report(engine,
            event("N1", CaseAction.REQUEST_SUPPLEMENT, T0 + timedelta(hours=1)),
@@ -90,7 +91,7 @@ def test_case_events_notify_the_applicant_in_the_same_transaction(engine, fixed_
            event("N1", CaseAction.EXTEND, T0 + timedelta(hours=5), attributes={"days": 3, "approved_by": "局长"}))
     apply(engine, event("N1", CaseAction.ADVANCE, T0 + timedelta(hours=6)))
     apply(engine, event("N1", CaseAction.COMPLETE, T0 + timedelta(days=1), attributes={"result": "approved"}))
-    rows = notices(engine)
+    rows = [n for n in notices(engine) if n.template.startswith("case_")]   # not the evaluation request
     assert [n.template for n in sorted(rows, key=lambda n: n.ledger_event_id)] == [
         "case_accepted", "case_supplement", "case_resumed", "case_suspended", "case_resumed",
         "case_extended", "case_completed"]
@@ -191,3 +192,40 @@ def test_yellow_reaches_the_window_and_red_also_the_leader(engine, fixed_time):
         ("+8613700137000", "sms"), ("+8613700137000", "voice"),
         ("+8613900139000", "sms"), ("+8613900139000", "voice")]
     assert len(notices(engine, template="approaching_deadline")) == 1
+
+
+# ----------------------------------------------------------------------------- old events
+
+
+def test_old_events_and_a_replay_notify_nobody(engine, fixed_time):
+    """An imported history, a report back-dated beyond the horizon (48 h), a light the scheduler
+    catches up on days late and a replay of the ledger queue nothing; fresh events still do."""
+    from esupervision.models.replay import replay
+
+    build_city(engine)
+    add_window_staff(engine)
+    fixed_time.set(T0 + timedelta(days=10))
+    accept(engine, "OLD1", T0, attributes={"applicant_phone": PHONE})            # 10 days late
+    LightScheduler(engine).run_once()   # yellow and red of OLD1 fell due days ago
+    report(engine, event("OLD1", CaseAction.REQUEST_SUPPLEMENT, T0 + timedelta(days=7, hours=23)))  # 2 days + 1 h
+    with Session(engine) as s:
+        lights = s.scalars(select(LedgerEvent).where(LedgerEvent.kind.like("light.%"))).all()
+    assert lights, "the scheduler did announce the old lights"
+    assert notices(engine) == []
+
+    report(engine, event("OLD1", CaseAction.SUPPLEMENT_RECEIVED, T0 + timedelta(days=8, hours=1)))  # 47 h ago
+    assert [n.template for n in notices(engine)] == ["case_resumed"]
+
+    with transaction(engine, actor="test") as tx:
+        replay(tx.session)
+    assert [n.template for n in notices(engine)] == ["case_resumed"]
+
+
+def test_the_horizon_is_a_setting(engine, fixed_time, monkeypatch):
+    from esupervision.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "notify_max_event_age_hours", 24 * 30)
+    build_city(engine)
+    fixed_time.set(T0 + timedelta(days=10))
+    accept(engine, "OLD2", T0, attributes={"applicant_phone": PHONE})
+    assert [n.template for n in notices(engine)] == ["case_accepted"]
