@@ -119,16 +119,6 @@ class ErrorCode(StrEnum):
     APPEAL_PENDING = "APPEAL_PENDING"                # one open appeal per fault or suggestion
     APPEAL_DECIDED = "APPEAL_DECIDED"
     NOT_APPEALABLE = "NOT_APPEALABLE"                # e.g. a dismissed suggestion, or another department's fault
-    # supervision: urges, orders, automatic rules
-    URGE_TARGET_FINISHED = "URGE_TARGET_FINISHED"    # the step or stage urged is no longer running
-    URGE_NOT_FOUND = "URGE_NOT_FOUND"
-    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
-    ORDER_NOT_ADDRESSEE = "ORDER_NOT_ADDRESSEE"      # a reply from someone the order is not addressed to
-    ORDER_ALREADY_REPLIED = "ORDER_ALREADY_REPLIED"
-    NO_ADDRESSEE = "NO_ADDRESSEE"                    # nobody to tell: no staff, window or leader on record
-    RULE_NOT_FOUND = "RULE_NOT_FOUND"
-    RULE_UNKNOWN_TRIGGER = "RULE_UNKNOWN_TRIGGER"
-    RULE_UNKNOWN_ACTION = "RULE_UNKNOWN_ACTION"
     # import
     IMPORT_FILE_INVALID = "IMPORT_FILE_INVALID"
     MAPPING_NOT_FOUND = "MAPPING_NOT_FOUND"
