@@ -106,6 +106,8 @@ class Case(SQLModel, table=True):
     __tablename__ = "case"
     __table_args__ = (
         Index("ix_case_department_status", "department_id", "status"),
+        # One department's pages in id order (the cursor) read straight off this index.
+        Index("ix_case_department_id", "department_id", "id"),
         Index("ix_case_center_status", "center_id", "status"),
         Index("ix_case_window_status", "window_id", "status"),
         Index("ix_case_item", "item_id"),

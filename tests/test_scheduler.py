@@ -114,3 +114,159 @@ def test_scheduler_thread_announces_when_due(engine, channel):
     finally:
         scheduler.stop()
         thread.join(5)
+
+
+# ----------------------------------------------------------------------------- prepared passes
+
+YELLOW_S1 = datetime(2026, 12, 3, 0, 0, tzinfo=SH)   # S1's case clock turns yellow at this midnight
+
+
+def committed(engine) -> tuple[int, str | None]:
+    """Light events and S1's announced light as another connection sees them, without waiting
+    for the open pass (a raw read: SQLite's engine would BEGIN IMMEDIATE and wait for its lock)."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT count(*) FROM ledger_event WHERE kind LIKE 'light.%'")
+        (events,) = cursor.fetchone()
+        cursor.execute('SELECT k.announced_light FROM clock k JOIN "case" c ON c.clock_id = k.id '
+                       "WHERE c.number = 'S1'")
+        (light,) = cursor.fetchone()
+        raw.rollback()
+        return events, light
+    finally:
+        raw.close()
+
+
+@pytest.fixture
+def before_midnight(engine, fixed_time):
+    """S1 accepted; everything due before its yellow midnight already announced; 10 s before it."""
+    build_city(engine)
+    fixed_time.set(T0 + timedelta(minutes=1))
+    accept(engine, "S1", T0)
+    fixed_time.set(YELLOW_S1 - timedelta(minutes=1))
+    while LightScheduler(engine).run_once():
+        pass
+    fixed_time.set(YELLOW_S1 - timedelta(seconds=10))
+    return fixed_time
+
+
+def test_a_prepared_pass_is_invisible_until_its_instant_then_committed_at_it(engine, before_midnight, channel):
+    from esupervision.models.ledger import verify_ledger
+    from esupervision.settings import get_settings
+    from esupervision.workers import lights
+
+    heard: list[dict] = []
+    channel.subscribe(lambda topic, msg: heard.append(msg) if topic == "light.changed" else None)
+    handled: list[tuple[datetime, list]] = []
+
+    def handler(tx, transitions):   # registered handlers run in the pass, with its Transitions
+        handled.append((tx.now, transitions))
+
+    lights.on_transition("case", handler)
+    seen_before: list[tuple[int, str | None]] = []
+    events_before = committed(engine)[0]
+
+    def until_instant(at: datetime) -> bool:
+        seen_before.append(committed(engine))
+        assert heard == []                      # nothing published yet
+        before_midnight.set(at)                 # the instant comes
+        return True
+
+    try:
+        count = lights.announce_at(engine, YELLOW_S1, until_instant=until_instant)
+    finally:
+        lights._handlers["case"].remove(handler)
+    assert count >= 1
+    assert seen_before == [(events_before, "white")]     # prepared, written, not visible
+    events, light = committed(engine)
+    assert light == "yellow" and events > events_before
+    (message,) = [m for m in heard if m["number"] == "S1" and m["subject_type"] == "case"]
+    assert message["light"] == "yellow" and message["previous"] == "white"
+    with Session(engine) as s:
+        event = s.scalars(select(LedgerEvent).where(LedgerEvent.kind == "light.yellow",
+                                                    LedgerEvent.subject_type == "case")).one()
+    assert event.occurred_at == YELLOW_S1 and event.recorded_at == YELLOW_S1
+    assert message["ledger_id"] == event.id
+    ((now, transitions),) = handled
+    assert now == YELLOW_S1
+    assert [(t.light, t.previous, t.number, t.event.kind) for t in transitions] == [
+        ("yellow", "white", "S1", "light.yellow")]
+    with Session(engine) as s:
+        assert verify_ledger(s, get_settings().ledger_signing_key)[1] is None
+
+
+@pytest.mark.parametrize("comes", [False, True], ids=["stopped", "instant-not-reached"])
+def test_a_prepared_pass_whose_instant_does_not_come_announces_nothing(engine, before_midnight, channel, comes):
+    from esupervision.workers.lights import announce_at
+
+    heard: list[dict] = []
+    channel.subscribe(lambda topic, msg: heard.append(msg))
+    events_before = committed(engine)[0]
+    # Stopped while waiting, or the waiter returns before the time source reaches the instant.
+    assert announce_at(engine, YELLOW_S1, until_instant=lambda at: comes) == 0
+    assert committed(engine) == (events_before, "white") and heard == []
+    before_midnight.set(YELLOW_S1)
+    assert LightScheduler(engine).run_once() >= 1          # the ordinary pass still says it, once
+    assert committed(engine) == (events_before + 1, "yellow")
+
+
+@pytest.mark.postgres_only   # SKIP LOCKED sharing is a PostgreSQL behaviour; SQLite has one writer
+def test_another_scheduler_skips_what_a_prepared_pass_holds(engine, before_midnight):
+    from esupervision.workers.lights import announce_at
+
+    others: list[int] = []
+
+    def until_instant(at: datetime) -> bool:
+        before_midnight.set(at)
+        with transaction(engine) as tx:            # a second scheduler's pass at the instant
+            others.append(announce_due(tx))
+        others.append(announce_at(engine, at, until_instant=lambda _: True))   # or its own prepared one
+        return True
+
+    assert announce_at(engine, YELLOW_S1, until_instant=until_instant) >= 1
+    assert others == [0, 0]
+    with Session(engine) as s:
+        announced = Counter((e.data["clock_id"], e.kind) for e in s.scalars(
+            select(LedgerEvent).where(LedgerEvent.kind.like("light.%"))))
+    assert set(announced.values()) == {1}
+    assert LightScheduler(engine).run_once() == 0
+
+
+def test_the_lead_grows_with_the_instants_transitions_and_is_bounded(engine):
+    scheduler = LightScheduler(engine, max_lead=30)
+    assert scheduler.lead(1) < 1
+    assert scheduler.lead(1) < scheduler.lead(5_000) < scheduler.lead(16_667) <= 30
+    assert scheduler.lead(10_000_000) == 30
+
+
+def test_the_running_thread_never_announces_before_the_instant(engine, channel):
+    """Real time: the thread prepares the pass ahead; the message comes at the instant, not before."""
+    from esupervision.models.report import CaseAction
+    from tests.builders import apply, event
+
+    build_city(engine)
+    now = datetime.now(SH)
+    due = now + timedelta(seconds=2)
+    heard: list[tuple[datetime, dict]] = []
+    got = threading.Event()
+
+    def listen(topic: str, msg: dict) -> None:
+        if msg.get("number") == "RT2" and msg.get("light") == "red":
+            heard.append((datetime.now(SH), msg))
+            got.set()
+
+    channel.subscribe(listen)
+    apply(engine, event("RT2", CaseAction.ACCEPT, now - timedelta(seconds=5), center_code="C01",
+                        item_code="SCJ-001", attributes={"due_at": due.isoformat()}))
+    scheduler = LightScheduler(engine, max_sleep=0.2)
+    thread = scheduler.start_thread()
+    try:
+        assert got.wait(15), "the red light was never announced"
+    finally:
+        scheduler.stop()
+        thread.join(5)
+    ((heard_at, message),) = heard
+    red_at = datetime.fromisoformat(message["due_instant"])
+    assert heard_at >= red_at
+    assert datetime.fromisoformat(message["announced_at"]) >= red_at
