@@ -27,6 +27,8 @@ from strawberry.types.unset import UNSET, UnsetType
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.context import Context
 from esupervision.api.schema import schema
+from esupervision.api.schema.publication import report_pdf_route
+from esupervision.api.schema.statistics import statistics_export_route
 from esupervision.api.webhooks import twilio_routes
 from esupervision.models import timesource
 from esupervision.models.lights_query import overview
@@ -120,6 +122,8 @@ def create_app(engine: Engine) -> Starlette:
         Route("/metrics", metrics_endpoint),
         Route("/overview", overview_json),
         *twilio_routes(engine),
+        report_pdf_route(engine),   # /reports/{id}.pdf: the signed links of report SMS
+        statistics_export_route(engine),   # /exports/statistics.xlsx: signed links of Statistics.excelUrl
         # /graphql itself for HTTP and WebSocket (clients do not follow a redirect on POST);
         # the mount keeps /graphql/ working too.
         Route("/graphql", graphql),
