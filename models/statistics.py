@@ -235,9 +235,48 @@ def _case_figures(session: Session, level: Level, group_by: GroupBy, filters: di
             row(key).handling_histogram[int(handling)] += int(count)
 
 
-# Counters of the other subjects: f(session, group_by, filters, period_from, period_to, row).
-# Each adds its figures to ``row(key)``; the supervision modules register theirs below.
-SUBJECT_COUNTERS: list[Any] = []
+def count_subject(session: Session, model: Any, instant: Any, group_by: GroupBy, filters: dict[str, Any],
+                  period_from: date, period_to: date, figures: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Rows of another subject's table whose ``instant`` falls in the period, grouped like the
+    statistics: (group key, *one count per condition of ``figures``). A plain GROUP BY (these
+    tables are small next to the cases)."""
+    start, end = period_instants(period_from, period_to)
+    group = getattr(model, f"{group_by.value}_id")
+    conditions = [instant >= start, instant < end]
+    conditions += [getattr(model, name) == value for name, value in filters.items() if value is not None]
+    counts = [func.count() if cond is True else func.count().filter(cond) for cond in figures.values()]
+    return list(session.execute(select(group, *counts).where(*conditions).group_by(group)))
+
+
+def _urges(session: Session, group_by: GroupBy, filters: dict[str, Any], period_from: date, period_to: date,
+           row: Any) -> None:
+    from esupervision.models.supervision import Urge
+
+    # An urge without a reply deadline is answered on time by any reply.
+    answered = Urge.replied_at.is_not(None) & (Urge.reply_due_at.is_(None)  # type: ignore[union-attr]
+                                               | (Urge.replied_at <= Urge.reply_due_at))  # type: ignore[operator]
+    for key, urges, on_time in count_subject(session, Urge, Urge.created_at, group_by, filters, period_from,
+                                             period_to, {"urges": True, "urges_answered_on_time": answered}):
+        found = row(key)
+        found.urges += urges
+        found.urges_answered_on_time += on_time
+
+
+def _orders(session: Session, group_by: GroupBy, filters: dict[str, Any], period_from: date, period_to: date,
+            row: Any) -> None:
+    from esupervision.models.supervision import SupervisionOrder as Order
+
+    for key, orders, on_time in count_subject(session, Order, Order.issued_at, group_by, filters, period_from,
+                                              period_to, {"orders": True,
+                                                          "orders_answered_on_time": Order.replied_on_time.is_(True)}):  # type: ignore[attr-defined]
+        found = row(key)
+        found.orders += orders
+        found.orders_answered_on_time += on_time
+
+
+# Counters of the other subjects: f(session, group_by, filters, period_from, period_to, row),
+# each adding its figures to ``row(key)`` (urges and orders counted when issued).
+SUBJECT_COUNTERS: list[Any] = [_urges, _orders]
 
 
 def statistics_columns() -> list[tuple[str, str]]:
@@ -255,3 +294,151 @@ def row_values(row: StatisticsRow) -> dict[str, Any]:
     """The shown figures of a row as a plain dict."""
     hidden = {"handling_histogram", "score_sum"}
     return {f.name: getattr(row, f.name) for f in fields(row) if f.name not in hidden}
+
+
+def statistics_xlsx(table: StatisticsTable, *, title: str) -> bytes:
+    """The table as an Excel workbook (Chinese headers, totals row, chart sheet); see
+    ``esupervision/exports.py``."""
+    from esupervision.exports import statistics_xlsx as build
+    return build(table, title=title)
+
+
+# ----------------------------------------------------------------------------- who sees what
+
+def scoped_filters(viewer: Any, group_by: GroupBy, filters: dict[str, uuid.UUID | None]) -> dict[str, uuid.UUID | None]:
+    """The filters narrowed to what ``viewer`` may see (decision 9): supervision all, a center
+    admin its center, a department leader or system its department, window staff their window;
+    anyone else aggregates only (no staff rows or staff filter). Raises FORBIDDEN when a filter
+    names something outside the scope."""
+    from esupervision.models.access import Role
+
+    role = viewer.role
+    scoped = dict(filters)
+    forced: tuple[str, uuid.UUID | None] | None = None
+    if role is Role.SUPERVISOR:
+        return scoped
+    if role is Role.CENTER_ADMIN:
+        forced = ("center_id", viewer.center_id)
+    elif role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM):
+        forced = ("department_id", viewer.department_id)
+    elif role is Role.WINDOW_STAFF:
+        forced = ("window_id", viewer.window_id)
+    if forced is not None:
+        name, value = forced
+        if value is None or (scoped.get(name) is not None and scoped[name] != value):
+            raise DomainError(ErrorCode.FORBIDDEN, "无权查看该范围的统计 statistics outside your scope")
+        scoped[name] = value
+        return scoped
+    # The public and applicants: aggregates of centers, departments, windows and items only.
+    if group_by is GroupBy.STAFF or scoped.get("staff_id") is not None:
+        raise DomainError(ErrorCode.FORBIDDEN, "公众只能查看汇总统计，不能按工作人员统计 no staff figures for the public")
+    return scoped
+
+
+# ----------------------------------------------------------------------------- coverage
+
+@dataclass
+class CenterCoverage:
+    """How much of a center's catalogue is handled in the center and under electronic supervision."""
+
+    center_id: uuid.UUID
+    center_code: str
+    center_name: str
+    items: int
+    in_center: int
+    supervised: int
+
+
+def center_coverage(session: Session, *, center_id: uuid.UUID | None = None) -> list[CenterCoverage]:
+    """Per center: items in its catalogue, items handled in the center (进驻), items under
+    electronic supervision (纳入电子监察)."""
+    query = (select(Center.id, Center.code, Center.name, func.count(Item.id),
+                    func.count(Item.id).filter(Item.in_center), func.count(Item.id).filter(Item.supervised))
+             .join(Item, Item.center_id == Center.id, isouter=True)
+             .group_by(Center.id, Center.code, Center.name).order_by(Center.code))
+    if center_id is not None:
+        query = query.where(Center.id == center_id)
+    return [CenterCoverage(*row) for row in session.execute(query)]
+
+
+@dataclass
+class StepReporting:
+    """One step of an item: how many of its completions (环节办结) were reported as they happened."""
+
+    name: str
+    events: int = 0
+    realtime_events: int = 0
+
+    @property
+    def realtime(self) -> bool:
+        return self.events > 0 and self.realtime_events == self.events
+
+
+@dataclass
+class ItemReporting:
+    """An item's steps and how they were reported in a period."""
+
+    item_id: uuid.UUID
+    item_code: str
+    item_name: str
+    center_id: uuid.UUID
+    department_id: uuid.UUID
+    steps: list[StepReporting]
+    events: int = 0             # every case event of the item's cases
+    realtime_events: int = 0    # of those, recorded within the threshold of when they happened
+
+    @property
+    def realtime_steps(self) -> int:
+        return sum(1 for s in self.steps if s.realtime)
+
+
+def reporting_coverage(session: Session, *, period_from: date, period_to: date, realtime_minutes: float,
+                       center_id: uuid.UUID | None = None, department_id: uuid.UUID | None = None,
+                       item_id: uuid.UUID | None = None) -> list[ItemReporting]:
+    """Per item: how many of its steps are reported electronically as they happen rather than
+    entered afterwards. An event is "as it happens" when the ledger recorded it at most
+    ``realtime_minutes`` after the instant it claims (``recorded_at - occurred_at``); a step counts
+    when every completion of it in the period was (``case.advance`` names the step; ``case.complete``
+    ends the item's last step). Events are those that occurred in the period."""
+    from esupervision.models.case import Case
+    from esupervision.models.catalogue import ItemStep
+    from esupervision.models.ledger import LedgerEvent
+
+    check_period(period_from, period_to)
+    start, end = period_instants(period_from, period_to)
+    items_query = select(Item).order_by(Item.code)
+    for column, value in ((Item.center_id, center_id), (Item.department_id, department_id), (Item.id, item_id)):
+        if value is not None:
+            items_query = items_query.where(column == value)
+    items = list(session.scalars(items_query))
+    if not items:
+        return []
+    ids = [i.id for i in items]
+    step_names: dict[uuid.UUID, list[str]] = {}
+    for iid, name in session.execute(select(ItemStep.item_id, ItemStep.name).where(ItemStep.item_id.in_(ids))
+                                     .order_by(ItemStep.item_id, ItemStep.seq, ItemStep.name)):
+        if name not in step_names.setdefault(iid, []):
+            step_names[iid].append(name)
+    out = {i.id: ItemReporting(i.id, i.code, i.name, i.center_id, i.department_id,
+                               [StepReporting(n) for n in step_names.get(i.id, ["办理"])]) for i in items}
+    cutoff = timedelta(minutes=realtime_minutes)
+    events = (select(Case.item_id, LedgerEvent.kind, LedgerEvent.data["step"].as_string(),
+                     LedgerEvent.occurred_at, LedgerEvent.recorded_at)
+              .join(Case, Case.id == LedgerEvent.subject_id)
+              .where(LedgerEvent.subject_type == "case", LedgerEvent.occurred_at >= start,
+                     LedgerEvent.occurred_at < end, Case.item_id.in_(ids)))
+    for iid, kind, step, occurred, recorded in session.execute(events):
+        item = out[iid]
+        live = recorded - occurred <= cutoff
+        item.events += 1
+        item.realtime_events += live
+        if kind == "case.complete" and item.steps:
+            step = item.steps[len(step_names.get(iid, ["办理"])) - 1].name   # completion ends the last step
+        if kind in ("case.advance", "case.complete"):
+            found = next((s for s in item.steps if s.name == step), None)
+            if found is None:
+                found = StepReporting(step or "办理")
+                item.steps.append(found)
+            found.events += 1
+            found.realtime_events += live
+    return list(out.values())

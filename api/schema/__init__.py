@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from esupervision.api.errors import ErrorCodes
 from esupervision.api.limits import IntrospectionPolicy, QueryLimits
 from esupervision.api.privacy import RecordPersonalReads
+from esupervision.api.schema.accountability import AccountabilityMutation, AccountabilityQuery
 from esupervision.api.schema.auth import AuthMutation, AuthQuery
 from esupervision.api.schema.case import CaseMutation, CaseQuery, CompiledCasePages
 from esupervision.api.schema.catalogue import CatalogueMutation, CatalogueQuery
@@ -21,9 +22,11 @@ from esupervision.api.schema.tender import TenderMutation, TenderQuery, TenderSu
 from esupervision.api.schema.subscription import Subscription, SubscriptionResults
 
 Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
-                              ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery))
+                              ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery,
+                              AccountabilityQuery))
 Mutation = merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation, TenderMutation, PublicationMutation,
-                                    ComplaintMutation, EvaluationMutation, SupervisionMutation))
+                                    ComplaintMutation, EvaluationMutation, SupervisionMutation,
+                                    AccountabilityMutation))
 Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription))
 
 MAX_DEPTH = 10
