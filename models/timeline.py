@@ -134,7 +134,13 @@ def step_entries(session: Session, case: Case) -> list[TimelineEntry]:
         if step.finished_at is not None:
             outcome = {"early": "提前办结", "on_time": "按时办结", "overdue": "超期办结"}.get(
                 clock.outcome if clock else None, "结束")
-            days = f"（{clock.outcome_days} 个工作日）" if clock and clock.outcome_days else ""
+            days = ""
+            if clock is not None and clock.outcome is not None:
+                # Days used against the limit in force: spare days back off it, late days on top.
+                limit = clock.limit_days + clock.extended_days
+                used = limit + (clock.outcome_days or 0) * (1 if clock.outcome == "overdue" else -1)
+                detail = {**detail, "used_days": used}
+                days = f"（用时 {used} / 时限 {limit} 个工作日）"
             entries.append(TimelineEntry(at=step.finished_at, kind=f"step.{step.status}",
                                          title=f"环节「{step.name}」{outcome}{days}", actor=staff,
                                          detail=detail))

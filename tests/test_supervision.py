@@ -22,6 +22,7 @@ from esupervision.models.supervision import (SupervisionOrder, Target, Urge, cre
                                              reply_to_order, reply_to_urge)
 from esupervision.models.supervision_rules import RuleSpec, SupervisionRule
 from esupervision.models.supervision import create_rule, disable_rule, update_rule
+from esupervision.models.tally import LightTally
 from esupervision.models.timeline import case_timeline
 from esupervision.models.transaction import transaction
 from esupervision.workers.lights import announce_due
@@ -355,8 +356,13 @@ def test_replay_rebuilds_urges_orders_rules_and_their_clocks(engine, fixed_time,
         assert s.scalar(select(func.count()).select_from(SupervisionOrder)) >= 2
         assert s.scalar(select(func.count()).select_from(Urge)) >= 2
         live = snapshot(s)
+        tally_live = sorted(s.execute(select(LightTally.subject_type, LightTally.department_id, LightTally.day,
+                                             LightTally.kind, LightTally.count).where(LightTally.count != 0)).all())
     with Session(engine) as s:
         replay(s)
         s.commit()
     with Session(engine) as s:
         assert snapshot(s) == live
+        # The tally kept as orders and timers start and stop equals the one rebuilt from clocks.
+        assert sorted(s.execute(select(LightTally.subject_type, LightTally.department_id, LightTally.day,
+                                       LightTally.kind, LightTally.count).where(LightTally.count != 0)).all()) == tally_live

@@ -39,6 +39,10 @@ def test_timeline_tells_steps_pauses_and_notices_in_order(engine, fixed_time):
     supplement = next(e for e in entries if e.kind == "case.request_supplement")
     assert "缺少营业执照复印件" in supplement.title
     assert all(e.ledger_event_id for e in entries if e.kind.startswith("case."))
+    assert done[0].detail["used_days"] == 0 and "用时 0 / 时限 1" in done[0].title
+    notices = [e for e in entries if e.kind == "notice"]
+    assert notices and all(e.detail["status"] == "queued" for e in notices)
+    assert {e.detail["template"] for e in notices} >= {"case_accepted", "case_supplement", "case_resumed"}
 
 
 def test_other_modules_contribute_entries(engine, fixed_time):
