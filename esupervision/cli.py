@@ -323,6 +323,48 @@ def tenders_export_ocds(output: Path | None, codes: tuple[str, ...]) -> None:
         console.print(f"{len(package['releases'])} 个项目已导出 releases written to {output}")
 
 
+# ----------------------------------------------------------------------------- reports
+
+@main.group()
+def reports() -> None:
+    """Published efficiency reports (效能公开)."""
+
+
+@reports.command("publish-monthly")
+@click.option("--today", default=None, help="YYYY-MM-DD (default: today in the center's time zone)")
+@click.option("--center", "centers", multiple=True, help="only this center code (repeatable)")
+def reports_publish_monthly(today: str | None, centers: tuple[str, ...]) -> None:
+    """Publish last month's report of every center; a month already published is left as it was."""
+    from esupervision.workers.reports import publish_monthly
+    results = publish_monthly(_engine(), today=date.fromisoformat(today) if today else None,
+                              center_codes=list(centers) or None)
+    for r in results:
+        state = r.error or ("已发布 published" if r.created else "已存在 already published")
+        click.echo(f"{r.center_code}\t{state}\t{r.report_id or ''}\t{r.notices} notices")
+    if any(r.error for r in results):
+        sys.exit(2)
+
+
+@reports.command("publish")
+@click.option("--center", "center_code", required=True, help="center code")
+@click.option("--from", "period_from", required=True, help="first day, YYYY-MM-DD")
+@click.option("--to", "period_to", required=True, help="last day, YYYY-MM-DD")
+def reports_publish(center_code: str, period_from: str, period_to: str) -> None:
+    """Publish one center's report for any period that has ended."""
+    from esupervision.models.catalogue import center_by_code
+    from esupervision.models.publication import publish_report
+    from esupervision.models.transaction import transaction
+    try:
+        with transaction(_engine(), actor="cli:reports") as tx:
+            done = publish_report(tx, center_id=center_by_code(tx, center_code).id,
+                                  period_from=date.fromisoformat(period_from),
+                                  period_to=date.fromisoformat(period_to))
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"{done.report.title}\t{'已发布 published' if done.created else '已存在 already published'}"
+               f"\t{done.report.id}\t{done.notices} notices")
+
+
 # ----------------------------------------------------------------------------- ledger
 
 @main.group()

@@ -303,3 +303,60 @@ def test_periods() -> None:
     assert previous_month(date(2026, 3, 1)) == (date(2026, 2, 1), date(2026, 2, 28))
     months = trend_months(date(2026, 10, 20))
     assert months[0] == (date(2025, 11, 1), date(2025, 11, 30)) and months[-1] == (date(2026, 10, 1), date(2026, 10, 20))
+
+
+# ----------------------------------------------------------------------------- accountability
+
+def test_the_handling_of_accountability_is_published_with_names_only_where_the_rule_says(
+        city: Engine, fixed_time) -> None:  # noqa: ANN001
+    from esupervision.models.accountability import (AccountabilitySuggestion, RuleSpec, SuggestionDecision,
+                                                    create_rule, decide_suggestion, record_fault)
+    from esupervision.models.catalogue import Staff
+
+    center = center_id(city)
+    with Session(city) as s:
+        zhang = s.scalars(select(Staff).where(Staff.code == "S01")).one()
+        zjj = s.scalars(select(Department).where(Department.code == "ZJJ")).one()
+    fixed_time.set(datetime(2026, 10, 20, 10, tzinfo=SH))
+    with transaction(city, actor="supervisor:test") as tx:
+        create_rule(tx, RuleSpec(name="工作人员月度一次：诫勉谈话", fault_kinds=["service_attitude"],
+                                 subject_level="staff", threshold=1, period="month",
+                                 sanction="admonishing_talk", show_names=True, center_id=center))
+        create_rule(tx, RuleSpec(name="部门月度一次：责令整改", fault_kinds=["absent_from_post"],
+                                 subject_level="department", threshold=1, period="month",
+                                 sanction="rectification", show_names=False, center_id=center))
+        record_fault(tx, kind="service_attitude", description="冷硬横推", staff_id=zhang.id)
+        record_fault(tx, kind="absent_from_post", description="窗口无人", department_id=zjj.id)
+    with transaction(city, actor="supervisor:test") as tx:
+        suggestions = {s.sanction: s.id for s in tx.session.scalars(select(AccountabilitySuggestion))}
+        decide_suggestion(tx, suggestion_id=suggestions["admonishing_talk"], decision=SuggestionDecision.CONFIRM)
+        decide_suggestion(tx, suggestion_id=suggestions["rectification"], decision=SuggestionDecision.DISMISS,
+                          reason="经核实系公务外出")
+    fixed_time.set(datetime(2026, 11, 26, 9, tzinfo=SH))
+    done = publish(city)
+    body = GraphQLClient(city).as_public()(PUBLISHED_QUERY, {"center": str(center)})
+    handling = body["data"]["publishedReports"][0]["accountability"]
+    assert (handling["total"], handling["confirmed"], handling["dismissed"], handling["pending"]) == (2, 1, 1, 0)
+    assert {k["label"]: k["total"] for k in handling["bySanction"]} == {"诫勉谈话": 1, "责令整改": 1}
+    assert {k["label"] for k in handling["byDepartment"]} == {"市场监督管理局", "住房和城乡建设局"}
+    assert "张敏" not in json.dumps(body, ensure_ascii=False)
+    leaders = pdf_text(report_pdf.leaders_pdf(done.report.snapshot))
+    assert "诫勉谈话" in leaders and "张敏" in leaders     # the confirmed rule shows names
+    assert "不予追究" in leaders
+    w01 = next(w["id"] for w in done.report.snapshot["windows"] if w["name"] == "1号窗口")
+    assert "张敏" not in pdf_text(report_pdf.window_pdf(done.report.snapshot, w01))
+
+
+def test_esv_reports_publish(city: Engine, monkeypatch) -> None:  # noqa: ANN001
+    from click.testing import CliRunner
+
+    from esupervision import cli
+    monkeypatch.setattr(cli, "_engine", lambda: city)
+    args = ["reports", "publish", "--center", "C01", "--from", "2026-10-01", "--to", "2026-10-31"]
+    first = CliRunner().invoke(cli.main, args)
+    assert first.exit_code == 0 and "已发布" in first.output, first.output
+    again = CliRunner().invoke(cli.main, args)
+    assert again.exit_code == 0 and "已存在" in again.output
+    refused = CliRunner().invoke(cli.main, ["reports", "publish", "--center", "C01", "--from", "2026-10-31",
+                                            "--to", "2026-10-01"])
+    assert refused.exit_code == 2 and "REPORT_PERIOD_INVALID" in refused.output
