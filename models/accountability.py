@@ -947,3 +947,30 @@ def search_faults(session: Session, *, viewer: Viewer, flt: FaultFilter, offset:
     rows = list(session.scalars(select(Fault).where(*conditions)
                                 .order_by(Fault.occurred_at.desc(), Fault.id.desc()).offset(offset).limit(limit)))
     return rows, total
+
+
+# ----------------------------------------------------------------------------- full-process tracking
+
+def fault_entries(session: Session, case: Any) -> list[Any]:
+    """The case's faults on its timeline (全程监督), each with its kind, status and evidence."""
+    from esupervision.models.timeline import TimelineEntry
+
+    status_labels = {"active": "", "appealed": "（申诉中）", "confirmed": "（已追究）", "revoked": "（已撤销）"}
+    entries = []
+    for fault in session.scalars(select(Fault).where(Fault.case_id == case.id).order_by(Fault.occurred_at)):
+        label = FAULT_LABELS.get(FaultKind(fault.kind), fault.kind) if fault.kind in set(FaultKind) else fault.kind
+        entries.append(TimelineEntry(
+            at=fault.occurred_at, kind=f"fault.{fault.kind}",
+            title=f"差错：{label}{status_labels.get(fault.status, '')}", actor=fault.recorded_by,
+            detail={"fault_id": str(fault.id), "status": fault.status, "description": fault.description,
+                    "event_ids": fault.event_ids, **fault.evidence},
+            ledger_event_id=fault.event_ids[-1] if fault.event_ids else None))
+    return entries
+
+
+def _register_timeline() -> None:
+    from esupervision.models.timeline import register_timeline_source
+    register_timeline_source(fault_entries)
+
+
+_register_timeline()

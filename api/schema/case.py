@@ -220,6 +220,11 @@ class CaseNode:
     async def complaints(self, info: Info) -> list[ComplaintNode]:
         return await case_complaints(info, self.row.id)
 
+    @strawberry.field(description="本办件的差错（按角色限定范围；窗口人员仅见本人的）")
+    async def faults(self, info: Info) -> list[Annotated["FaultNode", strawberry.lazy("esupervision.api.schema.accountability")]]:
+        from esupervision.api.schema.accountability import case_faults
+        return await case_faults(info, self.row.id)
+
     @strawberry.field(description="当前灯色")
     async def light(self, info: Info) -> Light | None:
         clock = await self._clock(info)
