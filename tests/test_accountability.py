@@ -165,6 +165,26 @@ def test_a_tender_period_run_past_its_statutory_limit_is_a_fault_citing_the_arti
     assert found[0].evidence["article"] == "法 46" and "30 日内" in found[0].evidence["text"]
 
 
+def test_an_unanswered_supervision_order_is_a_fault_once_though_it_escalates_twice(city, fixed_time):
+    from esupervision.models.supervision import Target, issue_order
+    accept(city, "O1", T0)
+    with transaction(city) as tx:
+        order = issue_order(tx, target=Target(case_number="O1"), message="请说明进度",
+                            by=Viewer(role=Role.SUPERVISOR, username="s"), reply_days=1)
+    for instant in (datetime(2026, 11, 28, 0, 5, tzinfo=SH), datetime(2026, 12, 2, 0, 5, tzinfo=SH)):
+        fixed_time.set(instant)
+        while True:
+            with transaction(city, actor="system:lights") as tx:
+                if announce_due(tx) == 0:
+                    break
+    found = faults(city, kind="order_unanswered")
+    assert [(f.subject_type, f.subject_id) for f in found] == [("order", order.id)]
+    with Session(city) as s:
+        cited = s.get(LedgerEvent, found[0].event_ids[0])
+    assert cited.kind == "order.escalated" and cited.data["level"] == 1
+    assert found[0].department_id == department_id(city) and found[0].case_id == order.case_id
+
+
 def test_deriving_over_the_whole_ledger_gives_the_same_faults(city, fixed_time):
     on_time_case_with_a_late_step(city, fixed_time)
     apply(city, event("N8", CaseAction.ACCEPT, T0 - timedelta(days=3), center_code="C01", item_code="SCJ-001",
