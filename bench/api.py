@@ -2,11 +2,12 @@
 ``esv serve`` on PostgreSQL with 1,000,000 cases (issue 3: p99 ≤ 30 ms at 200 requests/s, and
 the ratio against the same page fetched with plain SQL and serialized with orjson, goal ≤ 3×).
 
-    python bench/api.py [--cases 1000000] [--rate 200] [--seconds 20] [--keep | --seed-only]
+    python bench/api.py [--cases 1000000] [--rate 200] [--seconds 20] [--processes 4] [--keep | --seed-only]
     python bench/api.py --url URL     # a database kept by --keep / --seed-only (seeding takes minutes)
 
-Two servers are measured in turn: ``esv serve --no-worker`` (the stock executor) and the same app
-with the compiled case path (``api.schema.case.CompiledCasePages``) added to its schema. For each:
+Two variants are measured in turn, each served by ``--processes`` uvicorn processes sharing one
+listening socket (production runs several): the served schema, with the compiled case path
+(``api.schema.case.CompiledCasePages``), and the same schema without it (the stock executor). For each:
 the answer is checked equal to the baseline's, then one request at a time (service time), an
 open loop at half the rate that allows, and the open loop at ``--rate``.
 
@@ -39,7 +40,7 @@ import psycopg  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from bench.common import ROOT, command_line, fresh_postgres, record  # noqa: E402
+from bench.common import ROOT, add_model_additions, command_line, fresh_postgres, record  # noqa: E402
 from bench.seed import seed_cases, seed_catalogue  # noqa: E402
 from esupervision.db import make_engine  # noqa: E402
 from esupervision.models.case_query import encode_cursor  # noqa: E402
@@ -68,6 +69,7 @@ def seed(url: str, cases: int, now: datetime) -> None:
     from esupervision.models.transaction import transaction
 
     upgrade(url)                      # migrations, so `esv serve` finds the schema at head
+    add_model_additions(url)          # and what the models add before the next revision
     engine = make_engine(url)
     seed_catalogue(engine)
     with transaction(engine, actor="bench") as tx:
@@ -115,36 +117,11 @@ def seed(url: str, cases: int, now: datetime) -> None:
 
 
 def bring_to_head(url: str) -> None:
-    """A kept database seeded under an older revision (seeding costs minutes): when the models
-    only added tables, columns, indexes and constraints since, add them and stamp head; anything
-    else (a drop, a changed type) must reseed."""
-    from alembic import command
-    from alembic.autogenerate import produce_migrations
-    from alembic.migration import MigrationContext
-    from alembic.operations import Operations
-    from alembic.operations import ops as alembic_ops
-
-    from esupervision.migrate import config, current, head, table_metadata
-    if current(url) == head():
-        return
-    additions = (alembic_ops.CreateTableOp, alembic_ops.CreateIndexOp, alembic_ops.AddColumnOp,
-                 alembic_ops.AddConstraintOp)
-    engine = make_engine(url)
-    try:
-        with engine.begin() as c:
-            context = MigrationContext.configure(c)
-            steps = []
-            for op in produce_migrations(context, table_metadata()).upgrade_ops.ops:
-                steps.extend(op.ops if isinstance(op, alembic_ops.ModifyTableOps) else [op])
-            other = [op for op in steps if not isinstance(op, additions)]
-            if other:
-                raise SystemExit(f"the kept database differs from the models beyond additions; reseed: {other[:3]}")
-            operations = Operations(context)
-            for op in steps:
-                operations.invoke(op)
-    finally:
-        engine.dispose()
-    command.stamp(config(url), "head", purge=True)
+    """A kept database seeded under an older revision (seeding costs minutes), and the models'
+    additions that no revision has yet (the case index on (department_id, id) among them)."""
+    added = add_model_additions(url)
+    if added:
+        print("added to the kept database: " + ", ".join(added), flush=True)
 
 
 def cursors(n: int, seed_value: int = 3) -> list[str]:
@@ -228,41 +205,62 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, log: Path, compiled: bool = False) -> subprocess.Popen:
-    """``esv serve --no-worker``; or, with ``compiled``, the same app with the compiled case path
-    (api.schema.case.CompiledCasePages) added to the schema, as it would run once wired in."""
-    env = {**os.environ, "DATABASE_URL": url, "ESV_ACCESS_TOKEN_MINUTES": "120"}
-    esv = Path(sys.executable).with_name("esv")
-    command = ([sys.executable, __file__, "--serve-compiled", "--port", str(port)] if compiled
-               else [str(esv), "serve", "--port", str(port), "--no-worker"])
-    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None:
-            break
-        time.sleep(0.3)
-    process.kill()
-    raise SystemExit(f"esv serve did not start:\n{log.read_text()[-3000:]}")
+class Servers:
+    """``processes`` uvicorn processes of the API on one listening socket (the kernel hands each
+    connection to one of them), as production runs several behind one address."""
+
+    def __init__(self, url: str, port: int, log: Path, compiled: bool, processes: int) -> None:
+        env = {**os.environ, "DATABASE_URL": url, "ESV_ACCESS_TOKEN_MINUTES": "120"}
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", port))
+        self.listener.listen(4096)
+        fd = self.listener.fileno()
+        variant = "compiled" if compiled else "stock"
+        self.processes = [subprocess.Popen(
+            [sys.executable, __file__, "--serve", variant, "--fd", str(fd)], env=env, pass_fds=(fd,),
+            stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=ROOT) for _ in range(processes)]
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    time.sleep(3)   # the others finish starting too
+                    return
+            except httpx.TransportError:
+                pass
+            if any(p.poll() is not None for p in self.processes):
+                break
+            time.sleep(0.3)
+        self.stop()
+        raise SystemExit(f"the API did not start:\n{log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.listener.close()
 
 
-def compiled_schema():  # noqa: ANN201
-    """The schema with the compiled case path added (a copy: the stock one is left as it is)."""
+def variant_schema(compiled: bool):  # noqa: ANN201
+    """The served schema (with the compiled case path, as `esv serve` serves it), or a copy of it
+    without the compiled path: the stock executor for everything."""
     import copy
 
     from esupervision.api.schema import schema
     from esupervision.api.schema.case import CompiledCasePages
-    compiled = copy.copy(schema)
-    compiled.extensions = (*(e for e in schema.extensions if e is not CompiledCasePages), CompiledCasePages)
-    return compiled
+    variant = copy.copy(schema)
+    stock = tuple(e for e in schema.extensions if e is not CompiledCasePages)
+    variant.extensions = (*stock, CompiledCasePages) if compiled else stock
+    return variant
 
 
-def serve_compiled(port: int) -> None:
-    """What ``esv serve --no-worker`` runs, with the compiled schema mounted at /graphql."""
+def serve(variant: str, fd: int) -> None:
+    """What ``esv serve --no-worker`` runs (uvicorn, the app, PostgreSQL from DATABASE_URL) on an
+    inherited socket; access lines are not logged (a proxy in front logs them in production)."""
     import uvicorn
     from starlette.routing import Mount
 
@@ -270,8 +268,8 @@ def serve_compiled(port: int) -> None:
     from esupervision.cli import _engine
     app = create_app(_engine())
     (mount,) = [r for r in app.routes if isinstance(r, Mount) and r.path == "/graphql"]
-    mount.app.schema = compiled_schema()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
+    mount.app.schema = variant_schema(variant == "compiled")
+    uvicorn.run(app, fd=fd, log_level="warning", access_log=False)
 
 
 def login(endpoint: str) -> dict[str, str]:
@@ -359,7 +357,7 @@ def in_process(url: str, afters: list[str], compiled: bool = False) -> tuple[lis
     from esupervision.api.schema.case import CompiledCasePages
     from esupervision.models.access import Role, Viewer
     if compiled:
-        schema = compiled_schema()
+        schema = variant_schema(True)
     else:
         schema = copy.copy(schema)
         schema.extensions = tuple(e for e in schema.extensions if e is not CompiledCasePages)
@@ -405,11 +403,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the seeded database and print its URL")
     parser.add_argument("--seed-only", action="store_true", help="seed, keep the database, print its URL")
     parser.add_argument("--no-record", action="store_true")
-    parser.add_argument("--serve-compiled", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--processes", type=int, default=4, help="uvicorn processes serving the API")
+    parser.add_argument("--serve", choices=("stock", "compiled"), help=argparse.SUPPRESS)
+    parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_compiled:
-        serve_compiled(args.port)
+    if args.serve:
+        serve(args.serve, args.fd)
         return
 
     now = datetime.now(SH)
@@ -431,7 +430,7 @@ def measure(args: argparse.Namespace, url: str, afters: list[str], compiled: boo
     """Unloaded service time, then the open loop, against a fresh server of one variant."""
     port = free_port()
     log = Path(f"/tmp/esv-bench-api-{port}.log")
-    server = start_server(url, port, log, compiled=compiled)
+    server = Servers(url, port, log, compiled, args.processes)
     endpoint = f"http://127.0.0.1:{port}/graphql/"
     try:
         headers = login(endpoint)
@@ -446,9 +445,10 @@ def measure(args: argparse.Namespace, url: str, afters: list[str], compiled: boo
         unloaded = closed_loop(endpoint, headers, afters[1300:1600])
         name = "compiled" if compiled else "stock"
         print(f"{name}: unloaded p50 {pct(unloaded, .5):.1f} ms, p99 {pct(unloaded, .99):.1f} ms", flush=True)
-        # What the process does sustain: half the rate its service time allows. First, since the
-        # flood below leaves the process working through thousands of abandoned requests.
-        gentle_rate = max(1.0, round(500 / pct(unloaded, .5), 1))
+        # What the processes do sustain: half the rate their service time allows on the cores
+        # there are. First, since the flood below leaves them working through abandoned requests.
+        parallel = min(args.processes, os.cpu_count() or 1)
+        gentle_rate = max(1.0, round(500 * parallel / pct(unloaded, .5), 1))
         gentle = asyncio.run(open_loop(port, headers, afters[1600:], gentle_rate, args.seconds, args.drain))
         print(f"{name}: open loop at {gentle_rate}/s p50 {pct(gentle['latencies'], .5):.1f} ms, "
               f"p99 {pct(gentle['latencies'], .99):.1f} ms", flush=True)
@@ -457,11 +457,7 @@ def measure(args: argparse.Namespace, url: str, afters: list[str], compiled: boo
         print(f"{name}: open loop p50 {pct(lat, .5):.1f} ms, p99 {pct(lat, .99):.1f} ms, "
               f"{load['achieved']:.1f}/s", flush=True)
     finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
     return {"unloaded": unloaded, **load, "gentle_rate": gentle_rate, "gentle": gentle}
 
 
@@ -509,10 +505,11 @@ def run(args: argparse.Namespace, url: str, seed_s: float | None) -> None:
         + (f"; seeded in {seed_s:.0f} s" if seed_s else ""),
         "query: `cases(first: 50, after: <random cursor>)` with number, status, light, dueAt, acceptedAt, "
         "item, department, window, runningSteps { seq name status clock { light dueAt } }, as the supervisor",
-        "servers: **stock** = `esv serve --no-worker` (uvicorn, 1 process, Strawberry's executor); **compiled** = "
-        "the same app with `api.schema.case.CompiledCasePages` added to the schema (not yet wired into "
-        "`api/schema/__init__.py`); load: open-loop asyncio generator in the bench process, one connection "
-        "per request (Debian has no wrk2), latency from each request's due instant",
+        f"servers: {args.processes} uvicorn processes on one listening socket, each the app `esv serve --no-worker` "
+        "runs (access log off); **compiled** = the served schema, which answers known case pages through "
+        "`CompiledCasePages` (now in `build_schema`'s extensions); **stock** = the same schema without it "
+        "(Strawberry's executor for everything); load: open-loop asyncio generator in the bench process, one "
+        "connection per request (Debian has no wrk2), latency from each request's due instant",
         f"baseline, plain SQL (two statements) + orjson, the same JSON (checked equal to both servers' answers "
         f"on 20 pages): p50 {base_p50:.2f} ms, p99 {pct(base, .99):.2f} ms",
         *variant("stock", stock, stock_ip),

@@ -74,3 +74,42 @@ def record(title: str, command: str, lines: list[str]) -> None:
 
 def command_line() -> str:
     return "python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+
+
+def add_model_additions(url: str) -> list[str]:
+    """Bring a bench database (migrated, or seeded under an older revision) to the models when
+    they only add tables, columns, indexes and constraints that no revision has yet (the lead
+    regenerates the migration at integration); anything else (a drop, a changed type) must
+    reseed. Returns what was added."""
+    from alembic import command
+    from alembic.autogenerate import produce_migrations
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from alembic.operations import ops as alembic_ops
+
+    from esupervision.db import make_engine
+    from esupervision.migrate import config, current, head, table_metadata
+    additions = (alembic_ops.CreateTableOp, alembic_ops.CreateIndexOp, alembic_ops.AddColumnOp,
+                 alembic_ops.AddConstraintOp)
+    engine = make_engine(url)
+    added = []
+    try:
+        with engine.begin() as c:
+            context = MigrationContext.configure(c)
+            steps = []
+            for op in produce_migrations(context, table_metadata()).upgrade_ops.ops:
+                steps.extend(op.ops if isinstance(op, alembic_ops.ModifyTableOps) else [op])
+            other = [op for op in steps if not isinstance(op, additions)]
+            if other:
+                raise SystemExit(f"the database differs from the models beyond additions; reseed: {other[:3]}")
+            operations = Operations(context)
+            # Tables before the indexes and constraints that may name them.
+            for op in sorted(steps, key=lambda op: not isinstance(op, alembic_ops.CreateTableOp)):
+                operations.invoke(op)
+                added.append(type(op).__name__.removesuffix("Op") + " " + str(
+                    getattr(op, "index_name", None) or getattr(op, "table_name", "")))
+    finally:
+        engine.dispose()
+    if current(url) != head():
+        command.stamp(config(url), "head", purge=True)
+    return added
