@@ -13,6 +13,7 @@ from typing import Any
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.linecharts import HorizontalLineChart
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
@@ -101,23 +102,48 @@ def _chart_title(drawing: Drawing, text: str) -> None:
                        textAnchor="middle"))
 
 
+def _runs(values: list[float | None]) -> list[list[float | None]]:
+    """One series per unbroken run of months, None elsewhere: a month with nothing completed has
+    no rate, so the line breaks there instead of falling to zero."""
+    runs: list[list[float | None]] = []
+    for index, value in enumerate(values):
+        if value is None:
+            continue
+        if not runs or values[index - 1] is None or index == 0:
+            runs.append([None] * len(values))
+        runs[-1][index] = value
+    return runs
+
+
 def trend_chart(trend: list[dict[str, Any]], *, width: float = WIDTH, height: float = 200) -> Drawing:
-    """按时办结率走势: the on-time rate (%) of each month."""
+    """按时办结率走势: the on-time rate (%) of each month, with its value over each point."""
     drawing = Drawing(width, height)
     _chart_title(drawing, "近12个月按时办结率走势（%）")
     chart = HorizontalLineChart()
     chart.x, chart.y, chart.width, chart.height = 45, 30, width - 70, height - 60
-    chart.data = [[percent(p.get("on_time_rate")) for p in trend] or [0]]
+    rates = [None if p.get("on_time_rate") is None else percent(p["on_time_rate"]) for p in trend]
+    runs = _runs(rates)
+    chart.data = runs or [[0.0] * max(len(rates), 1)]
     chart.categoryAxis.categoryNames = [p["month"] for p in trend] or [""]
     chart.categoryAxis.labels.fontName = FONT
     chart.categoryAxis.labels.fontSize = 8
     chart.valueAxis.valueMin, chart.valueAxis.valueMax, chart.valueAxis.valueStep = 0, 100, 20
     chart.valueAxis.labels.fontSize = 8
-    chart.lines[0].strokeColor = colors.HexColor("#1a73e8")
-    chart.lines[0].strokeWidth = 2
-    chart.lineLabelFormat = "%.1f"
-    chart.lineLabels.fontSize = 7
+    for index in range(len(chart.data)):
+        # Nothing completed in any month: the axes alone (the line drawn invisible).
+        chart.lines[index].strokeColor = colors.HexColor("#1a73e8") if runs else colors.transparent
+        chart.lines[index].strokeWidth = 2
+        chart.lines[index].symbol = makeMarker("FilledCircle", size=4) if runs else None
     drawing.add(chart)
+    # Our own labels: the chart's own label the wrong point once a series has gaps.
+    band = chart.width / max(len(rates), 1)
+    for index, value in enumerate(rates):
+        if value is not None:
+            drawing.add(String(chart.x + (index + 0.5) * band, chart.y + value / 100 * chart.height + 5,
+                               f"{value:.1f}", fontSize=7, textAnchor="middle"))
+        else:
+            drawing.add(String(chart.x + (index + 0.5) * band, chart.y + 5, "无办结", fontName=FONT,
+                               fontSize=7, textAnchor="middle", fillColor=colors.HexColor("#888888")))
     return drawing
 
 
