@@ -84,8 +84,20 @@ def _case_event_title(event: LedgerEvent) -> str:
     return label
 
 
+def _against_limit(clock: Clock | None) -> tuple[str, dict[str, Any]]:
+    """"（用时 X / 时限 Y 个工作日）" of a finished clock, and the same as detail."""
+    if clock is None or clock.outcome is None:
+        return "", {}
+    limit = clock.limit_days + clock.extended_days
+    used = limit + (clock.outcome_days or 0) * (1 if clock.outcome == "overdue" else -1)
+    label = {"early": "提前办结", "on_time": "按时办结", "overdue": "超期办结"}.get(clock.outcome, clock.outcome)
+    return (f"，{label}（用时 {used} / 时限 {limit} 个工作日）",
+            {"outcome": clock.outcome, "used_days": used, "limit_days": limit, "paused_days": clock.paused_days})
+
+
 def ledger_entries(session: Session, case: Case) -> list[TimelineEntry]:
-    """The case's own ledger events (actions and lights) and its steps' lights."""
+    """The case's own ledger events (actions and lights) and its steps' lights; the completion
+    says how long the case took against its limit."""
     step_ids = list(session.scalars(select(Step.id).where(Step.case_id == case.id)))
     subjects = [case.id, *step_ids]
     events = session.scalars(select(LedgerEvent).where(LedgerEvent.subject_id.in_(subjects))
@@ -101,6 +113,9 @@ def ledger_entries(session: Session, case: Case) -> list[TimelineEntry]:
         else:
             continue   # other modules' events on the case are theirs to show
         detail = {k: v for k, v in event.data.items() if k not in ("number",)}
+        if event.kind == "case.complete" and case.clock_id is not None:
+            suffix, summary = _against_limit(session.get(Clock, case.clock_id))
+            title, detail = title + suffix, {**detail, **summary}
         if event.late:
             detail["late"] = True
             detail["recorded_at"] = event.recorded_at.isoformat()
@@ -134,16 +149,11 @@ def step_entries(session: Session, case: Case) -> list[TimelineEntry]:
         if step.finished_at is not None:
             outcome = {"early": "提前办结", "on_time": "按时办结", "overdue": "超期办结"}.get(
                 clock.outcome if clock else None, "结束")
-            days = ""
-            if clock is not None and clock.outcome is not None:
-                # Days used against the limit in force: spare days back off it, late days on top.
-                limit = clock.limit_days + clock.extended_days
-                used = limit + (clock.outcome_days or 0) * (1 if clock.outcome == "overdue" else -1)
-                detail = {**detail, "used_days": used}
-                days = f"（用时 {used} / 时限 {limit} 个工作日）"
-            entries.append(TimelineEntry(at=step.finished_at, kind=f"step.{step.status}",
-                                         title=f"环节「{step.name}」{outcome}{days}", actor=staff,
-                                         detail=detail))
+            # Days used against the limit in force: spare days back off it, late days on top.
+            suffix, summary = _against_limit(clock)
+            title = f"环节「{step.name}」{suffix.lstrip('，')}" if suffix else f"环节「{step.name}」{outcome}"
+            entries.append(TimelineEntry(at=step.finished_at, kind=f"step.{step.status}", title=title,
+                                         actor=staff, detail={**detail, **summary}))
     return entries
 
 

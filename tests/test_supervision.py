@@ -366,3 +366,46 @@ def test_replay_rebuilds_urges_orders_rules_and_their_clocks(engine, fixed_time,
         # The tally kept as orders and timers start and stop equals the one rebuilt from clocks.
         assert sorted(s.execute(select(LightTally.subject_type, LightTally.department_id, LightTally.day,
                                        LightTally.kind, LightTally.count).where(LightTally.count != 0)).all()) == tally_live
+
+
+def test_urge_a_tender_stage_reaches_the_authority_leader(engine, fixed_time, city):
+    from esupervision.models.tender import TenderStageRow
+    from tests.test_tender import T0, ev, publish_attrs
+    from tests.test_tender import apply as tender_apply
+    from esupervision.models.tender_rules import TenderAction
+
+    tender_apply(engine, ev("ZB-U-1", TenderAction.PUBLISH, T0, **publish_attrs(center_code="C01")))
+    with Session(engine) as s:
+        stage = s.scalars(select(TenderStageRow).where(TenderStageRow.status == "running")
+                          .order_by(TenderStageRow.seq)).first()
+    before = counts(engine)
+    with pytest.raises(DomainError) as refused:       # the authority (住建局) has no leader on record yet
+        with transaction(engine) as tx:
+            create_urge(tx, target=Target(tender_stage_id=stage.id), message="请督促按期开标", by=SUPERVISOR)
+    assert refused.value.code is ErrorCode.NO_ADDRESSEE
+    assert counts(engine) == before
+    with transaction(engine, actor="test") as tx:
+        center = tx.session.get(Center, city["center"])
+        build = tx.session.scalars(select(Department).where(Department.code == "ZJJ")).one()
+        leader = create_staff(tx, center=center, code="L02", name="赵局长", department=build, is_leader=True,
+                              phone="13900000008")
+    with transaction(engine) as tx:
+        urge = create_urge(tx, target=Target(tender_stage_id=stage.id), message="请督促按期开标", by=SUPERVISOR)
+    assert (urge.target_kind, urge.tender_stage_id, urge.addressee_ids) == ("tender_stage", stage.id, [str(leader.id)])
+    with Session(engine) as s:
+        notice = s.scalars(select(Notice).where(Notice.subject_id == urge.id)).one()
+        assert (notice.template, notice.recipient) == ("urge_unit", "+8613900000008")
+        assert "ZB-U-1" in notice.params["target"]
+
+
+def test_a_step_rule_urges_the_step_that_turned_red(engine, fixed_time, city):
+    with transaction(engine) as tx:
+        rule = create_rule(tx, by=SUPERVISOR, spec=RuleSpec(name="环节超期催办", trigger="light_red", subject="step",
+                                                            action="urge", message="本环节已超期，请立即办理"))
+    accept_at_w2(engine, "R-3", fixed_time.now())      # 受理 (1 working day) due Friday 27th
+    fixed_time.set(local(2026, 11, 28, 0, 5))
+    scheduler_pass(engine)
+    with Session(engine) as s:
+        step = s.scalars(select(Step).where(Step.name == "受理")).one()
+        urge = s.scalars(select(Urge)).one()
+    assert (urge.target_kind, urge.step_id, urge.rule_id, urge.created_by) == ("step", step.id, rule.id, "system:rules")

@@ -39,7 +39,7 @@ def test_timeline_tells_steps_pauses_and_notices_in_order(engine, fixed_time):
     supplement = next(e for e in entries if e.kind == "case.request_supplement")
     assert "缺少营业执照复印件" in supplement.title
     assert all(e.ledger_event_id for e in entries if e.kind.startswith("case."))
-    assert done[0].detail["used_days"] == 0 and "用时 0 / 时限 1" in done[0].title
+    assert done[0].detail["used_days"] == 0 and done[0].title == "环节「受理」提前办结（用时 0 / 时限 1 个工作日）"
     notices = [e for e in entries if e.kind == "notice"]
     assert notices and all(e.detail["status"] == "queued" for e in notices)
     assert {e.detail["template"] for e in notices} >= {"case_accepted", "case_supplement", "case_resumed"}
@@ -62,3 +62,20 @@ def test_other_modules_contribute_entries(engine, fixed_time):
         assert entries[-1].kind == "complaint.filed"
     finally:
         _sources.remove(complaints)
+
+
+def test_a_completed_case_reads_its_days_against_the_limit(engine, fixed_time):
+    build_city(engine)
+    start = fixed_time.now() - timedelta(days=8)           # Wednesday 18 November
+    accept(engine, "T-3", start)
+    for _ in range(3):
+        apply(engine, event("T-3", CaseAction.ADVANCE, start + timedelta(days=1)))
+    apply(engine, event("T-3", CaseAction.COMPLETE, fixed_time.now() - timedelta(hours=1),
+                        attributes={"result": "approved"}))
+    with Session(engine) as s:
+        case = s.scalars(select(Case).where(Case.number == "T-3")).one()
+        entries = case_timeline(s, case)
+    complete = next(e for e in entries if e.kind == "case.complete")
+    # Five working days from the 18th end on the 25th; completed on the 26th: one day late.
+    assert complete.detail["outcome"] == "overdue" and complete.detail["used_days"] == 6
+    assert complete.title.endswith("超期办结（用时 6 / 时限 5 个工作日）")
