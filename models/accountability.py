@@ -25,7 +25,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
 from esupervision.models.access import Role, Viewer
-from esupervision.models.base import UTCDateTime, new_id, utc
+from esupervision.db import insert_rows
+from esupervision.models.base import UTCDateTime, new_id, record_class, utc
 from esupervision.models.catalogue import Center, Department, Staff, Window
 from esupervision.models.clock import LOCAL_TZ, local_date
 from esupervision.models.errors import DomainError, ErrorCode
@@ -279,6 +280,7 @@ class Appeal(SQLModel, table=True):
 
 
 TABLES = (Fault, AccountabilityRule, AccountabilitySuggestion, Appeal)
+FaultRecord = record_class(Fault)
 
 
 # ----------------------------------------------------------------------------- ledger helpers
@@ -348,7 +350,7 @@ class FaultDraft:
         return f"{self.kind.value}:{self.subject_id}"
 
 
-def add_derived_faults(tx: "Transaction", drafts: Sequence[FaultDraft]) -> list[Fault]:
+def add_derived_faults(tx: "Transaction", drafts: Sequence[FaultDraft]) -> list[Any]:
     """Write the drafts whose (kind, subject) has no fault yet, each with its ledger event, and
     let the rules suggest on them; returns the faults written (a repeat writes nothing)."""
     wanted: dict[str, FaultDraft] = {}
@@ -364,19 +366,20 @@ def add_derived_faults(tx: "Transaction", drafts: Sequence[FaultDraft]) -> list[
     for key, draft in wanted.items():
         if key in existing:
             continue
-        fault = Fault(key=key, center_id=draft.center_id, department_id=draft.department_id,
+        # Plain records written in one statement: an imported history brings thousands at once.
+        fault = FaultRecord(id=new_id(), key=key, center_id=draft.center_id, department_id=draft.department_id,
                       window_id=draft.window_id, staff_id=draft.staff_id, case_id=draft.case_id,
                       item_id=draft.item_id, kind=draft.kind.value, category=FAULT_CATEGORIES[draft.kind].value,
                       source="derived", subject_type=draft.subject_type, subject_id=draft.subject_id,
                       occurred_at=utc(draft.occurred_at), recorded_at=tx.now, description=draft.description,
                       evidence=draft.evidence, event_ids=sorted(draft.event_ids), recorded_by="system:faults")
-        tx.session.add(fault)
         _append(tx, center_id=fault.center_id, kind="fault.derived", subject_type="fault", subject_id=fault.id,
                 changes=[_new_row(fault)], actor="system:faults", occurred_at=fault.occurred_at,
                 data={"kind": fault.kind, "subject_type": fault.subject_type, "subject_id": str(fault.subject_id),
                       "event_ids": fault.event_ids})
         faults.append(fault)
     if faults:
+        insert_rows(tx.session, Fault.__table__, faults)  # type: ignore[attr-defined]
         suggest(tx, faults)
     return faults
 

@@ -109,7 +109,7 @@ class _Facts:
                           item_id=case["item_id"], evidence=evidence)
 
 
-def derive(tx: Transaction, events: Sequence[Any]) -> list[Fault]:
+def derive(tx: Transaction, events: Sequence[Any]) -> list[Any]:
     """Write the faults ``events`` show (each once per kind and subject); returns the new ones."""
     drafts = detect(tx, events)
     return add_derived_faults(tx, drafts) if drafts else []
@@ -208,6 +208,9 @@ def _finishing(tx: Transaction, facts: _Facts, events: list[Any]) -> list[FaultD
                 select(LedgerEvent.subject_id, LedgerEvent.recorded_at, LedgerEvent.id).join(
                     first, LedgerEvent.id == first.c.first_id)):
             first_recorded[subject_id] = (recorded_at, event_id)
+    steps_of: dict[uuid.UUID, list[Any]] = {}
+    for step in facts.steps.values():
+        steps_of.setdefault(step["case_id"], []).append(step)
     for event in events:
         case = facts.cases.get(event.subject_id)
         if case is None:
@@ -230,7 +233,7 @@ def _finishing(tx: Transaction, facts: _Facts, events: list[Any]) -> list[FaultD
             drafts.append(facts.case_draft(FaultKind.CASE_OVERDUE, case["id"], event,
                                            f"超期 {clock['outcome_days']} 个工作日办结",
                                            evidence={"days_late": clock["outcome_days"]}))
-        steps = [s for s in facts.steps.values() if s["case_id"] == case["id"]]
+        steps = steps_of.get(case["id"], [])
         for step in steps:
             step_clock = facts.clocks.get(step["clock_id"])
             if step_clock is not None and step_clock["outcome"] == "overdue":
