@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 SNAPSHOT_VERSION = 1
 TREND_MONTHS = 12
+# No center kept electronic records before this; also keeps every date arithmetic in range.
+EARLIEST = date(2000, 1, 1)
 # The figures of a statistics row a report publishes (all aggregates; no row is about a person).
 FIGURES = ("received", "accepted", "handled", "completed", "on_time", "early", "overdue", "errors",
            "returned", "supplement_requests", "suspended_days", "average_handling_days",
@@ -98,10 +100,13 @@ def trend_months(period_to: date, months: int = TREND_MONTHS) -> list[tuple[date
 
 
 def check_period(period_from: date, period_to: date, *, today: date) -> None:
-    """A report covers a period that has ended: from ≤ to < today. Else REPORT_PERIOD_INVALID."""
+    """A report covers a period that has ended: EARLIEST ≤ from ≤ to < today. Else REPORT_PERIOD_INVALID."""
     if period_to < period_from:
         raise DomainError(ErrorCode.REPORT_PERIOD_INVALID,
                           f"报告期结束日 {period_to.isoformat()} 早于开始日 {period_from.isoformat()}",
+                          period_from=period_from.isoformat(), period_to=period_to.isoformat())
+    if period_from < EARLIEST:
+        raise DomainError(ErrorCode.REPORT_PERIOD_INVALID, f"报告期不能早于 {EARLIEST.isoformat()}",
                           period_from=period_from.isoformat(), period_to=period_to.isoformat())
     if period_to >= today:
         # A period still running would publish figures that are not final (and idempotency

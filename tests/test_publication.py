@@ -268,7 +268,8 @@ def test_what_was_published_stays_and_replay_rebuilds_it(city: Engine) -> None:
 # ----------------------------------------------------------------------------- refusals, monthly job
 
 @pytest.mark.parametrize("period", [(date(2026, 10, 31), date(2026, 10, 1)),     # ends before it starts
-                                    (date(2026, 11, 1), date(2026, 11, 30))])    # has not ended
+                                    (date(2026, 11, 1), date(2026, 11, 30)),     # has not ended
+                                    (date(1, 1, 1), date(1, 1, 31))])            # before any record
 def test_a_bad_period_is_refused_and_nothing_changes(city: Engine, period: tuple[date, date]) -> None:
     before = counts(city)
     with pytest.raises(DomainError) as refused:
