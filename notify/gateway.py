@@ -164,7 +164,7 @@ class Gateway:
             for row, recovering in claimed:
                 delivery, values = self._one(row, recovering, now)
                 done[row.id] = delivery
-                results.append((row.id, values))
+                results.append((row.id, _wipe_secrets(row, values)))
         finally:
             self._record(token, results)
         return done
@@ -245,6 +245,17 @@ class Gateway:
     def _sent(self, notice_id: uuid.UUID, provider: str, message_id: str) -> tuple[Delivery, dict[str, Any]]:
         return Delivery(notice_id, "sent", provider, message_id), dict(
             _sent=True, provider=provider, provider_message_id=message_id, sent_at=self.now())
+
+
+def _wipe_secrets(row: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """A notice that will never be sent again keeps no secret (a login code) in the outbox."""
+    try:
+        secret = templates.get(row.template).secret
+    except templates.TemplateError:
+        return values
+    if not secret or not (values.get("_sent") or values.get("status") == NoticeStatus.FAILED.value):
+        return values
+    return {**values, "params": {k: ("******" if k in secret else v) for k, v in row.params.items()}}
 
 
 def due_for_relay(session: Session, now: datetime, settings: Settings, limit: int = 1000) -> list[uuid.UUID]:

@@ -27,6 +27,7 @@ class Template:
     text: str
     urgent: bool = False      # voice calls go out even in quiet hours
     audience: str = "applicant"
+    secret: tuple[str, ...] = ()   # parameters wiped from the outbox once the notice is done
 
     @property
     def params(self) -> frozenset[str]:
@@ -53,7 +54,8 @@ _TEMPLATES = [
     Template("urge_unit", "【电子监察】{target}被催办：{message}，请于{reply_by}前反馈。", audience="staff"),
     Template("supervision_order_unit", "【电子监察】督办通知：{target}，{message}，请于{reply_by}前办理并反馈。",
              urgent=True, audience="staff"),
-    Template("login_code", "您的登录验证码为{code}，{minutes}分钟内有效，请勿告诉他人。", urgent=True),
+    Template("login_code", "您的登录验证码为{code}，{minutes}分钟内有效，请勿告诉他人。", urgent=True,
+             secret=("code",)),
     Template("complaint_reply", "【{center}】您的投诉{complaint}已处理：{reply}"),
     Template("evaluation_request", "【{center}】您的办件{number}已办结，请对本次服务评价：{link}"),
     Template("complaint_received", "【{center}】您的{kind}已登记，编号{complaint}，我们将于{deadline}前答复。"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,11 @@ from esupervision.models import login_code
 from esupervision.models.audit import PersonalDataRead
 from esupervision.models.catalogue import Center, Department, create_department
 from esupervision.models.ledger import LedgerEvent
+from esupervision.models.notice import Notice
 from esupervision.models.report import CaseAction
 from esupervision.models.transaction import transaction
+from esupervision.notify.gateway import Gateway
+from esupervision.notify.providers.console import ConsoleProvider
 from esupervision.settings import get_settings
 from tests.builders import build_city, event, report
 from tests.gql import GraphQLClient, create_accounts
@@ -39,13 +43,35 @@ CREATE_KEY = "mutation($d: ID!, $n: String!) { createApiKey(departmentId: $d, na
 REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
 
 
+class OutboxCodes(Mapping[str, list[str]]):
+    """The login codes waiting in the outbox, by 11-digit phone (latest last): what the gateway
+    will send, read from the notices ``requestLoginCode`` wrote."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def _codes(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        with Session(self.engine) as s:
+            for row in s.scalars(select(Notice).where(Notice.template == "login_code")
+                                 .order_by(Notice.created_at, Notice.id)):
+                found.setdefault(row.recipient[-11:], []).append(row.params["code"])
+        return found
+
+    def __getitem__(self, phone: str) -> list[str]:
+        return self._codes()[phone]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._codes())
+
+    def __len__(self) -> int:
+        return len(self._codes())
+
+
 @pytest.fixture
-def sms(monkeypatch):
-    """The codes the console provider would have printed, by phone (latest last)."""
-    sent: dict[str, list[str]] = {}
-    monkeypatch.setattr(login_code, "send_login_code",
-                        lambda phone, code, *, minutes: sent.setdefault(phone, []).append(code))
-    return sent
+def sms(engine):
+    """The codes sent by SMS, by phone (latest last)."""
+    return OutboxCodes(engine)
 
 
 @pytest.fixture
@@ -129,7 +155,7 @@ def test_applicant_account_cannot_log_in_by_password(api, sms):
         ["INVALID_CREDENTIALS"]
 
 
-def test_wrong_code_five_times_kills_the_code(api, sms, monkeypatch):
+def test_wrong_code_five_times_kills_the_code(api, sms, monkeypatch, fixed_time):
     monkeypatch.setattr(get_settings(), "rate_limit_per_minute", 100)   # the code's own limit, not the rate limit
     api.data(REQUEST_CODE, {"p": PHONE})
     right = sms[PHONE][-1]
@@ -141,7 +167,8 @@ def test_wrong_code_five_times_kills_the_code(api, sms, monkeypatch):
         left.append(failure["extensions"]["attemptsLeft"])
     assert left == [4, 3, 2, 1, 0]
     assert api.error_codes(LOGIN_WITH_CODE, {"p": PHONE, "c": right}) == ["LOGIN_CODE_EXPIRED"]
-    # A new code works again.
+    # A new code works again (a minute later: one code SMS a minute).
+    fixed_time.advance(seconds=61)
     api.data(REQUEST_CODE, {"p": PHONE})
     assert api.data(LOGIN_WITH_CODE, {"p": PHONE, "c": sms[PHONE][-1]})["loginWithCode"]["role"] == "APPLICANT"
 
@@ -151,6 +178,7 @@ def test_codes_expire_and_only_the_newest_counts(api, sms, fixed_time):
     fixed_time.advance(minutes=5, seconds=1)
     assert api.error_codes(LOGIN_WITH_CODE, {"p": PHONE, "c": sms[PHONE][-1]}) == ["LOGIN_CODE_EXPIRED"]
     api.data(REQUEST_CODE, {"p": PHONE})
+    fixed_time.advance(seconds=61)
     api.data(REQUEST_CODE, {"p": PHONE})
     older, newest = sms[PHONE][-2:]
     if older != newest:
@@ -163,6 +191,56 @@ def test_phone_must_be_a_mainland_mobile(api, sms, phone):
     assert api.error_codes(REQUEST_CODE, {"p": phone}) == ["INVALID_PHONE"]
     assert api.error_codes(LOGIN_WITH_CODE, {"p": phone, "c": "123456"}) == ["INVALID_PHONE"]
     assert sms == {}
+
+
+def test_the_code_goes_out_through_the_gateway_and_leaves_no_trace(api, sms, engine):
+    api.data(REQUEST_CODE, {"p": "+86 139-1234-5678"})
+    with Session(engine) as s:
+        [notice] = s.scalars(select(Notice).where(Notice.template == "login_code")).all()
+    assert (notice.recipient, notice.channel, notice.status, notice.recipient_kind) == (
+        "+8613912345678", "sms", "queued", "applicant")
+    code = sms[PHONE][-1]
+    console = ConsoleProvider()
+    gateway = Gateway(engine, get_settings(), {"console": console})
+    assert gateway.deliver(notice.id).outcome == "sent"
+    [message] = console.sent
+    assert message.to == "+8613912345678" and f"验证码为{code}，5分钟内有效" in message.text
+    with Session(engine) as s:
+        done = s.get(Notice, notice.id)
+    assert done.status == "sent" and done.params == {"code": "******", "minutes": 5}   # the code is not kept
+    assert api.data(LOGIN_WITH_CODE, {"p": PHONE, "c": code})["loginWithCode"]["role"] == "APPLICANT"
+
+
+def test_code_sms_limits_per_number_one_a_minute_five_an_hour_ten_a_day(api, sms, engine, fixed_time, monkeypatch):
+    monkeypatch.setattr(get_settings(), "rate_limit_per_hour", 1000)   # the SMS limits, not the attempts'
+    api.data(REQUEST_CODE, {"p": PHONE})
+    first = sms[PHONE][-1]
+
+    def refused() -> dict:
+        with Session(engine) as s:
+            before = s.scalar(select(func.count()).select_from(login_code.LoginCode))
+        failure = error(api(REQUEST_CODE, {"p": PHONE}))
+        with Session(engine) as s:
+            assert s.scalar(select(func.count()).select_from(login_code.LoginCode)) == before   # nothing changed
+        assert failure["extensions"]["code"] == "RATE_LIMITED"
+        return failure
+
+    fixed_time.advance(seconds=20)
+    assert refused()["extensions"]["retryAfter"] == 40                     # a number: seconds to wait
+    assert sms[PHONE] == [first]
+    assert api.data(LOGIN_WITH_CODE, {"p": PHONE, "c": first})["loginWithCode"]["role"] == "APPLICANT"
+    for _ in range(4):
+        fixed_time.advance(seconds=61)
+        api.data(REQUEST_CODE, {"p": PHONE})
+    fixed_time.advance(seconds=61)
+    assert 0 < refused()["extensions"]["retryAfter"] <= 3600 - 5 * 61      # 5 an hour
+    for _ in range(5):
+        fixed_time.advance(minutes=61)
+        api.data(REQUEST_CODE, {"p": PHONE})
+    fixed_time.advance(minutes=61)
+    assert refused()["extensions"]["retryAfter"] > 3600                     # 10 a day
+    assert len(sms[PHONE]) == 10
+    api.data(REQUEST_CODE, {"p": OTHER_PHONE})                              # per number
 
 
 # ----------------------------------------------------------------------------- rate limits
@@ -182,6 +260,7 @@ def test_login_is_rate_limited_per_user_with_retry_after(api, fixed_time):
 
 
 def test_code_requests_are_rate_limited_per_phone_and_per_ip(api, sms, monkeypatch):
+    monkeypatch.setattr(get_settings(), "notify_limits", {})   # the attempts' limit, not the SMS limit
     for written in (PHONE, "+8613912345678", "139 1234 5678", "86-139-1234-5678", PHONE):
         api.data(REQUEST_CODE, {"p": written})
     assert api.error_codes(REQUEST_CODE, {"p": "+86 139 1234 5678"}) == ["RATE_LIMITED"]   # one number, however written
@@ -195,6 +274,7 @@ def test_code_requests_are_rate_limited_per_phone_and_per_ip(api, sms, monkeypat
 
 def test_hourly_limit(api, sms, fixed_time, monkeypatch):
     monkeypatch.setattr(get_settings(), "rate_limit_per_minute", 100)
+    monkeypatch.setattr(get_settings(), "notify_limits", {})   # the attempts' limit, not the SMS limit
     for _ in range(20):
         api.data(REQUEST_CODE, {"p": PHONE})
         fixed_time.advance(seconds=61)   # also keeps the per-IP window empty

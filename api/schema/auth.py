@@ -143,13 +143,12 @@ class AuthMutation:
         settings = get_settings()
         number = await _limited_phone(info, "requestLoginCode", phone)
 
-        def run() -> str:
+        def run() -> None:
+            # The code and its SMS (an outbox notice) commit together; the gateway sends it after.
             with transaction(context.engine) as tx:
-                return login_code.issue_login_code(tx.session, number, now=tx.now, minutes=settings.login_code_minutes,
-                                                   secret=settings.jwt_secret)
-        code = await context.call(run)
-        # Sent only once the code is committed, so a code that arrives always works.
-        await context.call(lambda: login_code.send_login_code(number, code, minutes=settings.login_code_minutes))
+                login_code.request_login_code(tx, number, minutes=settings.login_code_minutes,
+                                              secret=settings.jwt_secret)
+        await context.call(run)
         return LoginCodeSent(sent_to=mask_phone(number) or "", expires_in=settings.login_code_minutes * 60)
 
     @strawberry.mutation(description="申请人以手机号和短信验证码登录（只能查看本人办件）")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 from esupervision.notify.phones import mask
@@ -21,6 +22,10 @@ class ConsoleProvider:
 
     def send(self, message: Outgoing) -> str:
         log.info("%s → %s: %s", "短信" if message.channel == "sms" else "语音", mask(message.to), message.text)
+        # The embedded default has no phone: the message is read off the server console (the
+        # demo's applicant login code is), whatever the logging setup.
+        print(f"[{'SMS' if message.channel == 'sms' else 'voice'} console] to {message.to}: {message.text}",
+              file=sys.stderr, flush=True)
         with self._lock:
             self.sent.append(message)
             del self.sent[:-self.keep]
