@@ -28,7 +28,7 @@ from esupervision.models.catalogue import Center, Staff
 from esupervision.models.clock import Basis, SubjectType, WarningRule
 from esupervision.models.complaint import ClockBook, changes_of, complainant_phone, same_phone
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.notice import NoticeDraft, add_notices, local_time
+from esupervision.models.notice import NoticeDraft, add_notices, fresh_events, local_time
 
 if TYPE_CHECKING:
     from esupervision.models.transaction import Transaction
@@ -138,8 +138,10 @@ def _stored_phone(raw: str | None) -> str | None:
 
 def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
     """The transaction listener: each completed case gets a rating window and its applicant the
-    evaluation_request notice, in the transaction that completed it."""
-    done = list({e.subject_id: e for e in events if e.kind == "case.complete"}.values())
+    evaluation_request notice, in the transaction that completed it. A completion older than the
+    notice horizon (an imported history, a back-dated report) asks nobody, so it opens no window
+    and is never deemed rated."""
+    done = list({e.subject_id: e for e in fresh_events(tx, events) if e.kind == "case.complete"}.values())
     if not done:
         return
     ids = [e.subject_id for e in done]

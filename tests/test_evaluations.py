@@ -88,6 +88,15 @@ def test_completion_opens_a_rating_window_and_asks_the_applicant(city):
     assert asked.params["number"] == "QH2026112600001" and "回复数字1-5" in asked.params["link"]
 
 
+def test_an_imported_history_asks_nobody(city):
+    complete(city, "QH2025102600001", at=T0 - timedelta(days=30))
+    with Session(city) as s:
+        case_id = s.scalars(select(Case.id).where(Case.number == "QH2025102600001")).one()
+        assert s.scalars(select(EvaluationRequest).where(EvaluationRequest.case_id == case_id)).first() is None
+        assert not s.scalars(select(Notice).where(Notice.case_id == case_id,
+                                                  Notice.template == "evaluation_request")).all()
+
+
 def test_a_good_rating_is_kept_once_and_stops_the_window(city):
     evaluation = rate(city, "QH2026112600001", 5, comment="办事快")
     assert (evaluation.score, evaluation.deemed, evaluation.channel) == (5, False, "portal")
