@@ -17,13 +17,12 @@ import logging
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, select
+from sqlalchemy import JSON, Column, Index, and_, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy import and_, false, or_, true
 from sqlmodel import Field, Session, SQLModel
 
 from esupervision.models import tally
@@ -163,7 +162,6 @@ class Resolved:
     step_id: uuid.UUID | None = None
     tender_stage_id: uuid.UUID | None = None
     case_number: str | None = None
-    running_departments: list[uuid.UUID] = field(default_factory=list)
 
 
 def _staff(session: Session, *conditions: Any) -> list[Staff]:
@@ -390,7 +388,7 @@ def may_reply(by: Viewer, row: Urge | SupervisionOrder) -> bool:
     return False
 
 
-def _reply_fields(reply: str, finish_by: datetime | None, by: Viewer, now: datetime) -> tuple[str, datetime | None]:
+def _reply_fields(reply: str, finish_by: datetime | None) -> tuple[str, datetime | None]:
     reply = _text(reply, "反馈内容")
     if finish_by is not None and finish_by.tzinfo is None:
         raise DomainError(ErrorCode.BAD_INPUT, "预计办结时间须带时区")
@@ -407,7 +405,7 @@ def reply_to_urge(tx: Transaction, *, urge_id: uuid.UUID, reply: str, by: Viewer
         raise DomainError(ErrorCode.ORDER_NOT_ADDRESSEE, f"催办单 {urge.number} 不是发给您的，不能反馈", urge=urge.number)
     if urge.replied_at is not None:
         raise DomainError(ErrorCode.ORDER_ALREADY_REPLIED, f"催办单 {urge.number} 已反馈", urge=urge.number)
-    urge.reply, urge.finish_by = _reply_fields(reply, finish_by, by, tx.now)
+    urge.reply, urge.finish_by = _reply_fields(reply, finish_by)
     urge.replied_at, urge.replied_by = tx.now, by.actor
     event = tx.ledger.append(center_id=urge.center_id, kind="urge.replied", subject_type="urge", subject_id=urge.id,
                              occurred_at=tx.now, recorded_at=tx.now, actor=by.actor,
@@ -475,7 +473,7 @@ def reply_to_order(tx: Transaction, *, order_id: uuid.UUID, reply: str, by: View
                           order=order.number)
     if order.status != OrderStatus.OPEN:
         raise DomainError(ErrorCode.ORDER_ALREADY_REPLIED, f"督办单 {order.number} 已反馈", order=order.number)
-    order.reply, order.finish_by = _reply_fields(reply, finish_by, by, tx.now)
+    order.reply, order.finish_by = _reply_fields(reply, finish_by)
     clocks = _Clocks(tx)
     clock = tx.session.get(Clock, order.clock_id)
     if clock is not None:
