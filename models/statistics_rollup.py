@@ -26,7 +26,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Date, Index, delete, select
+from sqlalchemy import Date, Index, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
@@ -125,11 +125,15 @@ class ClockFacts:
 def level_keys(case: CaseFacts, day: date) -> list[Key]:
     """The four rollup rows an event of ``case`` on ``day`` counts in."""
     window = case.window_id or NONE_ID
-    base = (case.department_id, day, case.center_id)
-    return [(Level.DEPARTMENT.value, *base, NONE_ID, NONE_ID, NONE_ID),
-            (Level.WINDOW.value, *base, window, NONE_ID, NONE_ID),
-            (Level.STAFF.value, *base, window, case.staff_id or NONE_ID, NONE_ID),
-            (Level.ITEM.value, *base, window, NONE_ID, case.item_id)]
+    dept, center = case.department_id, case.center_id
+    return [(_DEPARTMENT, dept, day, center, NONE_ID, NONE_ID, NONE_ID),
+            (_WINDOW, dept, day, center, window, NONE_ID, NONE_ID),
+            (_STAFF, dept, day, center, window, case.staff_id or NONE_ID, NONE_ID),
+            (_ITEM, dept, day, center, window, NONE_ID, case.item_id)]
+
+
+# Plain strings: an enum member's ``value`` is a descriptor call, and this runs per event.
+_DEPARTMENT, _WINDOW, _STAFF, _ITEM = (level.value for level in Level)
 
 
 def handling_days(calendar: WorkCalendar, accepted_at: datetime, completed_at: datetime,
@@ -172,44 +176,79 @@ def event_metrics(kind: str, case: CaseFacts, clock: ClockFacts | None, occurred
     return metrics, handled
 
 
+_INDEX = {name: i for i, name in enumerate(METRICS)}
+
+
 class Deltas:
     """Additions to both tables, gathered over many events and written in one go."""
 
     def __init__(self) -> None:
-        self.days: dict[Key, Counter] = {}
+        self.days: dict[Key, list[int]] = {}
         self.handling: Counter = Counter()
 
     def add(self, case: CaseFacts, day: date, metrics: dict[str, int], handled: int | None) -> None:
+        pairs = [(_INDEX[name], value) for name, value in metrics.items()]
         for key in level_keys(case, day):
-            counter = self.days.get(key)
-            if counter is None:
-                counter = self.days[key] = Counter()
-            counter.update(metrics)
+            counts = self.days.get(key)
+            if counts is None:
+                counts = self.days[key] = [0] * len(METRICS)
+            for index, value in pairs:
+                counts[index] += value
             if handled is not None:
                 self.handling[(*key, handled)] += 1
 
-    def write(self, session: Session) -> None:
-        """Add to the stored rows, in key order (two writers never wait on each other in a cycle)."""
+    def write(self, session: Session, *, bulk: bool = False) -> None:
+        """Add to the stored rows. Live transactions upsert in key order (two writers never wait
+        on each other in a cycle); ``bulk`` (a rebuild on PostgreSQL) copies into a staging table
+        and adds it in one statement."""
+        day_rows = [(*key, *counts) for key, counts in self.days.items() if any(counts)]
+        hist_rows = [(*key, n) for key, n in self.handling.items() if n]
+        if bulk and session.get_bind().dialect.name == "postgresql":
+            _bulk_add(session, StatisticsDay.__table__, [*_KEY_COLUMNS, *METRICS], day_rows)  # type: ignore[attr-defined]
+            _bulk_add(session, StatisticsHandling.__table__,  # type: ignore[attr-defined]
+                      [*_KEY_COLUMNS, "handling_days", "count"], hist_rows)
+            return
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        day_rows = [{**dict(zip(_KEY_COLUMNS, key)), **{m: counts.get(m, 0) for m in METRICS}}
-                    for key, counts in sorted(self.days.items()) if any(counts.values())]
         table = StatisticsDay.__table__  # type: ignore[attr-defined]
         statement = insert(table)
         statement = statement.on_conflict_do_update(
             index_elements=list(_KEY_COLUMNS),
             set_={m: table.c[m] + statement.excluded[m] for m in METRICS})
-        for start in range(0, len(day_rows), 1000):
-            session.execute(statement, day_rows[start:start + 1000])
-        hist_rows = [{**dict(zip(_KEY_COLUMNS, key[:-1])), "handling_days": key[-1], "count": n}
-                     for key, n in sorted(self.handling.items()) if n]
+        names = [*_KEY_COLUMNS, *METRICS]
+        values = [dict(zip(names, row)) for row in sorted(day_rows)]
+        for start in range(0, len(values), 1000):
+            session.execute(statement, values[start:start + 1000])
         table = StatisticsHandling.__table__  # type: ignore[attr-defined]
         statement = insert(table)
         statement = statement.on_conflict_do_update(
             index_elements=[*_KEY_COLUMNS, "handling_days"],
             set_={"count": table.c.count + statement.excluded["count"]})
-        for start in range(0, len(hist_rows), 1000):
-            session.execute(statement, hist_rows[start:start + 1000])
+        names = [*_KEY_COLUMNS, "handling_days", "count"]
+        values = [dict(zip(names, row)) for row in sorted(hist_rows)]
+        for start in range(0, len(values), 1000):
+            session.execute(statement, values[start:start + 1000])
+
+
+def _bulk_add(session: Session, table: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """COPY ``rows`` into a staging copy of ``table`` and add them to it in one statement."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    added = [c for c in columns if c not in keys]
+    stage = f"{table.name}_stage"
+    connection = session.connection()
+    connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DROP")
+    connection.exec_driver_sql(f"TRUNCATE {stage}")
+    names = ", ".join(columns)
+    with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+            f"COPY {stage} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in added)
+    connection.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
 
 
 def _case_facts(session: Session, case_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CaseFacts]:
@@ -260,8 +299,11 @@ def on_events(tx: Any, events: list[Any]) -> None:
     deltas.write(tx.session)
 
 
-def rebuild(session: Session, chunk: int = 20000) -> int:
-    """Recompute the rollup from the ledger's case events; returns the number of day rows."""
+def rebuild(session: Session, chunk: int = 20000, flush_keys: int = 300_000) -> int:
+    """Recompute the rollup from the ledger's case events; returns the number of day rows.
+
+    Deltas are written whenever ``flush_keys`` rows are pending (the ledger is in about time
+    order, so each row is written about once) to bound memory on a large ledger."""
     from esupervision.models.transaction import Transaction
 
     session.execute(delete(StatisticsHandling))
@@ -279,8 +321,11 @@ def rebuild(session: Session, chunk: int = 20000) -> int:
             break
         _add_events(session, deltas, [(r[1], r[2], r[3]) for r in rows], tx.calendar)
         last = rows[-1][0]
-    deltas.write(session)
-    return len(deltas.days)
+        if len(deltas.days) + len(deltas.handling) > flush_keys:
+            deltas.write(session, bulk=True)
+            deltas = Deltas()
+    deltas.write(session, bulk=True)
+    return session.scalar(select(func.count()).select_from(StatisticsDay)) or 0
 
 
 def install() -> None:
