@@ -274,9 +274,45 @@ def _orders(session: Session, group_by: GroupBy, filters: dict[str, Any], period
         found.orders_answered_on_time += on_time
 
 
+def _complaints(session: Session, group_by: GroupBy, filters: dict[str, Any], period_from: date,
+                period_to: date, row: Any) -> None:
+    from esupervision.models.complaint import Complaint
+
+    # Consultations (咨询) are questions, not complaints: not counted here.
+    for key, complaints in count_subject(session, Complaint, Complaint.filed_at, group_by, filters, period_from,
+                                         period_to, {"complaints": Complaint.kind == "complaint"}):
+        row(key).complaints += complaints
+
+
+def _evaluations(session: Session, group_by: GroupBy, filters: dict[str, Any], period_from: date,
+                 period_to: date, row: Any) -> None:
+    from esupervision.models.evaluation import Evaluation
+
+    start, end = period_instants(period_from, period_to)
+    group = getattr(Evaluation, f"{group_by.value}_id")
+    conditions = [Evaluation.rated_at >= start, Evaluation.rated_at < end]
+    conditions += [getattr(Evaluation, name) == value for name, value in filters.items() if value is not None]
+    # Deemed ratings (nobody rated in time: 基本满意) count, as the rating rules say.
+    for key, n, score in session.execute(select(group, func.count(), func.sum(Evaluation.score))
+                                         .where(*conditions).group_by(group)):
+        found = row(key)
+        found.evaluations += n
+        found.score_sum += int(score or 0)
+
+
+def _errors(session: Session, group_by: GroupBy, filters: dict[str, Any], period_from: date, period_to: date,
+            row: Any) -> None:
+    from esupervision.models.accountability import Fault, FaultStatus
+
+    # A revoked fault no longer counts; one under appeal still does until it is decided.
+    for key, errors in count_subject(session, Fault, Fault.occurred_at, group_by, filters, period_from, period_to,
+                                     {"errors": Fault.status != FaultStatus.REVOKED.value}):
+        row(key).errors += errors
+
+
 # Counters of the other subjects: f(session, group_by, filters, period_from, period_to, row),
-# each adding its figures to ``row(key)`` (urges and orders counted when issued).
-SUBJECT_COUNTERS: list[Any] = [_urges, _orders]
+# each adding its figures to ``row(key)``, on the day each was issued, filed, rated or occurred.
+SUBJECT_COUNTERS: list[Any] = [_urges, _orders, _complaints, _evaluations, _errors]
 
 
 def statistics_columns() -> list[tuple[str, str]]:

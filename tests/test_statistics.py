@@ -60,7 +60,7 @@ def build_history(engine: Any, cases: int = 90, seed: int = 5) -> None:
         day = date(2026, 9, 1) + timedelta(days=rng.randrange(75))
         t = _at(day, 9 + rng.random() * 7)
         create = {"center_code": "C01", "item_code": item, "window_code": window, "staff_code": staff,
-                  "applicant_name": "申请人"}
+                  "applicant_name": "申请人", "attributes": {"applicant_phone": f"139{n:08d}"}}
         events = []
         online = rng.random() < 0.35
         if online:
@@ -315,3 +315,138 @@ def test_p90_is_the_nearest_rank():
     assert p90(Counter({v: 1 for v in range(1, 11)})) == 9
     assert p90(Counter({1: 9, 30: 1})) == 1
     assert p90(Counter({1: 8, 30: 2})) == 30
+
+
+# ----------------------------------------------------------------------------- other subjects
+
+SUBJECT_FIGURES = ("urges", "urges_answered_on_time", "orders", "orders_answered_on_time", "complaints",
+                   "evaluations", "evaluation_score", "errors")
+
+
+def add_supervision(engine: Any, seed: int = 3) -> None:
+    """Urges, orders (some answered, on time or not), complaints and consultations, ratings, on
+    top of ``build_history``'s cases, each through its own service function."""
+    from esupervision.models.access import Role, Viewer
+    from esupervision.models.case import Case
+    from esupervision.models.complaint import ComplaintKind, file_complaint
+    from esupervision.models.evaluation import rate_case
+    from esupervision.models.supervision import Target, create_urge, issue_order, reply_to_order, reply_to_urge
+
+    rng = random.Random(seed)
+    supervisor = Viewer(role=Role.SUPERVISOR, username="sup")
+    with Session(engine) as s:
+        cases = list(s.scalars(select(Case).order_by(Case.number)))
+    open_cases = [c for c in cases if c.status in ("accepted", "supplement", "suspended")]
+    done = [c for c in cases if c.status == "completed"]
+    assert len(open_cases) >= 3 and len(done) >= 10
+    at = _at(date(2026, 11, 24), 10)
+    for i, case in enumerate(open_cases):
+        leader = Viewer(role=Role.DEPARTMENT_LEADER, department_id=case.department_id, username="leader")
+        with transaction(engine, now=at + timedelta(minutes=i)) as tx:
+            urge = create_urge(tx, target=Target(case_number=case.number), message="请尽快办理", by=supervisor)
+        if i % 3:
+            # Answered the same day, or after its reply deadline has passed.
+            late = timedelta(days=6) if i % 3 == 2 else timedelta(hours=2)
+            with transaction(engine, now=at + late + timedelta(minutes=i)) as tx:
+                reply_to_urge(tx, urge_id=urge.id, reply="已督促承办人", by=leader)
+        if i % 2 == 0:
+            with transaction(engine, now=at + timedelta(minutes=30 + i)) as tx:
+                order = issue_order(tx, target=Target(case_number=case.number), message="限期办结", by=supervisor)
+            if i % 4 == 0:
+                with transaction(engine, now=at + timedelta(hours=3, minutes=i)) as tx:
+                    reply_to_order(tx, order_id=order.id, reply="已办理", by=leader)
+    department = Viewer(role=Role.SUPERVISOR, username="sup")
+    with transaction(engine, now=at) as tx:
+        file_complaint(tx, filer=department, kind=ComplaintKind.COMPLAINT, content="窗口无人", phone="13900000001",
+                       center_code="C01")
+    for case in rng.sample(done, 10):
+        applicant = Viewer(role=Role.APPLICANT, applicant_phone=case.applicant_phone)
+        when = case.completed_at + timedelta(hours=rng.randint(1, 100))
+        with transaction(engine, now=when) as tx:
+            rate_case(tx, number=case.number, score=rng.randint(1, 5), phone=case.applicant_phone)
+        kind = rng.choice([ComplaintKind.COMPLAINT, ComplaintKind.CONSULTATION])
+        with transaction(engine, now=when + timedelta(hours=1)) as tx:
+            file_complaint(tx, filer=applicant, kind=kind, content="办理太慢", case_number=case.number)
+
+
+def subject_figures_from_ledger(session: Session, period_from: date, period_to: date, group: str,
+                                **filters: uuid.UUID | None) -> dict[str | None, dict[str, Any]]:
+    """Urges, orders, complaints, ratings and faults, folded from the ledger's changes and counted."""
+    tables = ("urge", "supervision_order", "complaint", "evaluation", "fault")
+    rows: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in tables}
+    for changes in session.scalars(select(LedgerEvent.changes).order_by(LedgerEvent.id)):
+        for change in changes:
+            table = rows.get(change["table"])
+            if table is None:
+                continue
+            if "values" in change:
+                table[change["id"]] = dict(change["values"])
+            else:
+                table[change["id"]].update(change["set"])
+
+    def day(value: str | None) -> date | None:
+        return None if value is None else datetime.fromisoformat(value).astimezone(SH).date()
+
+    def instant(value: str | None) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+    out: dict[str | None, Counter] = defaultdict(Counter)
+    scores: dict[str | None, int] = defaultdict(int)
+    when = {"urge": "created_at", "supervision_order": "issued_at", "complaint": "filed_at",
+            "evaluation": "rated_at", "fault": "occurred_at"}
+    for table, by_id in rows.items():
+        for row in by_id.values():
+            if not period_from <= day(row[when[table]]) <= period_to:
+                continue
+            if any(v is not None and str(row.get(k)) != str(v) for k, v in filters.items()):
+                continue
+            key = row.get(f"{group}_id")
+            key = None if key is None else str(key)
+            figures = out[key]
+            if table == "urge":
+                figures["urges"] += 1
+                figures["urges_answered_on_time"] += row["replied_at"] is not None and (
+                    row["reply_due_at"] is None or instant(row["replied_at"]) <= instant(row["reply_due_at"]))
+            elif table == "supervision_order":
+                figures["orders"] += 1
+                figures["orders_answered_on_time"] += row["replied_on_time"] is True
+            elif table == "complaint":
+                figures["complaints"] += row["kind"] == "complaint"
+            elif table == "evaluation":
+                figures["evaluations"] += 1
+                scores[key] += row["score"]
+            elif row["status"] != "revoked":
+                figures["errors"] += 1
+    result = {}
+    for key, figures in out.items():
+        plain = {k: figures.get(k, 0) for k in SUBJECT_FIGURES if k != "evaluation_score"}
+        plain["evaluation_score"] = round(scores[key] / plain["evaluations"], 2) if plain["evaluations"] else None
+        result[key] = plain
+    return result
+
+
+def test_urges_orders_complaints_ratings_and_errors_equal_the_ledger(engine):
+    build_history(engine, cases=45, seed=7)
+    add_supervision(engine)
+    with Session(engine) as s:
+        depts = {d.code: d.id for d in s.scalars(select(Department))}
+        totals = Counter()
+        for period_from, period_to in [(date(2026, 9, 1), date(2026, 12, 31)), (date(2026, 11, 24), date(2026, 11, 24)),
+                                       (date(2026, 10, 1), date(2026, 10, 31))]:
+            for group in GroupBy:
+                table = compute_statistics(s, period_from=period_from, period_to=period_to, group_by=group)
+                expected = subject_figures_from_ledger(s, period_from, period_to, group.value)
+                got = {None if r.key_id is None else str(r.key_id): {k: getattr(r, k) for k in SUBJECT_FIGURES}
+                       for r in table.rows}
+                assert {k: v for k, v in got.items() if any(v.values())} == \
+                    {k: v for k, v in expected.items() if any(v.values())}, (period_from, group)
+                if group is GroupBy.CENTER and period_to.month == 12:
+                    totals.update({k: getattr(table.totals, k) for k in SUBJECT_FIGURES if k != "evaluation_score"})
+        table = compute_statistics(s, period_from=date(2026, 9, 1), period_to=date(2026, 12, 31),
+                                   group_by=GroupBy.WINDOW, department_id=depts["SCJ"])
+        expected = subject_figures_from_ledger(s, date(2026, 9, 1), date(2026, 12, 31), "window",
+                                               department_id=depts["SCJ"])
+        assert {str(r.key_id) if r.key_id else None: r.errors for r in table.rows if r.errors} == \
+            {k: v["errors"] for k, v in expected.items() if v["errors"]}
+    # The history holds every kind, so no figure is compared only as zero.
+    assert all(totals[k] > 0 for k in SUBJECT_FIGURES if k != "evaluation_score"), totals
