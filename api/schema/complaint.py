@@ -104,13 +104,23 @@ class ComplaintNode:
     async def case_number(self, info: Info) -> str | None:
         if self.row.case_id is None:
             return None
-        who = viewer(info)
+        context = info.context
+        loader = getattr(context, "complaint_case_numbers", None)
+        if loader is None:
+            loader = context.complaint_case_numbers = _case_numbers(context, viewer(info))
+        return await loader.load(self.row.case_id)
 
-        def fetch(session: Any) -> str | None:
-            from esupervision.models.access import case_scope
-            from esupervision.models.case import Case
-            return session.scalar(select(Case.number).where(Case.id == self.row.case_id, case_scope(who)))
-        return await info.context.run(fetch)
+
+def _case_numbers(context: Any, who: Any) -> DataLoader[uuid.UUID, str | None]:
+    """Numbers of the cases a page of complaints names, those the viewer may read (one query)."""
+    from esupervision.models.access import case_scope
+    from esupervision.models.case import Case
+
+    async def load(ids: Sequence[uuid.UUID]) -> list[str | None]:
+        found = dict(await context.run(lambda s: s.execute(select(Case.id, Case.number).where(
+            Case.id.in_(list(ids)), case_scope(who))).all()))  # type: ignore[attr-defined]
+        return [found.get(i) for i in ids]
+    return DataLoader(load_fn=load)
 
 
 @strawberry.type
@@ -143,6 +153,9 @@ def _uuid(value: Any) -> uuid.UUID:
 def _filter(flt: ComplaintFilter, case_id: uuid.UUID | None) -> domain.ComplaintFilter:
     def ids(values: list[strawberry.ID] | None) -> list[uuid.UUID] | None:
         return None if values is None else [_uuid(v) for v in values]
+    for instant in (flt.filed_from, flt.filed_to):
+        if instant is not None and instant.tzinfo is None:
+            raise DomainError(ErrorCode.BAD_INPUT, "时间须带时区 instants need a UTC offset")
     if flt.filed_from and flt.filed_to and flt.filed_to <= flt.filed_from:
         raise DomainError(ErrorCode.INVALID_PERIOD, "筛选期间的结束早于开始 period ends before it starts")
     return domain.ComplaintFilter(

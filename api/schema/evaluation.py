@@ -153,6 +153,8 @@ class EvaluationQuery:
                                  department_id: strawberry.ID | None = None,
                                  window_id: strawberry.ID | None = None) -> EvaluationSummary:
         who = require(info, *STAFF)
+        if from_.tzinfo is None or to.tzinfo is None:
+            raise DomainError(ErrorCode.BAD_INPUT, "统计期间须带时区 from and to need a UTC offset")
         cfg = get_settings()
         center, department, window = _uuid(center_id), _uuid(department_id), _uuid(window_id)
         summary = await info.context.run(lambda s: domain.evaluation_summary(
