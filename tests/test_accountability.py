@@ -262,6 +262,26 @@ def test_a_rule_naming_an_unknown_fault_kind_is_refused_and_nothing_changes(city
     assert count(city, AccountabilityRule) == 0 and count(city, LedgerEvent) == before
 
 
+def test_conduct_and_process_rules_count_recorded_and_derived_faults(city, fixed_time):
+    s01 = staff_id(city)
+    with transaction(city, actor="supervisor:test") as tx:
+        create_rule(tx, quarterly(name="月内两次作风问题：通报批评", fault_kinds=["service_attitude", "absent_from_post",
+                                                                    "conduct"], period="month",
+                                  sanction="circulated_criticism", show_names=True))
+        create_rule(tx, quarterly(name="窗口不说明理由退件：效能告诫", fault_kinds=["refusal_without_reason"],
+                                  subject_level="window", threshold=1, sanction="efficiency_warning"))
+        record_fault(tx, kind="service_attitude", description="态度生硬", staff_id=s01)
+    assert count(city, AccountabilitySuggestion) == 0
+    with transaction(city, actor="supervisor:test") as tx:
+        record_fault(tx, kind="absent_from_post", description="上班时间擅离窗口 40 分钟", staff_id=s01)
+    accept(city, "R1", T0)
+    apply(city, event("R1", CaseAction.REJECT, T0))
+    with Session(city) as s:
+        made = sorted(s.execute(select(AccountabilitySuggestion.subject_level, AccountabilitySuggestion.sanction,
+                                       AccountabilitySuggestion.fault_count, AccountabilitySuggestion.period)).all())
+    assert made == [("staff", "circulated_criticism", 2, "2026-11"), ("window", "efficiency_warning", 1, "2026-Q4")]
+
+
 def test_decisions_are_taken_by_a_person_once_with_reasons(city, fixed_time):
     with transaction(city) as tx:
         create_rule(tx, quarterly(threshold=1))

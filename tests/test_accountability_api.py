@@ -87,6 +87,9 @@ def test_faults_are_scoped_by_role_and_filtered(api, engine, fixed_time):
     step = next(f for f in every if f["kind"] == "step_overdue")
     assert step["caseNumber"] == "N1" and step["staff"] == {"code": "S01"} and step["window"] == {"code": "W01"}
     assert [e["kind"] for e in step["evidenceEvents"]] == ["case.advance"]
+    listed = api.data("{ cases(first: 10) { edges { node { number faults { kind staff { code } } } } } }")
+    assert [e["node"] for e in listed["cases"]["edges"]] == [
+        {"number": "N1", "faults": [{"kind": "step_overdue", "staff": {"code": "S01"}}]}]
     filtered = api.data(FAULTS, {"filter": {"kinds": ["step_overdue"], "period": "2026-11"}})
     assert filtered["faults"]["totalCount"] == 1
     assert api.data(FAULTS, {"filter": {"period": "2026-10"}})["faults"]["totalCount"] == 0
