@@ -93,6 +93,8 @@ class Notice(SQLModel, table=True):
 
 
 NOTICE = Notice.__table__  # type: ignore[attr-defined]
+# Channel topic of "these staff members' notices changed" (written, sent, delivered ...).
+NOTICE_TOPIC = "notice.status"
 
 
 @dataclass
@@ -152,6 +154,9 @@ def add_notices(tx: "Transaction", drafts: Iterable[NoticeDraft]) -> int:
         tx.session.execute(insert(NOTICE).values(chunk).on_conflict_do_nothing(
             index_elements=["idempotency_key"]))
     tx.announce("notice.queued", {"count": len(rows)})
+    staff = sorted({str(row["staff_id"]) for row in rows if row["staff_id"]})
+    if staff:
+        tx.announce(NOTICE_TOPIC, {"staff_ids": staff})
     return len(rows)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esupervision.models import timesource
-from esupervision.models.notice import NOTICE, NoticeStatus
+from esupervision.models.notice import NOTICE, NOTICE_TOPIC, NoticeStatus
 
 # Notices that count against a recipient's limits: handed to a provider, or being handed now.
 WENT = frozenset({NoticeStatus.SENDING.value, NoticeStatus.SENT.value, NoticeStatus.DELIVERED.value,
@@ -65,11 +65,14 @@ class Gateway:
     """Delivers notices of one database through the configured providers."""
 
     def __init__(self, engine: Engine, settings: Settings, providers: Mapping[str, Provider] | None = None,
-                 *, now: Callable[[], datetime] = timesource.now) -> None:
+                 *, now: Callable[[], datetime] = timesource.now,
+                 publish: Callable[[str, dict[str, Any]], None] | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.providers: dict[str, Provider] = dict(providers if providers is not None else build_providers(settings))
         self.now = now
+        # The internal channel: staff following their notices hear of each change it records.
+        self.publish = publish
         self.paces = {name: Pace(settings.provider_rate.get(name, 0.0)) for name in self.providers}
 
     # ------------------------------------------------------------------------- claiming
@@ -167,7 +170,16 @@ class Gateway:
                 results.append((row.id, _wipe_secrets(row, values)))
         finally:
             self._record(token, results)
+            self._announce([row for row, _ in claimed if row.id in done])
         return done
+
+    def _announce(self, rows: list[Any]) -> None:
+        staff = sorted({str(row.staff_id) for row in rows if row.staff_id})
+        if staff and self.publish is not None:
+            try:
+                self.publish(NOTICE_TOPIC, {"staff_ids": staff})
+            except Exception as exc:   # a channel away never fails a delivery: subscribers resync
+                log.warning("notice status not announced: %s", exc)
 
     def _one(self, row: Any, recovering: bool, now: datetime) -> tuple[Delivery, dict[str, Any]]:
         notice_id = row.id

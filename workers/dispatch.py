@@ -119,10 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--relay", action="store_true", help="also run the outbox relay in this process")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    from esupervision.workers.runtime import channel
+
     settings = get_settings()
     engine = get_engine()
     broker = install_broker(settings)
-    dispatch = declare(broker, Gateway(engine, settings))
+    dispatch = declare(broker, Gateway(engine, settings, publish=channel().publish))
     worker = start_worker(broker, threads=args.threads)
     relay_loop = Relay(engine, dispatch.enqueue, settings) if args.relay else None
     if relay_loop:
@@ -164,9 +166,10 @@ def start_in_process(engine: Engine, settings: Settings, subscribe: Callable | N
     the relay as soon as a transaction writes notices. With ``consume=False`` only the relay
     runs (``esv worker`` starts separate delivery processes)."""
     from esupervision.workers.broker import make_broker
+    from esupervision.workers.runtime import channel
 
     broker = make_broker(settings)
-    dispatch = declare(broker, Gateway(engine, settings))
+    dispatch = declare(broker, Gateway(engine, settings, publish=channel().publish))
     worker = start_worker(broker, threads=threads) if consume else None
     relay_loop = Relay(engine, dispatch.enqueue, settings)
     if subscribe is not None:

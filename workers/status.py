@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -13,24 +15,28 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esupervision.models import timesource
-from esupervision.models.notice import NOTICE, NoticeStatus
+from esupervision.models.notice import NOTICE, NOTICE_TOPIC, NoticeStatus
 from esupervision.notify.providers import ProviderError
 
 log = logging.getLogger(__name__)
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
-def poll_aliyun(engine: Engine, provider, *, now: datetime | None = None, window: timedelta = timedelta(days=2)) -> int:  # noqa: ANN001
-    """Update Aliyun SMS notices still ``sent`` with their receipts; returns how many changed."""
+def poll_aliyun(engine: Engine, provider, *, now: datetime | None = None, window: timedelta = timedelta(days=2),  # noqa: ANN001
+                publish: Callable[[str, dict[str, Any]], None] | None = None) -> int:
+    """Update Aliyun SMS notices still ``sent`` with their receipts; returns how many changed.
+    With ``publish``, staff whose notices changed are told on the internal channel."""
     now = now or timesource.now()
     with Session(engine) as session:
-        rows = session.execute(select(NOTICE.c.id, NOTICE.c.recipient, NOTICE.c.sent_at).where(
+        rows = session.execute(select(NOTICE.c.id, NOTICE.c.recipient, NOTICE.c.sent_at, NOTICE.c.staff_id).where(
             NOTICE.c.provider == "aliyun", NOTICE.c.channel == "sms",
             NOTICE.c.status == NoticeStatus.SENT.value, NOTICE.c.sent_at > now - window)).all()
     days: dict[tuple[str, str], datetime] = {}
     for row in rows:
         days.setdefault((row.recipient, row.sent_at.astimezone(CHINA).strftime("%Y%m%d")), row.sent_at)
     waiting = {str(row.id) for row in rows}
+    staff_of = {str(row.id): str(row.staff_id) for row in rows if row.staff_id}
+    told: set[str] = set()
     changed = 0
     for (recipient, _), sent_at in days.items():
         try:
@@ -48,20 +54,28 @@ def poll_aliyun(engine: Engine, provider, *, now: datetime | None = None, window
                     status=receipt.status, provider_status=receipt.error_code, finished_at=now,
                     error_code=f"aliyun.{receipt.error_code}" if failed and receipt.error_code else None))
                 changed += done.rowcount
+            if done.rowcount and out_id in staff_of:
+                told.add(staff_of[out_id])
+    if told and publish is not None:
+        publish(NOTICE_TOPIC, {"staff_ids": sorted(told)})
     return changed
 
 
 class StatusPoller:
     """Polls Aliyun receipts every ``interval`` seconds on a thread, until stopped."""
 
-    def __init__(self, engine: Engine, provider, interval: float) -> None:  # noqa: ANN001
+    def __init__(self, engine: Engine, provider, interval: float,  # noqa: ANN001
+                 publish: Callable[[str, dict[str, Any]], None] | None = None) -> None:
+        from esupervision.workers.runtime import channel
+
         self.engine, self.provider, self.interval = engine, provider, interval
+        self.publish = publish if publish is not None else channel().publish
         self._stop = threading.Event()
 
     def run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                poll_aliyun(self.engine, self.provider)
+                poll_aliyun(self.engine, self.provider, publish=self.publish)
             except Exception:
                 log.exception("receipt polling failed")
 

@@ -14,6 +14,7 @@ from esupervision.api.schema.case import CaseMutation, CaseQuery, CompiledCasePa
 from esupervision.api.schema.catalogue import CatalogueMutation, CatalogueQuery
 from esupervision.api.schema.complaint import ComplaintMutation, ComplaintQuery
 from esupervision.api.schema.evaluation import EvaluationMutation, EvaluationQuery
+from esupervision.api.schema.notice import NoticeQuery, NoticeSubscription
 from esupervision.api.schema.overview import OverviewQuery
 from esupervision.api.schema.publication import PublicationMutation, PublicationQuery
 from esupervision.api.schema.statistics import StatisticsQuery
@@ -23,11 +24,12 @@ from esupervision.api.schema.subscription import Subscription, SubscriptionResul
 
 Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
                               ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery,
-                              AccountabilityQuery))
+                              AccountabilityQuery, NoticeQuery))
 Mutation = merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation, TenderMutation, PublicationMutation,
                                     ComplaintMutation, EvaluationMutation, SupervisionMutation,
                                     AccountabilityMutation))
-Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription))
+Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription,
+                                            NoticeSubscription))
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15

@@ -11,6 +11,7 @@ from strawberry.types import Info
 from esupervision.api.limits import check_rate
 from esupervision.api.schema.catalogue import Department
 from esupervision.api.schema.common import RoleEnum, require, viewer
+from esupervision.api.schema.notice import Notice, my_notices
 from esupervision.api.tokens import issue_access_token
 from esupervision.models import apikey as keys
 from esupervision.models import login_code
@@ -39,6 +40,10 @@ class Me:
     center_id: strawberry.ID | None
     department_id: strawberry.ID | None
     window_id: strawberry.ID | None
+
+    @strawberry.field(description="本人（工作人员）收到的短信、语音通知，最新在前")
+    async def notices(self, info: Info, first: int | None = 50) -> list[Notice]:
+        return await my_notices(info, first)
 
 
 @strawberry.type(description="验证码已发送")
