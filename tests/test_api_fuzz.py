@@ -8,7 +8,7 @@ Both engines: PostgreSQL refuses what SQLite stores (NUL characters in text), so
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -42,6 +42,9 @@ _instants = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100
 CUSTOM_SCALARS = {
     # Real instants mostly, and strings that are not instants at all.
     "DateTime": st.one_of(_instants, _text).map(nodes.String),
+    # Report periods: real dates (either order, so periods that end before they start), and junk.
+    "Date": st.one_of(st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)).map(date.isoformat),
+                      _text).map(nodes.String),
     # Event attributes: the keys the core reads, with any values; or not an object at all.
     "JSON": st.one_of(
         st.dictionaries(st.sampled_from(["result", "kind", "days", "approved_by", "reason", "due_at",
