@@ -426,7 +426,7 @@ def record_fault(tx: "Transaction", *, kind: str, description: str, center_id: u
         staff_id = staff_id or case.staff_id
     if center_id is None or department_id is None:
         raise DomainError(ErrorCode.BAD_INPUT, "请指明差错责任人、窗口或部门 staff, window or department required")
-    at = utc(occurred_at) if occurred_at is not None else tx.now
+    at = aware(occurred_at, "occurredAt") or tx.now
     if at > tx.now:
         raise DomainError(ErrorCode.EVENT_IN_FUTURE, "差错发生时间晚于当前时间")
     cited = sorted(set(int(i) for i in event_ids))
@@ -494,11 +494,20 @@ def parse_period(label: str) -> tuple[datetime, datetime]:
         else:
             year, month = text.split("-")
             period, day = Period.MONTH, date(int(year), int(month), 1)
-    except ValueError:
+        _, start, end = period_bounds(period, _local_midnight(day))
+    except (ValueError, OverflowError):
         raise DomainError(ErrorCode.INVALID_PERIOD, f"期间 {label!r} 应为 2026、2026-Q4 或 2026-11",
                           period=label) from None
-    _, start, end = period_bounds(period, _local_midnight(day))
     return start, end
+
+
+def aware(value: datetime | None, name: str) -> datetime | None:
+    """An instant with its UTC offset, in UTC; a naive one is BAD_INPUT (whose clock would it be?)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise DomainError(ErrorCode.BAD_INPUT, f"{name} 须带时区 needs a UTC offset", field=name)
+    return utc(value)
 
 
 # ----------------------------------------------------------------------------- rules
@@ -917,6 +926,7 @@ class FaultFilter:
                     **kw: Any) -> "FaultFilter":
         """A filter whose time range is a named period or explicit instants; a range that ends
         before it starts is INVALID_PERIOD."""
+        occurred_from, occurred_to = aware(occurred_from, "occurredFrom"), aware(occurred_to, "occurredTo")
         if period:
             occurred_from, occurred_to = parse_period(period)
         if occurred_from and occurred_to and occurred_to < occurred_from:
