@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     notify_limit_drop: list[str] = ["login_code"]
     # Ledger events older than this when recorded (imports, replays, late reports) notify nobody.
     notify_max_event_age_hours: float = 48.0
+    # New red flags are told by SMS to accounts of these roles that have a staff member with a
+    # phone (supervisor: all tenders; center_admin: their center's): one SMS per tender per pass,
+    # or a single summary when a pass raises flags on more tenders than this.
+    redflag_notice_roles: list[str] = ["supervisor"]
+    redflag_notice_max_tenders: int = 10
     # No voice calls in these local hours unless the template is urgent; held until they end.
     quiet_hours: tuple[int, int] = (22, 8)
     # Sends per second per provider (each worker process), 0: no limit.
@@ -117,6 +122,8 @@ class Settings(BaseSettings):
     # Working days a department has to answer a complaint / a consultation.
     complaint_answer_days: int = 5
     consultation_answer_days: int = 2
+    # Complaints and consultations one phone may file in 24 hours (an SMS flood files no more).
+    complaint_daily_limit: int = 10
     # Where a complaint naming no case is filed (a center code); None: the top-level center.
     complaint_default_center_code: str | None = None
     # Natural days after completion to rate a case; then it counts as ``evaluation_deemed_score``.

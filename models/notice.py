@@ -6,6 +6,7 @@ makes a duplicate of the same event to the same person with the same template me
 """
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -279,6 +280,57 @@ def _light_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
     return drafts
 
 
+def _chinese(title: str) -> str:
+    """The Chinese part of a bilingual title (``投标报价相同 Identical bid prices`` → ``投标报价相同``)."""
+    return re.match(r"[^A-Za-z]*", title).group(0).strip()  # type: ignore[union-attr]
+
+
+def _red_flag_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
+    """New red flags, by SMS to the supervisors: one notice per tender and person for the flags
+    a pass raised on it, or one summary per person when the pass touched many tenders."""
+    from esupervision.models.access import Role
+    from esupervision.models.account import Account
+    from esupervision.models.catalogue import Staff
+
+    raised = [e for e in events if e.kind == "tender.red_flag"]
+    roles = [r for r in tx.settings.redflag_notice_roles if r in (Role.SUPERVISOR.value, Role.CENTER_ADMIN.value)]
+    if not raised or not roles:
+        return []
+    people = tx.session.execute(select(Staff.id, Staff.phone, Account.role, Account.center_id)
+                                .join(Account, Account.staff_id == Staff.id)
+                                .where(Account.role.in_(roles), Account.active.is_(True),
+                                       Staff.phone.is_not(None))).all()
+    if not people:
+        return []
+    by_tender: dict[uuid.UUID, list[Any]] = {}
+    for event in raised:
+        by_tender.setdefault(event.subject_id, []).append(event)
+
+    def readers(center_id: uuid.UUID | None) -> dict[uuid.UUID, Any]:
+        return {p.id: p for p in people if p.role == Role.SUPERVISOR.value or p.center_id == center_id}
+
+    drafts = []
+    pass_key = min(e.id for e in raised)   # one pass: one set of keys, so a repeat merges
+    if len(by_tender) > tx.settings.redflag_notice_max_tenders:
+        for person in readers(None).values():
+            drafts.append(NoticeDraft(
+                key=f"tender.red_flags:{pass_key}", subject_type="tender", subject_id=raised[0].subject_id,
+                center_id=raised[0].center_id, ledger_event_id=pass_key, template="tender_red_flags_summary",
+                params={"count": len(raised), "tenders": len(by_tender)}, phone=person.phone,
+                recipient_kind="staff", staff_id=person.id))
+        return drafts
+    for tender_id, flags in by_tender.items():
+        first = min(flags, key=lambda e: e.id)
+        codes = sorted({f"{e.data.get('flag')} {_chinese(e.data.get('title') or '')}".strip() for e in flags})
+        params = {"tender": first.data.get("code"), "count": len(flags), "flags": "；".join(codes)}
+        for person in readers(first.center_id).values():
+            drafts.append(NoticeDraft(
+                key=f"tender.red_flags:{tender_id}:{first.id}", subject_type="tender", subject_id=tender_id,
+                center_id=first.center_id, ledger_event_id=first.id, template="tender_red_flags", params=params,
+                phone=person.phone, recipient_kind="staff", staff_id=person.id))
+    return drafts
+
+
 def fresh_events(tx: "Transaction", events: list[Any]) -> list[Any]:
     """The events recent enough to tell people of: an imported history, a back-dated report or a
     catch-up older than ``notify_max_event_age_hours`` is news to nobody."""
@@ -291,7 +343,7 @@ def write_outbox(tx: "Transaction", events: list[Any]) -> None:
     events = fresh_events(tx, events)
     if not events:
         return
-    add_notices(tx, [*_case_drafts(tx, events), *_light_drafts(tx, events)])
+    add_notices(tx, [*_case_drafts(tx, events), *_light_drafts(tx, events), *_red_flag_drafts(tx, events)])
 
 
 def install() -> None:

@@ -72,6 +72,10 @@ _TEMPLATES = [
     Template("accountability_decided", "【电子监察】效能责任追究：{subject}（{period}）处理决定为{sanction}。如有异议，可在系统中提出申诉。",
              audience="staff"),
     Template("appeal_decided", "【电子监察】贵部门关于{subject}的申诉已处理：{outcome}。理由：{reason}", audience="staff"),
+    Template("tender_red_flags", "【电子监察】招标项目{tender}新增红旗预警{count}项：{flags}，请登录系统核查。",
+             audience="staff"),
+    Template("tender_red_flags_summary", "【电子监察】本轮核查新增红旗预警{count}项，涉及{tenders}个招标项目，请登录系统核查。",
+             audience="staff"),
     Template("case_status", "办件{number}：{status}，{light}，办理期限{deadline}。"),
     Template("case_not_found", "未查到该办件，请核对办件编号，或使用申请时登记的手机查询。"),
 ]

@@ -15,6 +15,7 @@ from esupervision.models.redflags import TenderRedFlag, compute_all, refresh_all
 from esupervision.models.tender import Tender
 from esupervision.models.tender_rules import TenderAction as A
 from esupervision.models.transaction import set_publisher, transaction
+from esupervision.settings import get_settings
 from tests.test_tender import COMMITTEE, DEADLINE, T0, apply, bid, build_tender_center, ev, publish_attrs, run
 
 AWARD_AT = DEADLINE + timedelta(days=6)
@@ -173,3 +174,88 @@ def test_bulk_agrees_with_incremental_and_fences_come_from_the_population(center
         counts = refresh_all(tx)
     assert counts["R059"] == 1 and counts["R028"] == 1
     assert {code: set(flags(center, code)) for code in bulk} == bulk
+
+
+# ----------------------------------------------------------------------------- told by SMS
+
+def supervisors_with_phones(engine) -> None:
+    """Two supervisors with a phone, one without; a center admin of the tender center with one."""
+    from esupervision.models import timesource
+    from esupervision.models.access import Role
+    from esupervision.models.account import create_account
+    from esupervision.models.catalogue import Center, create_staff
+
+    with transaction(engine, actor="test") as tx:
+        city = tx.session.scalars(select(Center).where(Center.code == "C01")).one()
+        zb = tx.session.scalars(select(Center).where(Center.code == "C01-ZB")).one()
+        people = [create_staff(tx, center=city, code="JC1", name="监察甲", phone="13911110001"),
+                  create_staff(tx, center=city, code="JC2", name="监察乙", phone="13911110002"),
+                  create_staff(tx, center=city, code="JC3", name="监察丙"),
+                  create_staff(tx, center=zb, code="ZB1", name="中心管理", phone="13911110004")]
+        tx.session.flush()
+        ids = [(p.id, p.code, p.center_id) for p in people]
+    with Session(engine) as s:
+        for staff_id, code, center_id in ids:
+            role = Role.CENTER_ADMIN if code == "ZB1" else Role.SUPERVISOR
+            create_account(s, username=code.lower(), password="demo", role=role, display_name=code,
+                           now=timesource.now(), staff_id=staff_id, center_id=center_id)
+        s.commit()
+
+
+def flag_notices(engine) -> list:
+    from esupervision.models.notice import Notice
+    with Session(engine) as s:
+        return list(s.scalars(select(Notice).where(Notice.template.like("tender_red_flags%"))
+                              .order_by(Notice.created_at, Notice.recipient)))
+
+
+COLLUDING = [B("甲", "91A", 9_100_000, machine_code="MC-1", bond_account="6222-1"),
+             B("乙", "91B", 9_350_000, machine_code="MC-1"), B("丙", "91C", 9_420_000, bond_account="6222-1"),
+             B("丁", "91D", 9_610_000)]
+
+
+def test_new_flags_reach_the_supervisors_by_sms_one_per_tender_and_pass(center, monkeypatch):
+    supervisors_with_phones(center)
+    run(center, *tender_events("ZB-SMS", COLLUDING, until="bids"))
+    sent = flag_notices(center)
+    # The second bid raised the machine code, the third the bond account: two passes, two SMS each.
+    assert sorted((n.recipient, n.params["flags"]) for n in sent) == [
+        ("+8613911110001", "C40_ACCOUNT 投标保证金从同一账户转出（条例 40(5)）"),
+        ("+8613911110001", "C40_MACHINE 投标文件由同一台机器制作（条例 40(1)）"),
+        ("+8613911110002", "C40_ACCOUNT 投标保证金从同一账户转出（条例 40(5)）"),
+        ("+8613911110002", "C40_MACHINE 投标文件由同一台机器制作（条例 40(1)）")]
+    assert all(n.params["tender"] == "ZB-SMS" and n.params["count"] == 1 and n.recipient_kind == "staff"
+               and n.staff_id and n.status == "queued" and n.channel == "sms" for n in sent)
+    assert "9100000" not in str([n.params for n in sent])   # sealed: no price in any message
+
+    # The center admin is told too once the setting says so (their center's tenders only).
+    monkeypatch.setattr(get_settings(), "redflag_notice_roles", ["supervisor", "center_admin"])
+    run(center, *tender_events("ZB-SMS2", COLLUDING, until="bids"))
+    assert sorted({n.recipient for n in flag_notices(center) if n.params["tender"] == "ZB-SMS2"}) == [
+        "+8613911110001", "+8613911110002", "+8613911110004"]
+
+
+def test_a_bulk_recompute_merges_per_tender_or_sends_one_summary(center, monkeypatch):
+    from sqlalchemy import delete
+
+    from esupervision.models.notice import Notice
+    run(center, *tender_events("ZB-M1", COLLUDING, until="bids"))
+    run(center, *tender_events("ZB-M2", COLLUDING, until="bids"))
+    supervisors_with_phones(center)
+
+    def recompute() -> list:
+        with transaction(center) as tx:   # as if thresholds changed: every flag is new again
+            tx.session.execute(delete(TenderRedFlag))
+            tx.session.execute(delete(Notice))
+        with transaction(center) as tx:
+            refresh_all(tx)
+        return flag_notices(center)
+
+    per_tender = recompute()
+    assert sorted((n.recipient, n.params["tender"], n.params["count"]) for n in per_tender) == [
+        ("+8613911110001", "ZB-M1", 2), ("+8613911110001", "ZB-M2", 2),
+        ("+8613911110002", "ZB-M1", 2), ("+8613911110002", "ZB-M2", 2)]
+    monkeypatch.setattr(get_settings(), "redflag_notice_max_tenders", 1)
+    summary = recompute()
+    assert sorted((n.recipient, n.template, n.params["count"], n.params["tenders"]) for n in summary) == [
+        ("+8613911110001", "tender_red_flags_summary", 4, 2), ("+8613911110002", "tender_red_flags_summary", 4, 2)]
