@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -233,6 +233,11 @@ def file_complaint(tx: "Transaction", *, filer: Viewer, kind: ComplaintKind, con
     if name is not None and len(name) > 50:
         raise DomainError(ErrorCode.BAD_INPUT, "姓名过长 name too long")
     stored_phone = complainant_phone(filer.applicant_phone if filer.role is Role.APPLICANT else phone)
+    recent = tx.session.scalar(select(func.count()).select_from(Complaint).where(
+        Complaint.complainant_phone == stored_phone, Complaint.filed_at > tx.now - timedelta(hours=24)))
+    if filer.role in (Role.PUBLIC, Role.APPLICANT) and (recent or 0) >= tx.settings.complaint_daily_limit:
+        raise DomainError(ErrorCode.RATE_LIMITED, f"同一号码 24 小时内最多提交 {tx.settings.complaint_daily_limit} 件投诉咨询",
+                          retryAfter=3600)
     case = _linked_case(tx, filer, stored_phone, case_number)
     center = tx.session.get(Center, case.center_id) if case else _center_for(tx, center_code)
     assert center is not None

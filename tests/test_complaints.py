@@ -132,6 +132,18 @@ def test_bad_filings_are_refused_and_change_nothing(city, filer, kw, code):
     assert state(city) == before
 
 
+def test_one_phone_files_a_bounded_number_a_day(city, fixed_time, monkeypatch):
+    monkeypatch.setattr(get_settings(), "complaint_daily_limit", 2)
+    file(city, phone="13900139000")
+    file(city, phone="+86 139 0013 9000")
+    before = state(city)
+    with pytest.raises(DomainError) as flood:
+        file(city, phone="13900139000")
+    assert flood.value.code == ErrorCode.RATE_LIMITED and state(city) == before
+    fixed_time.advance(hours=25)
+    assert file(city, phone="13900139000").number == "TS202611270001"
+
+
 def test_assigned_then_answered_in_time_and_the_answer_goes_by_sms(city, fixed_time):
     complaint = file(city, phone="13900139000")
     departments = ids(city)
