@@ -195,7 +195,8 @@ def _center_for(tx: "Transaction", code: str | None) -> Center:
 
 def _next_number(tx: "Transaction", kind: ComplaintKind) -> str:
     prefix = ("TS" if kind is ComplaintKind.COMPLAINT else "ZX") + local_date(tx.now).strftime("%Y%m%d")
-    taken = tx.session.scalar(select(func.max(Complaint.number)).where(Complaint.number.startswith(prefix)))  # type: ignore[attr-defined]
+    taken = tx.session.scalar(select(func.max(Complaint.number))
+                              .where(Complaint.number.startswith(prefix)))  # type: ignore[attr-defined]
     return f"{prefix}{int(taken[len(prefix):]) + 1 if taken else 1:04d}"
 
 
@@ -247,8 +248,9 @@ def file_complaint(tx: "Transaction", *, filer: Viewer, kind: ComplaintKind, con
                           case_number_given=case_number.strip().upper() if case_number and case is None else None)
     if case is not None:
         complaint.case_id, complaint.item_id = case.id, case.item_id
-        complaint.department_id, complaint.window_id, complaint.staff_id = case.department_id, case.window_id, case.staff_id
-        complaint.status, complaint.assigned_at, complaint.assigned_by = ComplaintStatus.ASSIGNED.value, tx.now, "system:case"
+        complaint.department_id, complaint.window_id = case.department_id, case.window_id
+        complaint.staff_id, complaint.status = case.staff_id, ComplaintStatus.ASSIGNED.value
+        complaint.assigned_at, complaint.assigned_by = tx.now, "system:case"
     limit = (tx.settings.complaint_answer_days if kind is ComplaintKind.COMPLAINT
              else tx.settings.consultation_answer_days)
     book = ClockBook(tx)
