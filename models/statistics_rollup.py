@@ -177,6 +177,8 @@ def event_metrics(kind: str, case: CaseFacts, clock: ClockFacts | None, occurred
 
 
 _INDEX = {name: i for i, name in enumerate(METRICS)}
+# Above this many rows a write goes through COPY and one upsert (a large ingest batch, a rebuild).
+BULK_ROWS = 500
 
 
 class Deltas:
@@ -198,12 +200,13 @@ class Deltas:
                 self.handling[(*key, handled)] += 1
 
     def write(self, session: Session, *, bulk: bool = False) -> None:
-        """Add to the stored rows. Live transactions upsert in key order (two writers never wait
-        on each other in a cycle); ``bulk`` (a rebuild on PostgreSQL) copies into a staging table
-        and adds it in one statement."""
+        """Add to the stored rows, in key order (two writers never wait on each other in a cycle).
+        On PostgreSQL a rebuild (``bulk``) or a large batch copies into a staging table and adds it
+        in one statement; otherwise multi-row upserts."""
         day_rows = [(*key, *counts) for key, counts in self.days.items() if any(counts)]
         hist_rows = [(*key, n) for key, n in self.handling.items() if n]
-        if bulk and session.get_bind().dialect.name == "postgresql":
+        many = len(day_rows) + len(hist_rows) > BULK_ROWS
+        if (bulk or many) and session.get_bind().dialect.name == "postgresql":
             _bulk_add(session, StatisticsDay.__table__, [*_KEY_COLUMNS, *METRICS], day_rows)  # type: ignore[attr-defined]
             _bulk_add(session, StatisticsHandling.__table__,  # type: ignore[attr-defined]
                       [*_KEY_COLUMNS, "handling_days", "count"], hist_rows)
@@ -247,7 +250,7 @@ def _bulk_add(session: Session, table: Any, columns: list[str], rows: list[tuple
             copy.write_row(row)
     updates = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in added)
     connection.exec_driver_sql(
-        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} "
+        f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ORDER BY {', '.join(keys)} "
         f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
 
 
