@@ -103,10 +103,28 @@ def test_faults_are_scoped_by_role_and_filtered(api, engine, fixed_time):
     assert api.error_codes(FAULTS, {"filter": {"occurredFrom": "2026-12-01T00:00:00+08:00",
                                                "occurredTo": "2026-11-01T00:00:00+08:00"}}) == ["INVALID_PERIOD"]
     assert api.error_codes(FAULTS, {"filter": {"kinds": ["nope"]}}) == ["UNKNOWN_FAULT_KIND"]
+    assert api.error_codes(FAULTS, {"filter": {"period": "2026-13"}}) == ["INVALID_PERIOD"]
+    assert api.error_codes(FAULTS, {"filter": {"occurredFrom": "2026-11-01T00:00:00"}}) == ["BAD_INPUT"]
+    assert api.error_codes(FAULTS, {"filter": {"staffIds": ["not-an-id"]}}) == ["BAD_INPUT"]
+    record = "mutation($input: RecordFaultInput!) { recordFault(input: $input) { id } }"
+    before = ledger_size(engine)
+    for bad, code in (({"eventIds": [987654]}, "EVIDENCE_NOT_FOUND"), ({"kind": "rude"}, "UNKNOWN_FAULT_KIND"),
+                      ({"occurredAt": "2026-11-26T08:00:00"}, "BAD_INPUT"), ({"staffId": "x"}, "BAD_INPUT")):
+        api.login("supervisor")
+        assert api.error_codes(record, {"input": {"kind": "conduct", "description": "擅离岗位",
+                                                  "staffId": _staff_id(api, "S01"), **bad}}) == [code], bad
+    assert ledger_size(engine) == before
+    api.login("w01")
     assert api.error_codes("""mutation { recordFault(input: {kind: "conduct", description: "x"}) { id } }""") \
         == ["FORBIDDEN"]
     api.as_public()
     assert api.error_codes(FAULTS) == ["UNAUTHENTICATED"]
+
+
+def _staff_id(api: GraphQLClient, code: str) -> str:
+    with Session(api.engine) as s:
+        from esupervision.models.catalogue import Staff
+        return str(s.scalars(select(Staff.id).where(Staff.code == code)).one())
 
 
 def _department_id(api: GraphQLClient, code: str) -> str:
