@@ -202,3 +202,75 @@ def test_stage_changes_and_red_flags_arrive_live_by_scope(api, fixed_time):
             ws.send_json({"id": "2", "type": "complete"})
     finally:
         set_publisher(previous)
+
+
+def test_tender_subscriptions_resume_from_their_cursor(api, fixed_time):
+    """With ``after``, a subscriber first gets what the ledger recorded after that cursor (in
+    order, by scope), then live changes: reconnecting with its last cursor misses nothing and
+    gets nothing twice."""
+    import time
+
+    from esupervision.models import transaction as transactions
+    from esupervision.models.transaction import set_publisher
+    from esupervision.workers import runtime
+    from tests.test_tender import apply, bid, lifecycle
+
+    stages = f'subscription($a: String) {{ tenderStageChanged(code: "{CODE}", after: $a) {{ stage previousStage ledgerId cursor }} }}'
+    flags = "subscription($a: String) { tenderRedFlags(after: $a) { code flag ledgerId cursor } }"
+    later = lifecycle()
+
+    def subscribe(role: str, query: str, after: str | None):
+        ws = api.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"])
+        ws.__enter__()
+        token = issue_access_token(api.viewers[role], now=timesource.now())
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"a": after}}})
+        return ws
+
+    def take(ws) -> dict:
+        message = ws.receive_json()
+        assert message["type"] == "next", message
+        return next(iter(message["payload"]["data"].values()))
+
+    channel = runtime.channel()
+    previous = transactions._publisher
+    set_publisher(channel.publish)
+    try:
+        # A flag raised while nobody listened (a bid from the same machine as 91A's).
+        apply(api.engine, bid(CODE, "戊建设", "91E", 9_500_000, T0 + timedelta(days=11), machine_code="MC-91A"))
+        ws = subscribe("supervisor", stages, "0")
+        replayed = [take(ws)]
+        assert replayed[0]["previousStage"] is None   # from the very first stage
+        time.sleep(0.3)
+        apply(api.engine, later[6])                   # the opening, live
+        while replayed[-1]["stage"] != "EVALUATION":
+            replayed.append(take(ws))
+        ids = [int(m["ledgerId"]) for m in replayed]
+        assert ids == sorted(set(ids)) and [m["cursor"] for m in replayed] == [str(i) for i in ids]
+        assert replayed[-1]["previousStage"] == "BIDDING"
+        assert all(a["stage"] == b["previousStage"] for a, b in zip(replayed, replayed[1:]))
+        cursor = replayed[-1]["cursor"]
+        ws.__exit__(None, None, None)
+
+        apply(api.engine, later[7])                   # while away: the evaluation report
+        ws = subscribe("supervisor", stages, cursor)
+        missed = take(ws)
+        assert missed["previousStage"] == "EVALUATION" and int(missed["ledgerId"]) > int(cursor)
+        time.sleep(0.3)
+        apply(api.engine, later[8])                   # and live again: once
+        live = take(ws)
+        assert live["previousStage"] == missed["stage"] and live["ledgerId"] > missed["ledgerId"]
+        ws.__exit__(None, None, None)
+
+        for role, expected in (("supervisor", ["C40_MACHINE"]), ("department_leader", ["C40_MACHINE"])):
+            ws = subscribe(role, flags, "0")
+            assert [take(ws)["flag"] for _ in expected] == expected
+            ws.__exit__(None, None, None)
+        ws = subscribe("supervisor", flags, "not-a-cursor")
+        answer = ws.receive_json()["payload"]
+        errors = answer if isinstance(answer, list) else answer["errors"]
+        assert errors[0]["extensions"]["code"] == "BAD_CURSOR"
+        ws.__exit__(None, None, None)
+    finally:
+        set_publisher(previous)

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -623,6 +623,7 @@ class TenderEventInput:
 
 STAGE_TOPIC = "tender.stage_changed"
 FLAG_TOPIC = "tender.red_flag"
+REPLAY_PAGE = 500
 
 
 def may_follow(who: Any, message: dict[str, Any]) -> bool:
@@ -636,6 +637,9 @@ def may_follow(who: Any, message: dict[str, Any]) -> bool:
     return False
 
 
+FLAG_KINDS = ("tender.red_flag", "tender.red_flags_refreshed")
+
+
 @strawberry.type(description="招投标阶段变化（实时）")
 class TenderStageChange:
     code: str
@@ -643,6 +647,7 @@ class TenderStageChange:
     stage: TenderStageEnum  # type: ignore[valid-type]
     previous_stage: TenderStageEnum | None  # type: ignore[valid-type]
     ledger_id: int | None
+    cursor: str | None = strawberry.field(description="续订游标：断线后以 after 传回，不漏不重")
 
 
 @strawberry.type(description="新的红旗预警（实时）")
@@ -653,34 +658,128 @@ class TenderRedFlagRaised:
     lot: str | None
     evidence: JSON
     ledger_id: int | None
+    cursor: str | None = strawberry.field(description="续订游标：断线后以 after 传回，不漏不重")
 
 
-async def _tender_messages(info: Info, topic: str, roles: tuple[Role, ...],
-                           code: str | None) -> AsyncGenerator[dict[str, Any], None]:
+def _stage_messages(session: Any, after: int, tender_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """One page of stage changes recorded after ``after``, as the channel carried them: the
+    tender events whose stage differs from the tender's stage before them."""
+    from esupervision.models.ledger import LedgerEvent
+    events = LedgerEvent.__table__.c  # type: ignore[attr-defined]
+    stage_events = and_(events.subject_type == "tender", events.kind.like("tender.%"), events.kind.not_in(FLAG_KINDS))
+    query = select(events.id, events.kind, events.subject_id, events.center_id, events.data).where(
+        events.id > after, stage_events)
+    if tender_id is not None:
+        query = query.where(events.subject_id == tender_id)
+    rows = session.execute(query.order_by(events.id).limit(REPLAY_PAGE)).all()
+    if not rows:
+        return []
+    tenders = {r.subject_id for r in rows}
+    authority = dict(session.execute(select(domain.Tender.id, domain.Tender.authority_department_id)
+                                     .where(domain.Tender.id.in_(tenders))).all())  # type: ignore[attr-defined]
+    stage: dict[uuid.UUID, str | None] = {}
+    for tid in tenders:   # each tender's stage before the page
+        before = session.execute(select(events.data).where(events.subject_id == tid, events.id < rows[0].id,
+                                                           stage_events).order_by(events.id.desc()).limit(1)).first()
+        stage[tid] = before.data.get("stage") if before else None
+    messages = []
+    for r in rows:
+        previous, now_stage = stage.get(r.subject_id), r.data.get("stage")
+        stage[r.subject_id] = now_stage or previous
+        if now_stage is None or now_stage == previous:
+            continue
+        department = authority.get(r.subject_id)
+        messages.append({"code": r.data.get("code"), "kind": r.kind, "center_id": str(r.center_id),
+                         "authority_department_id": str(department) if department else None,
+                         "stage": now_stage, "previous_stage": previous, "ledger_id": r.id})
+    # The page's end, so the next page starts after it even when its last events changed no stage.
+    return [*messages, {"ledger_id": rows[-1].id, "_page_end": True}]
+
+
+def _flag_messages(session: Any, after: int, tender_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """One page of raised red flags recorded after ``after``, as the channel carried them."""
+    from esupervision.models.ledger import LedgerEvent
+    events = LedgerEvent.__table__.c  # type: ignore[attr-defined]
+    query = select(events.id, events.subject_id, events.center_id, events.data).where(
+        events.id > after, events.kind == "tender.red_flag")
+    if tender_id is not None:
+        query = query.where(events.subject_id == tender_id)
+    rows = session.execute(query.order_by(events.id).limit(REPLAY_PAGE)).all()
+    authority = dict(session.execute(select(domain.Tender.id, domain.Tender.authority_department_id).where(
+        domain.Tender.id.in_({r.subject_id for r in rows}))).all()) if rows else {}  # type: ignore[attr-defined]
+    return [{**r.data, "center_id": str(r.center_id), "ledger_id": r.id,
+             "authority_department_id": str(authority[r.subject_id]) if authority.get(r.subject_id) else None}
+            for r in rows]
+
+
+async def _tender_messages(info: Info, topic: str, roles: tuple[Role, ...], code: str | None, after: str | None,
+                           page: Any) -> AsyncGenerator[dict[str, Any], None]:
+    """The channel's ``topic`` messages this viewer may follow (of one tender with ``code``);
+    with ``after`` (a ledger id), first what the ledger recorded after it: nothing missed,
+    nothing twice (the channel is listened to before the ledger is read)."""
+    from esupervision.api.schema.subscription import Delivered, _latest_ledger_id, parse_cursor
     from esupervision.workers import runtime
     who = require(info, *roles)
-    with runtime.fanout().listen({topic}) as feed:
+    after_id = parse_cursor(after)
+    context = info.context
+    sent = Delivered()
+    tender_id = None
+    if code is not None:
+        tender_id = await context.run(lambda s: s.scalar(select(domain.Tender.id).where(domain.Tender.code == code)))
+
+    def admit(messages: list[dict[str, Any]], floor: int | None) -> list[dict[str, Any]]:
+        admitted = []
+        for m in messages:
+            ledger_id = m.get("ledger_id")
+            if m.get("_page_end") or ledger_id is None or ledger_id in sent or (floor is not None and ledger_id <= floor):
+                continue
+            if (code is None or m.get("code") == code) and may_follow(who, m):
+                sent.add(ledger_id)
+                admitted.append(m)
+        return admitted
+
+    async def replay(start: int) -> AsyncGenerator[dict[str, Any], None]:
         while True:
-            batch, _ = await feed.next_batch()
-            for _, message in batch:
-                if (code is None or message.get("code") == code) and may_follow(who, message):
-                    yield message
+            batch = await context.run(lambda s: page(s, start, tender_id))
+            if not batch:
+                return
+            for m in admit(batch, start):
+                yield m
+            start = int(batch[-1]["ledger_id"])
+
+    with runtime.fanout().listen({topic}) as feed:
+        start = after_id if after_id is not None else await _latest_ledger_id(context)
+        if after_id is not None and (code is None or tender_id is not None):
+            async for m in replay(after_id):
+                yield m
+        while True:
+            batch, lost = await feed.next_batch()
+            if lost:
+                async for m in replay(sent.floor(start)):
+                    yield m
+            for m in admit([m for _, m in batch], after_id):
+                yield m
 
 
 @strawberry.type
 class TenderSubscription:
-    @strawberry.subscription(description="招投标阶段变化：按角色限定为可查看的项目；code 只看一个项目")
-    async def tender_stage_changed(self, info: Info,
-                                   code: str | None = None) -> AsyncGenerator[TenderStageChange, None]:
-        async for m in _tender_messages(info, STAGE_TOPIC, READERS, code):
+    @strawberry.subscription(description="招投标阶段变化：按角色限定为可查看的项目；code 只看一个项目；"
+                                         "after 传回上次的游标，先补发其后的变化，再实时推送")
+    async def tender_stage_changed(self, info: Info, code: str | None = None,
+                                   after: str | None = None) -> AsyncGenerator[TenderStageChange, None]:
+        async for m in _tender_messages(info, STAGE_TOPIC, READERS, code, after, _stage_messages):
             previous = m.get("previous_stage")
+            ledger_id = m.get("ledger_id")
             yield TenderStageChange(code=m["code"], kind=m["kind"], stage=DomainStage(m["stage"]),
                                     previous_stage=DomainStage(previous) if previous else None,
-                                    ledger_id=m.get("ledger_id"))
+                                    ledger_id=ledger_id, cursor=str(ledger_id) if ledger_id is not None else None)
 
-    @strawberry.subscription(description="新的红旗预警及其证据：监察、中心管理、行政监督部门")
-    async def tender_red_flags(self, info: Info,
-                               code: str | None = None) -> AsyncGenerator[TenderRedFlagRaised, None]:
-        async for m in _tender_messages(info, FLAG_TOPIC, FLAG_READERS, code):
+    @strawberry.subscription(description="新的红旗预警及其证据：监察、中心管理、行政监督部门；"
+                                         "after 传回上次的游标，先补发其后的预警，再实时推送")
+    async def tender_red_flags(self, info: Info, code: str | None = None,
+                               after: str | None = None) -> AsyncGenerator[TenderRedFlagRaised, None]:
+        async for m in _tender_messages(info, FLAG_TOPIC, FLAG_READERS, code, after, _flag_messages):
+            ledger_id = m.get("ledger_id")
             yield TenderRedFlagRaised(code=m["code"], flag=m["flag"], title=m["title"], lot=m.get("lot"),
-                                      evidence=m.get("evidence") or {}, ledger_id=m.get("ledger_id"))
+                                      evidence=m.get("evidence") or {}, ledger_id=ledger_id,
+                                      cursor=str(ledger_id) if ledger_id is not None else None)
