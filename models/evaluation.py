@@ -12,6 +12,7 @@ announces that clock when it runs out, and ``deem_unrated`` (registered with
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -21,11 +22,13 @@ from sqlalchemy import JSON, Column, Index, false, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
+from esupervision.db import insert_rows
+from esupervision.models import tally
 from esupervision.models.access import Role, Viewer
-from esupervision.models.base import UTCDateTime, new_id
+from esupervision.models.base import UTCDateTime, new_id, record_class
 from esupervision.models.case import Case, CaseStatus
 from esupervision.models.catalogue import Center, Staff
-from esupervision.models.clock import Basis, SubjectType, WarningRule
+from esupervision.models.clock import Basis, Clock, SubjectType, WarningRule, start_clock
 from esupervision.models.complaint import ClockBook, changes_of, complainant_phone, same_phone
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.notice import NoticeDraft, add_notices, fresh_events, local_time
@@ -80,6 +83,9 @@ class EvaluationRequest(SQLModel, table=True):
     closes_at: datetime = Field(sa_type=UTCDateTime)
     status: str = RequestStatus.PENDING.value
     clock_id: uuid.UUID
+
+
+RequestRecord = record_class(EvaluationRequest)
 
 
 class Evaluation(SQLModel, table=True):
@@ -144,11 +150,15 @@ def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
     done = list({e.subject_id: e for e in fresh_events(tx, events) if e.kind == "case.complete"}.values())
     if not done:
         return
+    # Plain rows and records, written with multi-row statements: a department system's batch
+    # may complete thousands of cases in one transaction.
     ids = [e.subject_id for e in done]
-    cases: dict[uuid.UUID, Case] = {}
+    cases: dict[uuid.UUID, Any] = {}
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
-        cases.update((c.id, c) for c in tx.session.scalars(select(Case).where(Case.id.in_(chunk))))  # type: ignore[attr-defined]
+        cases.update((c.id, c) for c in tx.session.execute(
+            select(Case.id, Case.number, Case.center_id, Case.status, Case.applicant_phone)
+            .where(Case.id.in_(chunk))))  # type: ignore[attr-defined]
         for case_id in tx.session.scalars(select(EvaluationRequest.case_id).where(
                 EvaluationRequest.case_id.in_(chunk))):  # type: ignore[attr-defined]
             cases.pop(case_id, None)
@@ -157,23 +167,28 @@ def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
         return
     centers = dict(tx.session.execute(select(Center.id, Center.name).where(
         Center.id.in_({c.center_id for c in wanted}))).all())  # type: ignore[attr-defined]
-    book = ClockBook(tx)
-    written: list[tuple[Case, EvaluationRequest, Any]] = []
+    clocks, requests, asked, deltas = [], [], [], Counter()
     for case in wanted:
-        request = EvaluationRequest(case_id=case.id, center_id=case.center_id, requested_at=tx.now,
-                                    closes_at=tx.now, phone=_stored_phone(case.applicant_phone),
-                                    clock_id=uuid.UUID(int=0))
-        clock = book.start(center_id=case.center_id, subject_type=RatingClock.WINDOW, subject_id=request.id,
-                           limit_days=tx.settings.evaluation_deem_days, basis=Basis.NATURAL, rule=WINDOW_RULE)
-        request.clock_id, request.closes_at = clock.id, clock.red_at  # type: ignore[assignment]
-        tx.session.add(request)
+        request = RequestRecord(id=new_id(), case_id=case.id, center_id=case.center_id,
+                                phone=_stored_phone(case.applicant_phone), requested_at=tx.now,
+                                closes_at=tx.now, status=RequestStatus.PENDING.value, clock_id=None)
+        clock = start_clock(tx.calendar(case.center_id), center_id=case.center_id,
+                            subject_type=RatingClock.WINDOW,  # type: ignore[arg-type]
+                            subject_id=request.id, started_at=tx.now, limit_days=tx.settings.evaluation_deem_days,
+                            basis=Basis.NATURAL, rule=WINDOW_RULE)
+        request.clock_id, request.closes_at = clock.id, clock.red_at
+        tally.add_change(deltas, None, tally.contribution(clock))
+        clocks.append(clock)
+        requests.append(request)
         event = tx.ledger.append(center_id=case.center_id, kind="evaluation.requested", subject_type="evaluation",
                                  subject_id=case.id, occurred_at=tx.now, recorded_at=tx.now, actor="system:evaluation",
                                  data={"number": case.number, "closes_at": request.closes_at},
                                  changes=changes_of(clock, request))
-        written.append((case, request, event))
-    book.settle()
-    tx.session.flush()
+        if case.applicant_phone:
+            asked.append((case, event))
+    insert_rows(tx.session, Clock.__table__, clocks)  # type: ignore[attr-defined]
+    insert_rows(tx.session, EvaluationRequest.__table__, requests)  # type: ignore[attr-defined]
+    tally.apply(tx.session, deltas)
     # The transaction's own flush has written its ledger already: these events go in now.
     tx.ledger.flush()
     add_notices(tx, [NoticeDraft(
@@ -181,8 +196,7 @@ def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
         center_id=case.center_id, ledger_event_id=event.id, template="evaluation_request",
         params={"center": centers.get(case.center_id, "行政服务中心"), "number": case.number,
                 "link": tx.settings.evaluation_link},
-        phone=case.applicant_phone, recipient_kind="applicant")
-        for case, _, event in written if case.applicant_phone])
+        phone=case.applicant_phone, recipient_kind="applicant") for case, event in asked])
 
 
 # ----------------------------------------------------------------------------- rating
