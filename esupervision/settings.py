@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     aliyun_sms_templates: dict[str, str] = {}
     aliyun_tts_templates: dict[str, str] = {}
     aliyun_called_show_number: str | None = None
+    # Aliyun voice receipts (VoiceCallReport / VoiceReport, HTTP batch push) are posted to
+    # /webhooks/aliyun/voice-report?token=<this>; unset: refused. Dyvmsapi has no lookup by our
+    # OutId, so a call whose worker died is known placed only by its receipt: without one it is
+    # not called again before this many seconds (Aliyun retries a push after 1, 5 and 10 min).
+    aliyun_report_token: str | None = None
+    aliyun_call_report_wait_s: float = 1200.0
     # --- complaints, consultations and evaluations (投诉、咨询、好差评) -------------------------
     # Working days a department has to answer a complaint / a consultation.
     complaint_answer_days: int = 5

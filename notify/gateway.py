@@ -204,11 +204,22 @@ class Gateway:
             return Delivery(notice_id, "failed", error_code="NO_PROVIDER"), dict(
                 status=NoticeStatus.FAILED.value, error_code="NO_PROVIDER",
                 error_message=f"没有可用的{row.channel}服务商", finished_at=now)
-        if recovering or row.error_code == UNCERTAIN_CODE:
-            found = self._look_up(names, message, row)
+        if recovering or row.error_code in LOOK_UP_FIRST:
+            try:
+                found = self._look_up(names, message, row)
+            except ProviderError as exc:
+                return self._wait(row, exc)
             if found is not None:
                 return self._sent(notice_id, *found)
         return self._send(row, message, names)
+
+    def _wait(self, row: Any, error: ProviderError) -> tuple[Delivery, dict[str, Any]]:
+        """The provider cannot tell yet whether an earlier attempt went: never send now. The
+        notice stays ``sending`` under its earlier attempt's claim instant (the horizon counts
+        from it) and is enqueued again after ``notify_requeue_after_s`` to be asked again."""
+        return Delivery(row.id, "held", error_code=error.code), dict(
+            status=NoticeStatus.SENDING.value, claimed_at=row.claimed_at or self.now(), enqueued_at=self.now(),
+            error_code=error.code, error_message=error.message)
 
     def _look_up(self, names: list[str], message: Outgoing, row: Any) -> tuple[str, str] | None:
         """Whether an earlier attempt reached a provider: (provider, message id) or None."""
@@ -257,6 +268,10 @@ class Gateway:
     def _sent(self, notice_id: uuid.UUID, provider: str, message_id: str) -> tuple[Delivery, dict[str, Any]]:
         return Delivery(notice_id, "sent", provider, message_id), dict(
             _sent=True, provider=provider, provider_message_id=message_id, sent_at=self.now())
+
+
+# Error codes after which an attempt may have reached the provider: ask before sending again.
+LOOK_UP_FIRST = frozenset({UNCERTAIN_CODE, "ALIYUN_CALL_UNCONFIRMED"})
 
 
 def _wipe_secrets(row: Any, values: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from aliyunsdkdysmsapi.request.v20170525.SendBatchSmsRequest import SendBatchSms
 from aliyunsdkdysmsapi.request.v20170525.SendSmsRequest import SendSmsRequest
 from aliyunsdkdyvmsapi.request.v20170525.SingleCallByTtsRequest import SingleCallByTtsRequest
 
+from esupervision.models import timesource
 from esupervision.notify.phones import is_mainland, national
 from esupervision.notify.providers import ErrorKind, Outgoing, ProviderError, Receipt
 from esupervision.settings import Settings
@@ -68,6 +69,7 @@ class AliyunProvider:
         self.sms_templates = settings.aliyun_sms_templates
         self.tts_templates = settings.aliyun_tts_templates
         self.show_number = settings.aliyun_called_show_number
+        self.report_wait_s = settings.aliyun_call_report_wait_s
 
     # --------------------------------------------------------------------------- calling
     def _call(self, request: Any) -> dict[str, Any]:
@@ -176,8 +178,21 @@ class AliyunProvider:
 
     def find(self, message: Outgoing) -> str | None:
         if message.channel == "voice":
-            raise NotImplementedError("Dyvmsapi has no lookup by OutId")
+            return self._find_call(message)
         for row in self.details(message.to, message.claimed_at):
             if row.get("OutId") == message.notice_id:
                 return f"out:{message.notice_id}"
+        return None
+
+    def _find_call(self, message: Outgoing) -> str | None:
+        """Whether an earlier attempt placed this call. Dyvmsapi has no lookup by our OutId; the
+        call's receipts (VoiceCallReport, VoiceReport) carry it and are recorded on the notice as
+        they arrive (``notify/aliyun_reports.py``), so a notice still claimed has none yet. Within
+        the push horizon after the attempt that says nothing: UNCERTAIN (ask again later); past
+        it, the call was never placed."""
+        waited = (timesource.now() - message.claimed_at).total_seconds()
+        if waited < self.report_wait_s:
+            raise ProviderError(ErrorKind.UNCERTAIN, "ALIYUN_CALL_UNCONFIRMED",
+                                f"阿里云尚未回执此前的呼叫，{round(self.report_wait_s - waited)} 秒内不重拨"
+                                f" (no receipt for OutId {message.notice_id} yet)")
         return None
