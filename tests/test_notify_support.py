@@ -44,10 +44,10 @@ def notify_settings(twilio: TwilioMock, aliyun: AliyunMock, public_port: int, **
 
 
 class WebhookServer:
-    """Our Twilio webhooks on a real port, as Twilio would reach them."""
+    """Our webhooks on a real port, as the provider would reach them (Twilio's unless ``routes``)."""
 
-    def __init__(self, engine: Engine, settings: Settings, port: int) -> None:
-        app = Starlette(routes=twilio_routes(engine, settings))
+    def __init__(self, engine: Engine, settings: Settings, port: int, routes: list | None = None) -> None:
+        app = Starlette(routes=routes if routes is not None else twilio_routes(engine, settings))
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                                     lifespan="off"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -7,57 +7,36 @@ The mock Aliyun pushes the receipts to our receipt endpoint served by uvicorn on
 from __future__ import annotations
 
 import json
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from sqlalchemy import update
 from sqlmodel import Session
-from starlette.applications import Starlette
 
 from esupervision.models.notice import NOTICE
 from esupervision.notify.aliyun_reports import REPORT_PATH, aliyun_report_routes
 from esupervision.notify.gateway import Gateway, relay
 from esupervision.notify.providers import Outgoing
 from tests.test_notify_delivery import CN, notice, queue
-from tests.test_notify_support import aliyun, free_port, notify_settings, twilio, wait_for  # noqa: F401
+from tests.test_notify_support import (WebhookServer, aliyun, free_port, notify_settings, twilio,  # noqa: F401
+                                       wait_for)
 
 TOKEN = "push-secret"
 OVERDUE = {"number": "N1", "deadline": "今天"}
 TEXT = "【电子监察】办件N1已超期（红灯），期限今天，请立即办理并说明原因。"
 
 
-class ReceiptServer:
-    """Our Aliyun receipt endpoint on a real port, as Aliyun's push reaches it."""
-
-    def __init__(self, engine, settings, port: int) -> None:  # noqa: ANN001
-        app = Starlette(routes=aliyun_report_routes(engine, settings))
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{port}{REPORT_PATH}"
-
-    def __enter__(self) -> "ReceiptServer":
-        self.thread.start()
-        wait_for(lambda: self.server.started)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-
-
 @pytest.fixture
 def voice(engine, twilio, aliyun) -> Iterator[tuple]:  # noqa: F811
     port = free_port()
     settings = notify_settings(twilio, aliyun, port, aliyun_report_token=TOKEN)
-    with ReceiptServer(engine, settings, port) as receiver:
-        aliyun.report_url = f"{receiver.url}?token={TOKEN}"
-        yield settings, receiver
+    server = WebhookServer(engine, settings, port, aliyun_report_routes(engine, settings)).start()
+    receiver = f"http://127.0.0.1:{port}{REPORT_PATH}"
+    aliyun.report_url = f"{receiver}?token={TOKEN}"
+    yield settings, receiver
+    server.stop()
 
 
 def dead_attempt(engine, notice_id, claimed) -> None:  # noqa: ANN001
@@ -133,7 +112,7 @@ def test_receipts_need_the_token_and_only_move_forward(engine, aliyun, voice, fi
     [call] = aliyun.calls()
 
     def push(reports, token: str | None = TOKEN) -> int:  # noqa: ANN001
-        url = receiver.url + (f"?token={token}" if token is not None else "")
+        url = receiver + (f"?token={token}" if token is not None else "")
         request = urllib.request.Request(url, data=json.dumps(reports).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

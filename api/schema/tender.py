@@ -761,6 +761,12 @@ async def _tender_messages(info: Info, topic: str, roles: tuple[Role, ...], code
                 yield m
 
 
+def _cursor(message: dict[str, Any]) -> dict[str, Any]:
+    """A message's ledger id and the cursor naming it."""
+    ledger_id = message.get("ledger_id")
+    return {"ledger_id": ledger_id, "cursor": str(ledger_id) if ledger_id is not None else None}
+
+
 @strawberry.type
 class TenderSubscription:
     @strawberry.subscription(description="招投标阶段变化：按角色限定为可查看的项目；code 只看一个项目；"
@@ -769,17 +775,13 @@ class TenderSubscription:
                                    after: str | None = None) -> AsyncGenerator[TenderStageChange, None]:
         async for m in _tender_messages(info, STAGE_TOPIC, READERS, code, after, _stage_messages):
             previous = m.get("previous_stage")
-            ledger_id = m.get("ledger_id")
             yield TenderStageChange(code=m["code"], kind=m["kind"], stage=DomainStage(m["stage"]),
-                                    previous_stage=DomainStage(previous) if previous else None,
-                                    ledger_id=ledger_id, cursor=str(ledger_id) if ledger_id is not None else None)
+                                    previous_stage=DomainStage(previous) if previous else None, **_cursor(m))
 
     @strawberry.subscription(description="新的红旗预警及其证据：监察、中心管理、行政监督部门；"
                                          "after 传回上次的游标，先补发其后的预警，再实时推送")
     async def tender_red_flags(self, info: Info, code: str | None = None,
                                after: str | None = None) -> AsyncGenerator[TenderRedFlagRaised, None]:
         async for m in _tender_messages(info, FLAG_TOPIC, FLAG_READERS, code, after, _flag_messages):
-            ledger_id = m.get("ledger_id")
             yield TenderRedFlagRaised(code=m["code"], flag=m["flag"], title=m["title"], lot=m.get("lot"),
-                                      evidence=m.get("evidence") or {}, ledger_id=ledger_id,
-                                      cursor=str(ledger_id) if ledger_id is not None else None)
+                                      evidence=m.get("evidence") or {}, **_cursor(m))
