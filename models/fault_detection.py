@@ -8,7 +8,7 @@ writes the faults they show, once per kind and subject:
 - a supervision order unanswered (``order.escalated``);
 - a missing step (a case completed without one of its item's steps);
 - a late or back-dated report (recorded more than ``late_report_hours`` after it claims to have
-  happened);
+  happened; not for history brought in by ``esv import``);
 - a refusal without a stated reason (rejected, pre-review failed or denied with no reason);
 - a case not handled through the system (first recorded only once it was already finished);
 - a tender breach (a tender's statutory maximum period run out: the article is the evidence).
@@ -130,7 +130,7 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
     for event in events:
         kind = event.kind
         if kind.startswith("case."):
-            if event.recorded_at - event.occurred_at > late_after:
+            if not imported(event) and event.recorded_at - event.occurred_at > late_after:
                 late.append(event)
                 case_ids.add(event.subject_id)
             if kind in FINISHING:
@@ -184,6 +184,12 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
     return [d for d in drafts if d is not None]
 
 
+def imported(event: Any) -> bool:
+    """An event brought in by ``esv import`` (history moved from an older system) was never a
+    report: its lateness and after-the-fact entry are the migration's, not a department's."""
+    return (event.source or "").startswith("import:")
+
+
 def _finished_step(event: Any) -> uuid.UUID | None:
     for change in event.changes:
         if change.get("table") == "step" and change.get("set", {}).get("status") == "done":
@@ -221,7 +227,8 @@ def _finishing(tx: Transaction, facts: _Facts, events: list[Any]) -> list[FaultD
             drafts.append(facts.case_draft(FaultKind.REFUSAL_WITHOUT_REASON, case["id"], event,
                                            f"{what}未说明理由", evidence={"action": event.kind}))
         recorded = first_recorded.get(case["id"])
-        if recorded is not None and recorded[0] >= event.occurred_at and event.kind != "case.prereview_fail":
+        if (recorded is not None and recorded[0] >= event.occurred_at and event.kind != "case.prereview_fail"
+                and not imported(event)):
             drafts.append(facts.case_draft(
                 FaultKind.NOT_THROUGH_SYSTEM, case["id"], event,
                 "办件在办结后才录入系统，未经系统实时办理", at=recorded[0], event_ids=[recorded[1]],

@@ -151,6 +151,22 @@ def test_a_case_entered_only_after_it_was_finished_is_late_and_not_through_the_s
     assert cited == ["case.accept", "case.complete"]
 
 
+def test_history_brought_in_by_an_import_is_not_a_late_report(city, fixed_time):
+    """The same finished case as above, moved over from an older system by ``esv import``: the
+    migration is not a department's late report, but an overdue step still is a fault."""
+    report(city, event("N8", CaseAction.ACCEPT, T0 - timedelta(days=60), center_code="C01", item_code="SCJ-001",
+                       window_code="W01", staff_code="S01"),
+           event("N8", CaseAction.ADVANCE, T0 - timedelta(days=59)),
+           event("N8", CaseAction.ADVANCE, T0 - timedelta(days=58)),
+           event("N8", CaseAction.COMPLETE, T0 - timedelta(days=57)), source="import:receipt")
+    assert count(city, Case) == 1
+    assert [k for k, _ in kinds(city)] == []
+    report(city, event("N9", CaseAction.ACCEPT, T0 - timedelta(days=60), center_code="C01", item_code="SCJ-001",
+                       window_code="W01", staff_code="S01"),
+           event("N9", CaseAction.COMPLETE, T0 - timedelta(days=2)), source="import:receipt")
+    assert ("case_overdue", "case") in kinds(city)
+
+
 def test_a_tender_period_run_past_its_statutory_limit_is_a_fault_citing_the_article(engine, fixed_time):
     from tests.test_tender import A, apply as tender_apply, build_tender_center, ev, lifecycle
     build_tender_center(engine)
