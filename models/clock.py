@@ -56,6 +56,8 @@ class SubjectType(StrEnum):
     COMPLAINT = "complaint"
     FOLLOW_UP = "follow_up"
     TENDER_STAGE = "tender_stage"
+    RULE_WATCH = "rule_watch"    # an automatic rule's own timer ("red for N working days")
+    RATING = "evaluation"        # the window in which an applicant may rate a completed case
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,6 @@ MAX_COMMENT = 500
 SCORE_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 
 
-class RatingClock(StrEnum):
-    """The clock subject of a rating window (beside ``SubjectType``'s own subjects)."""
-
-    WINDOW = "evaluation"
-
-
 # Only the red instant matters: the window has no warning to announce.
 WINDOW_RULE = WarningRule(min_days=0, fraction=0.0)
 
@@ -173,7 +167,7 @@ def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
                                 phone=_stored_phone(case.applicant_phone), requested_at=tx.now,
                                 closes_at=tx.now, status=RequestStatus.PENDING.value, clock_id=None)
         clock = start_clock(tx.calendar(case.center_id), center_id=case.center_id,
-                            subject_type=RatingClock.WINDOW,  # type: ignore[arg-type]
+                            subject_type=SubjectType.RATING,
                             subject_id=request.id, started_at=tx.now, limit_days=tx.settings.evaluation_deem_days,
                             basis=Basis.NATURAL, rule=WINDOW_RULE)
         request.clock_id, request.closes_at = clock.id, clock.red_at
@@ -518,7 +512,7 @@ def install() -> None:
 
     add_event_listener(request_evaluations)
     add_event_listener(write_follow_up_notices)
-    on_transition(RatingClock.WINDOW, deem_unrated)
+    on_transition(SubjectType.RATING, deem_unrated)
     register_timeline_source(_timeline)
 
 

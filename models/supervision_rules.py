@@ -19,6 +19,7 @@ from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from esupervision.models.base import UTCDateTime, new_id
+from esupervision.models.clock import SubjectType
 from esupervision.models.errors import DomainError, ErrorCode
 
 MAX_REPLY_DAYS = 30
@@ -47,11 +48,7 @@ ACTION_LABELS = {Action.URGE: "自动催办", Action.ORDER: "自动督办"}
 
 # The clock subject of a rule's own timer ("red for N working days"): a clock of the core that
 # starts on the day the case's deadline falls and turns red N working days later.
-class WatchSubject(StrEnum):
-    RULE_WATCH = "rule_watch"
-
-
-WATCH_SUBJECT = WatchSubject.RULE_WATCH
+WATCH_SUBJECT = SubjectType.RULE_WATCH
 
 
 class SupervisionRule(SQLModel, table=True):
