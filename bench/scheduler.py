@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -364,7 +363,7 @@ class Latency:
         def stats(xs: list[float]) -> str:
             if not xs:
                 return "n/a"
-            return (f"p50 {1000 * statistics.median(xs):.0f} ms, p99 {1000 * percentile(xs, 0.99):.0f} ms, "
+            return (f"p50 {1000 * percentile(xs, 0.5):.0f} ms, p99 {1000 * percentile(xs, 0.99):.0f} ms, "
                     f"max {1000 * max(xs):.0f} ms")
         return (f"{self.name}: {self.announced:,} of {self.expected:,} due transitions announced "
                 f"(missing {self.missing}, twice {self.duplicates}, unexpected {self.unexpected}); "

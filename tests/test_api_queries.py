@@ -248,6 +248,39 @@ def test_the_compiled_path_takes_fragments_aliases_and_declines_what_it_does_not
     assert compiled == stock and not used and stock[1][0]["extensions"]["code"] == "TOKEN_EXPIRED"
 
 
+def test_a_compiled_document_is_judged_by_its_variables_on_every_request(
+        api, engine, viewers, monkeypatch) -> None:  # noqa: ANN001
+    # GraphQL's own rules judge a known page document once; cost, NUL, depth and alias rules
+    # still judge each request, and a document that fails validation is reported as ever.
+    answers = Answers(engine, monkeypatch)
+    supervisor = viewers["supervisor"]
+    query = """query($first: Int, $filter: CaseFilter) {
+      cases(first: $first, filter: $filter) { totalCount edges { node { number item { code } } } } }"""
+    for variables, refused in [({"first": 5}, None), ({"first": 5000}, "PAGE_TOO_LARGE"),
+                               ({"first": 5, "filter": {"text": "G\x000"}}, "BAD_INPUT"), ({"first": 3}, None)]:
+        stock, compiled, used = answers.both(query, variables, supervisor)
+        assert compiled == stock, variables
+        if refused is None:
+            assert used and not stock[1] and stock[0]["cases"]["edges"], variables
+        else:
+            assert not used and [e["extensions"]["code"] for e in stock[1]] == [refused], (variables, stock[1])
+    # 14 aliased step lists of ~18 fields: about 250 a case, so $first decides the cost (≤ 20,000).
+    costly = "query($first: Int) { cases(first: $first) { edges { node { " + " ".join(
+        f"s{i}: steps {{ clock {{ light dueAt yellowAt redAt startedAt limitDays paused finished }} "
+        f"department {{ id code name }} staff {{ id code name }} }}" for i in range(14)) + " } } } }"
+    for first, refused in ((1, None), (100, "QUERY_TOO_COMPLEX"), (2, None)):
+        stock, compiled, used = answers.both(costly, {"first": first}, supervisor)
+        assert compiled == stock, first
+        assert [e["extensions"]["code"] for e in stock[1]] == ([refused] if refused else []), (first, stock[1])
+        assert used == (refused is None), first
+    for invalid in ["{ cases(first: 3) { edges { node { number nope } } } }",
+                    "query { cases(first: 2) { ...A } } fragment A on CaseConnection { totalCount ...A }",
+                    "query($n: Int) { cases(first: 3) { totalCount } }"]:
+        for _ in range(2):
+            stock, compiled, used = answers.both(invalid, {}, supervisor)
+            assert compiled == stock and stock[1] and not used, invalid
+
+
 def test_the_compiled_path_costs_the_same_statements_for_5_or_50(api, engine, monkeypatch) -> None:  # noqa: ANN001
     import asyncio
 

@@ -5,14 +5,16 @@ It never scans clocks: it asks the index for the earliest ``next_announce_at``, 
 ``FOR UPDATE SKIP LOCKED`` so several schedulers can share the work on PostgreSQL.
 
 A midnight brings tens of thousands of transitions at one instant, more than a pass can write in
-a second. So the scheduler prepares each instant's pass ahead of it (``announce_at``): a little
-before the instant it claims the clocks due then, writes their ledger events, clock marks, the
-handlers' changes and the outbox in one transaction whose ``now`` is the instant, and commits that
-transaction once the instant has come. Nothing is visible or published before the instant; the
-events' ``occurred_at`` is each due instant and ``recorded_at`` the instant the pass commits at.
-How far ahead is learned from the passes before (the count due at the instant × the measured
-cost of one announcement), bounded by ``max_lead``: handlers run with ``tx.now`` = the instant,
-which may still be a few seconds ahead of the wall clock while they run.
+a second. So on PostgreSQL the scheduler prepares each instant's pass ahead of it
+(``announce_at``): a little before the instant it claims the clocks due then, writes their
+ledger events, clock marks, the handlers' changes and the outbox in one transaction whose ``now``
+is the instant, and commits that transaction once the instant has come. Nothing is visible or
+published before the instant; the events' ``occurred_at`` is each due instant and
+``recorded_at`` the instant the pass commits at. How far ahead is learned from the passes before
+(the count due at the instant × the measured cost of one announcement), bounded by ``max_lead``.
+Handlers run with ``tx.now`` = the instant, which may still be seconds ahead of the wall clock
+while they run; and the center's chain head stays locked from the pass's first ledger event to
+its commit (other writers of that center wait that long).
 """
 from __future__ import annotations
 
@@ -226,12 +228,17 @@ class LightScheduler:
     transitions is prepared ahead of it with ``announce_at`` and committed at it."""
 
     def __init__(self, engine: Engine, *, max_sleep: float = 0.5, batch: int = 500,
-                 max_lead: float = 30.0, prepared_batch: int = 100_000) -> None:
+                 max_lead: float | None = None, prepared_batch: int = 100_000, ahead_from: int = 200) -> None:
         self.engine = engine
         self.max_sleep = max_sleep
         self.batch = batch
-        self.max_lead = max_lead
+        # SQLite has one writer: a pass held open until its instant would stop every other write
+        # meanwhile, so there passes run at their instant (lead 0).
+        self.max_lead = (30.0 if engine.dialect.name == "postgresql" else 0.0) if max_lead is None else max_lead
         self.prepared_batch = prepared_batch
+        # Fewer due at one instant than this are announced at the instant, several instants to a
+        # pass when they crowd: one prepared transaction per instant would cost more than it saves.
+        self.ahead_from = ahead_from
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.announced = 0
@@ -309,8 +316,11 @@ class LightScheduler:
         wait = self._seconds_until(upcoming)
         if wait <= 0:
             return 0.0
-        if wait <= self.max_lead:
-            wait -= self.lead(self._count_due(upcoming))
+        # Counted only when there is time to prepare: a stream of close instants is not counted.
+        if self.max_lead and 0.25 <= wait <= self.max_lead:
+            count = self._count_due(upcoming)
+            if count >= self.ahead_from:
+                wait -= self.lead(count)
         return min(self.max_sleep, max(0.0, wait))
 
     def _count_due(self, instant: datetime) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -858,9 +858,46 @@ class _Writer:
         return Department.from_row(loaded) if name == "department" else Staff.from_row(loaded)
 
 
+# GraphQL's own rules (graphql.specified_rules) judge the document alone: for a compiled
+# document their verdict is kept, by query text. Every other rule (cost and NUL checks over the
+# variables, depth, aliases, introspection by role) runs on every request.
+_STATIC_VALIDATION: dict[tuple[Any, ...], bool] = {}
+
+
+def _validate_compiled(execution_context: Any) -> None:
+    from graphql import specified_rules, validate
+    rules = execution_context.validation_rules
+    standard = frozenset(specified_rules)
+    static = tuple(r for r in rules if r in standard)
+    per_request = [r for r in rules if r not in standard]
+    schema = execution_context.schema._schema
+    document = execution_context.graphql_document
+    key = (id(schema), execution_context.query, execution_context.operation_name, static)
+    valid = _STATIC_VALIDATION.get(key)
+    if valid is None:
+        valid = not validate(schema, document, static)
+        if len(_STATIC_VALIDATION) >= _PLAN_CACHE_SIZE:
+            _STATIC_VALIDATION.clear()
+        _STATIC_VALIDATION[key] = valid
+    if valid:   # otherwise the stock validation runs every rule and reports as it always does
+        execution_context.pre_execution_errors = validate(schema, document, per_request) if per_request else []
+
+
 class CompiledCasePages(SchemaExtension):
     """Answers ``cases`` queries through the compiled path when it can; the stock executor
     answers everything else (and this query too, whenever the compiled path declines)."""
+
+    def on_validate(self) -> Iterator[None]:  # type: ignore[override]
+        # A known page query is validated once against GraphQL's own rules, not per request.
+        execution_context = self.execution_context
+        if execution_context.graphql_document is not None and execution_context.pre_execution_errors is None:
+            try:   # not validated yet: a fragment cycle, say, must reach the stock validation
+                plan = _plan(execution_context)
+            except Exception:  # noqa: BLE001 - whatever it is, the stock validation reports it
+                plan = None
+            if plan is not None:
+                _validate_compiled(execution_context)
+        yield
 
     async def on_execute(self) -> AsyncIterator[None]:  # type: ignore[override]
         execution_context = self.execution_context
