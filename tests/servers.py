@@ -83,9 +83,14 @@ def serving(database_url: str, folder: Path, *extra: str, env: dict[str, str] | 
             time.sleep(0.1)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ask a server process to stop (SIGTERM), kill it if it has not within ten seconds."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
