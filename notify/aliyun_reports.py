@@ -52,11 +52,12 @@ def _rank(row: Any) -> int:
     return RECEIPT_RANK.get(NoticeStatus(row.status), 0)
 
 
-def record_call_reports(engine: Engine, reports: list[dict[str, Any]], *, now: datetime | None = None) -> set[str]:
+def record_call_reports(engine: Engine, reports: list[dict[str, Any]], *,
+                        now: datetime | None = None) -> dict[uuid.UUID, str | None]:
     """Record receipts on their notices (by ``out_id``), forward only; an unknown ``out_id`` or a
-    receipt of another call is ignored. Returns the staff ids whose notices changed."""
+    receipt of another call is ignored. Returns the notices changed, each with its staff id."""
     now = now or timesource.now()
-    told: set[str] = set()
+    changed: dict[uuid.UUID, str | None] = {}
     for report in reports:
         try:
             notice_id = uuid.UUID(str(report.get("out_id")))
@@ -84,9 +85,8 @@ def record_call_reports(engine: Engine, reports: list[dict[str, Any]], *, now: d
             if new is NoticeStatus.UNDELIVERED:
                 values.update(error_code=f"aliyun.{code}", error_message=str(report.get("status_msg") or code))
             session.execute(update(NOTICE).where(NOTICE.c.id == notice_id).values(**values))
-        if row.staff_id:
-            told.add(str(row.staff_id))
-    return told
+        changed[notice_id] = str(row.staff_id) if row.staff_id else None
+    return changed
 
 
 def aliyun_report_routes(engine: Engine, settings: Settings,
@@ -105,7 +105,8 @@ def aliyun_report_routes(engine: Engine, settings: Settings,
             reports = None
         if not isinstance(reports, list) or not all(isinstance(r, dict) for r in reports):
             return JSONResponse({"code": 400, "msg": "expected a JSON array of reports"}, status_code=400)
-        told = await run_in_threadpool(record_call_reports, engine, reports)
+        changed = await run_in_threadpool(record_call_reports, engine, reports)
+        told = {staff for staff in changed.values() if staff}
         if told and publish is not None:
             publish(NOTICE_TOPIC, {"staff_ids": sorted(told)})
         return JSONResponse({"code": 0, "msg": "接收成功"})

@@ -135,3 +135,26 @@ def test_receipts_need_the_token_and_only_move_forward(engine, aliyun, voice, fi
     assert (row.status, row.error_code, row.provider_status) == ("undelivered", "aliyun.200003", "200003")
     assert push([{**unanswered, "status_code": "200101"}, {**unanswered, "status_code": "200000"}]) == 200
     assert notice(engine, notice_id).status == "undelivered"  # a late or replayed receipt: forward only
+
+
+def test_a_call_whose_receipt_was_lost_gets_its_result_by_call_detail(engine, aliyun, voice, fixed_time):  # noqa: F811
+    from esupervision.notify.providers.aliyun import AliyunProvider
+    from esupervision.workers.status import poll_aliyun
+
+    settings, _ = voice
+    aliyun.report_url = None                                   # Aliyun's pushes never arrived
+    answered, unanswered = queue_call(engine), queue(engine, "+8613900139000", template="overdue",
+                                                     params=OVERDUE, channels=("voice",))
+    aliyun.behave("13900139000", "undelivered")
+    gateway = Gateway(engine, settings)
+    for notice_id in (answered, unanswered):
+        assert gateway.deliver(notice_id).outcome == "sent"
+    provider = AliyunProvider(settings)
+    assert poll_aliyun(engine, provider) == 0                  # a call takes time: not asked yet
+    fixed_time.advance(minutes=3)
+    assert poll_aliyun(engine, provider) == 2
+    heard, missed = notice(engine, answered), notice(engine, unanswered)
+    assert (heard.status, heard.provider_status) == ("delivered", "200000")
+    assert (missed.status, missed.error_code) == ("undelivered", "aliyun.200003")
+    assert poll_aliyun(engine, provider) == 0                  # asked once per result
+    assert len(aliyun.calls()) == 2

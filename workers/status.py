@@ -24,7 +24,8 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 def poll_aliyun(engine: Engine, provider, *, now: datetime | None = None, window: timedelta = timedelta(days=2),  # noqa: ANN001
                 publish: Callable[[str, dict[str, Any]], None] | None = None) -> int:
-    """Update Aliyun SMS notices still ``sent`` with their receipts; returns how many changed.
+    """Update Aliyun SMS notices still ``sent`` with their receipts (and voice calls with their
+    call details); returns how many changed.
     With ``publish``, staff whose notices changed are told on the internal channel."""
     now = now or timesource.now()
     with Session(engine) as session:
@@ -56,9 +57,38 @@ def poll_aliyun(engine: Engine, provider, *, now: datetime | None = None, window
                 changed += done.rowcount
             if done.rowcount and out_id in staff_of:
                 told.add(staff_of[out_id])
+    calls, called = poll_aliyun_calls(engine, provider, now=now, window=window)
+    told |= called
     if told and publish is not None:
         publish(NOTICE_TOPIC, {"staff_ids": sorted(told)})
-    return changed
+    return changed + calls
+
+
+def poll_aliyun_calls(engine: Engine, provider, *, now: datetime, window: timedelta,  # noqa: ANN001
+                      settle: timedelta = timedelta(minutes=2)) -> tuple[int, set[str]]:
+    """Aliyun voice notices ``sent`` whose result never came by push (a receipt lost after
+    Aliyun's three tries): their result by QueryCallDetailByCallId, recorded as a receipt would
+    be. Returns (how many changed, staff ids whose notices changed)."""
+    from esupervision.notify.aliyun_reports import IN_PROGRESS, record_call_reports
+
+    with Session(engine) as session:
+        rows = session.execute(select(NOTICE.c.id, NOTICE.c.provider_message_id, NOTICE.c.sent_at).where(
+            NOTICE.c.provider == "aliyun", NOTICE.c.channel == "voice", NOTICE.c.status == NoticeStatus.SENT.value,
+            NOTICE.c.provider_message_id.is_not(None), NOTICE.c.sent_at > now - window,
+            NOTICE.c.sent_at < now - settle)).all()
+    reports = []
+    for row in rows:
+        try:
+            detail = provider.call_detail(row.provider_message_id, row.sent_at)
+        except ProviderError as exc:
+            log.warning("QueryCallDetailByCallId for notice %s failed: %s", row.id, exc)
+            continue
+        state = str((detail or {}).get("state") or "")
+        if state and state not in IN_PROGRESS:
+            reports.append({"out_id": str(row.id), "call_id": row.provider_message_id, "status_code": state,
+                            "status_msg": (detail or {}).get("stateDesc")})
+    changed = record_call_reports(engine, reports, now=now) if reports else {}
+    return len(changed), {staff for staff in changed.values() if staff}
 
 
 class StatusPoller:

@@ -162,6 +162,8 @@ class AliyunMock(MockServer):
                               [params.get("TtsParam") or "{}"], params.get("OutId"))
         if action == "QuerySendDetails":
             return self._query(params)
+        if action == "QueryCallDetailByCallId":
+            return self._call_detail(params)
         return self._answer("InvalidAction.NotFound", f"Specified api {action} is not found.", 404)
 
     def _send(self, action: str, phones: list[str], signs: list[str | None], template_code: str,
@@ -210,6 +212,23 @@ class AliyunMock(MockServer):
             self._push_reports(record)
             return self._answer("OK", "OK", CallId=call_id)
         return self._answer("OK", "OK", BizId=biz_id)
+
+    def _call_detail(self, params: dict[str, str]) -> Reply:
+        call_id, prod, day = params.get("CallId", ""), params.get("ProdId", ""), params.get("QueryDate", "")
+        if not call_id or not prod.isdigit() or not day.isdigit():
+            return self._answer("isv.INVALID_PARAMETERS", "参数异常", _action="QueryCallDetailByCallId")
+        # Aliyun searches the 24 hours from QueryDate; the mock does not, as tests run the gateway
+        # on a fixed clock while the mock keeps the real one.
+        with self.state.lock:
+            call = next((a for a in self.accepted if a.call_id == call_id), None)
+        if call is None:
+            return self._answer("OK", "OK", Data="")
+        heard = call.status == 3
+        at = call.sent_at.strftime("%Y-%m-%d %H:%M:%S")
+        return self._answer("OK", "OK", Data=json.dumps({
+            "caller": "057100000000", "callee": call.phone, "state": "200000" if heard else "200003",
+            "stateDesc": "用户听完语音" if heard else "用户收到呼叫但未接听", "duration": 12 if heard else 0,
+            "gmtCreate": at, "startDate": at if heard else "", "endDate": at}, ensure_ascii=False))
 
     # --------------------------------------------------------------------------- receipts
     def _push_reports(self, call: Accepted) -> None:

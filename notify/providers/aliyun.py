@@ -17,6 +17,7 @@ from aliyunsdkcore.client import AcsClient
 from aliyunsdkdysmsapi.request.v20170525.QuerySendDetailsRequest import QuerySendDetailsRequest
 from aliyunsdkdysmsapi.request.v20170525.SendBatchSmsRequest import SendBatchSmsRequest
 from aliyunsdkdysmsapi.request.v20170525.SendSmsRequest import SendSmsRequest
+from aliyunsdkdyvmsapi.request.v20170525.QueryCallDetailByCallIdRequest import QueryCallDetailByCallIdRequest
 from aliyunsdkdyvmsapi.request.v20170525.SingleCallByTtsRequest import SingleCallByTtsRequest
 
 from esupervision.models import timesource
@@ -25,6 +26,7 @@ from esupervision.notify.providers import ErrorKind, Outgoing, ProviderError, Re
 from esupervision.settings import Settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
+VOICE_NOTICE_PRODUCT = 11000000300006   # Dyvmsapi's ProdId of voice notifications (SingleCallByTts)
 PERMANENT = frozenset({
     "isv.MOBILE_NUMBER_ILLEGAL", "isv.SMS_TEMPLATE_ILLEGAL", "isv.SMS_SIGNATURE_ILLEGAL",
     "isv.TEMPLATE_MISSING_PARAMETERS", "isv.INVALID_PARAMETERS", "isv.PARAM_LENGTH_LIMIT",
@@ -183,6 +185,22 @@ class AliyunProvider:
             if row.get("OutId") == message.notice_id:
                 return f"out:{message.notice_id}"
         return None
+
+    def call_detail(self, call_id: str, placed_at: datetime) -> dict[str, Any] | None:
+        """QueryCallDetailByCallId: the call's record (``state`` is its status code), or None while
+        Aliyun has none (the day after ``placed_at`` is searched)."""
+        request = QueryCallDetailByCallIdRequest()
+        request.set_CallId(call_id)
+        request.set_ProdId(VOICE_NOTICE_PRODUCT)
+        request.set_QueryDate(int(placed_at.timestamp() * 1000))
+        data = self._call(request).get("Data")
+        if not data:
+            return None
+        try:
+            detail = json.loads(data) if isinstance(data, str) else data
+        except ValueError as exc:
+            raise ProviderError(ErrorKind.FAULT, "PROVIDER_GARBAGE", "阿里云呼叫详情无法解析") from exc
+        return detail if isinstance(detail, dict) else None
 
     def _find_call(self, message: Outgoing) -> str | None:
         """Whether an earlier attempt placed this call. Dyvmsapi has no lookup by our OutId; the
