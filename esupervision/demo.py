@@ -8,6 +8,9 @@ What a viewer sees right after the build:
 - cases in every status and every light, by window and online, some extended, paused
   (补正 and each kind of 特别程序), rejected, withdrawn, deemed accepted (art. 32), a few
   reported late;
+- the supervision office at work (``supervision_demo``): automatic rules, urges and orders answered
+  on time, late or never, faults, accountability suggestions decided and appealed, complaints and
+  consultations, ratings with bad ones followed up, and last month's published report;
 - lights turning in the first minutes: a department system may fix a case's deadline itself
   (``due_at`` on its ACCEPT, see ``models.clock.fixed_deadline``). Lights of calendar clocks only
   change at local midnights, so a few dozen cases are accepted with such deadlines falling
@@ -15,8 +18,9 @@ What a viewer sees right after the build:
 
 Events are replayed in time order as the departments would have reported them: one transaction
 per batch of at most ``BATCH_EVENTS`` events of one local day, with ``now`` the instant of the
-batch's last report (so nothing is "late" unless meant to be), and the light scheduler run at
-every local midnight in between. The result depends only on ``seed`` and ``now`` (ids aside).
+batch's last report (so nothing is "late" unless meant to be), the light scheduler run at
+every local midnight in between, and the supervision office's afternoon (16:30) of each working
+day between that day's reports. The result depends only on ``seed`` and ``now`` (ids aside).
 """
 from __future__ import annotations
 
@@ -45,6 +49,7 @@ from esupervision.models.clock import (LOCAL_TZ, Basis, WarningRule, compute_dea
                                        end_of_day, local_date)
 from esupervision.models.report import CaseAction, ReportedEvent
 from esupervision.models.transaction import Transaction, transaction
+from esupervision.supervision_demo import AFTERNOON, SupervisionStory
 from esupervision.workers.lights import announce_due
 
 log = logging.getLogger(__name__)
@@ -52,7 +57,7 @@ Progress = Callable[[str, int, int], None]
 
 SOURCE = "demo"
 ACTOR = "demo"
-PHASES = ("departments", "items", "cases", "lights")
+PHASES = ("departments", "items", "cases", "supervision", "lights")
 WINDOW_WORKING_DAYS = 60
 BATCH_EVENTS = 300
 MAX_TURNING = 40                  # cases whose light turns in the first minutes
@@ -851,30 +856,41 @@ def _local_midnights(start: datetime, end: datetime) -> list[datetime]:
 
 
 def _replay(engine: Engine, reports: list[Report], start: datetime, now: datetime, report: Progress,
-            counts: dict[str, int]) -> list[str]:
-    """Send the reports day by day, running the light scheduler at every local midnight."""
+            counts: dict[str, int], afternoons: dict[date, tuple[datetime, Callable[[datetime], None]]]) -> list[str]:
+    """Send the reports day by day, running the light scheduler at every local midnight and each
+    of ``afternoons`` (a day's instant and what happens then) between that day's reports."""
     problems: list[str] = []
     by_day: dict[date, list[Report]] = defaultdict(list)
     for r in reports:
         by_day[local_date(r.reported_at)].append(r)
     done = 0
+
+    def send(batch_all: list[Report]) -> None:
+        nonlocal done
+        for i in range(0, len(batch_all), BATCH_EVENTS):
+            batch = batch_all[i:i + BATCH_EVENTS]
+            with transaction(engine, now=min(now, batch[-1].reported_at), actor=ACTOR) as tx:
+                outcomes = ingest(tx, [r.event for r in batch], source=SOURCE)
+            for outcome in outcomes:
+                if outcome.status == "refused":
+                    counts["refused"] += 1
+                    if len(problems) < 20:
+                        problems.append(f"{outcome.source_event_id}: {outcome.code} {outcome.message}")
+                else:
+                    counts["events"] += 1
+            done += len(batch)
+            report("cases", done, len(reports))
+
     for midnight in [*_local_midnights(start, now), None]:
         day_before = local_date(midnight - timedelta(seconds=1)) if midnight else None
-        for day in sorted(d for d in by_day if day_before is None or d <= day_before):
-            batch_all = by_day.pop(day)
-            for i in range(0, len(batch_all), BATCH_EVENTS):
-                batch = batch_all[i:i + BATCH_EVENTS]
-                with transaction(engine, now=min(now, batch[-1].reported_at), actor=ACTOR) as tx:
-                    outcomes = ingest(tx, [r.event for r in batch], source=SOURCE)
-                for outcome in outcomes:
-                    if outcome.status == "refused":
-                        counts["refused"] += 1
-                        if len(problems) < 20:
-                            problems.append(f"{outcome.source_event_id}: {outcome.code} {outcome.message}")
-                    else:
-                        counts["events"] += 1
-                done += len(batch)
-                report("cases", done, len(reports))
+        for day in sorted(d for d in {*by_day, *afternoons} if day_before is None or d <= day_before):
+            batch_all = by_day.pop(day, [])
+            if day in afternoons:
+                at, happen = afternoons.pop(day)
+                send([r for r in batch_all if r.reported_at <= at])
+                happen(at)
+                batch_all = [r for r in batch_all if r.reported_at > at]
+            send(batch_all)
         if midnight is not None:
             counts["light_announcements"] += _announce(engine, midnight + timedelta(seconds=1))
     counts["light_announcements"] += _announce(engine, now)
@@ -923,7 +939,8 @@ def build_demo(engine: Engine, *, now: datetime, cases: int = 3000, seed: int = 
 
     Counts returned: centers, departments (of every center), city_departments, items,
     items_in_center, items_supervised, windows, staff, cases, events (accepted), refused,
-    light_announcements. Deterministic for a given ``seed`` and ``now`` (ids aside); every record
+    light_announcements, and what the supervision story did (supervision_rules, urges, orders,
+    order_replies, ratings, complaints, published_reports ...). Deterministic for a given ``seed`` and ``now`` (ids aside); every record
     goes through the service functions and lands in the ledger. Raises ``DemoDatabaseNotEmpty``
     (a ValueError) when the database already holds centers, ``ValueError`` for a negative
     ``cases`` or a naive ``now``. Progress is reported as (phase, done, total), phases ``PHASES``.
@@ -938,7 +955,32 @@ def build_demo(engine: Engine, *, now: datetime, cases: int = 3000, seed: int = 
     _build_catalogue(engine, opened_at, plan.staffing, plan.items, report, counts)
     counts["cases"] = len(plan.stories)
     counts["events"] = counts["refused"] = counts["light_announcements"] = 0
-    problems = _replay(engine, plan.reports, opened_at, now, report, counts)
+    afternoons, story = _supervision(engine, calendar, now, seed, plan, report, counts)
+    problems = _replay(engine, plan.reports, opened_at, now, report, counts, afternoons)
     if problems:
         log.warning("demo: %d events refused, e.g. %s", counts["refused"], "; ".join(problems[:5]))
+    if story is not None:
+        from esupervision.demo_accounts import busiest_desk
+        story.finish(busiest_desk(engine))
+        report("supervision", 1, 1)
     return dict(counts)
+
+
+def _supervision(engine: Engine, calendar: WorkCalendar, now: datetime, seed: int, plan: DemoPlan,
+                 report: Progress, counts: dict[str, int]
+                 ) -> tuple[dict[date, tuple[datetime, Callable[[datetime], None]]], SupervisionStory | None]:
+    """The supervision office's afternoons over the demo's working days (none without cases)."""
+    if not plan.stories:
+        return {}, None
+    days = Days(calendar, now)
+    working = [days[i] for i in range(days.first, days.last + 1)]
+    story = SupervisionStory(engine, working_days=working, now=now, seed=seed, counts=counts)
+    instants = [datetime.combine(day, AFTERNOON, LOCAL_TZ) for day in working]
+    instants = [utc(at) for at in instants if at < days.now_local - SAFETY]
+    afternoons: dict[date, tuple[datetime, Callable[[datetime], None]]] = {}
+    for n, at in enumerate(instants, 1):
+        def happen(at: datetime, n: int = n) -> None:
+            story.afternoon(at)
+            report("supervision", n, len(instants) + 1)
+        afternoons[local_date(at)] = (at, happen)
+    return afternoons, story

@@ -3,6 +3,8 @@ department system with a fixed API key, and an applicant who logs in with an SMS
 the server console until the notification gateway sends it)."""
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -35,9 +37,7 @@ def create_demo_accounts(engine: Engine) -> list[dict[str, str]]:
                          .order_by(Center.code)).first()
         if city is None:
             return []
-        # The department and window with the most cases, so every login has something to see.
-        busiest = s.execute(select(Case.department_id, Case.window_id, func.count()).where(Case.window_id.is_not(None))  # type: ignore[union-attr]
-                            .group_by(Case.department_id, Case.window_id).order_by(func.count().desc())).first()
+        busiest = _busiest(s)
         dept = s.get(Department, busiest[0]) if busiest else s.scalars(
             select(Department).where(Department.center_id == city.id).order_by(Department.code)).first()
         window = s.get(Window, busiest[1]) if busiest else s.scalars(
@@ -61,6 +61,21 @@ def create_demo_accounts(engine: Engine) -> list[dict[str, str]]:
     _applicant_cases(engine, *where)
     with Session(engine) as s:
         return _listing(s)
+
+
+def _busiest(s: Session) -> tuple[uuid.UUID, uuid.UUID] | None:
+    # The department and window with the most cases, so every login has something to see (ties
+    # broken by id, so the demo's supervision story and the logins agree).
+    row = s.execute(select(Case.department_id, Case.window_id).where(Case.window_id.is_not(None))  # type: ignore[union-attr]
+                    .group_by(Case.department_id, Case.window_id)
+                    .order_by(func.count().desc(), Case.department_id, Case.window_id)).first()
+    return (row[0], row[1]) if row else None
+
+
+def busiest_desk(engine: Engine) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """The (department, window) the ``leader`` and ``window`` logins get: the busiest window."""
+    with Session(engine) as s:
+        return _busiest(s)
 
 
 def _applicant_cases(engine: Engine, center_code: str, item_code: str | None, window_code: str | None) -> None:

@@ -11,14 +11,16 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from esupervision.demo import PHASES, DemoDatabaseNotEmpty, build_demo, plan_demo
+from esupervision.demo_accounts import create_demo_accounts
 from esupervision.models.calendar import default_calendar
 from esupervision.models.case import Case, CaseStatus, SuspendKind
 from esupervision.models.catalogue import Center, Department, Item, ItemMaterial, ItemStep, Staff
-from esupervision.models.clock import Clock
+from esupervision.models.clock import LOCAL_TZ, Clock
 from esupervision.models.ledger import LedgerEvent, verify_ledger
 from esupervision.models.light import Light, light_at
 from esupervision.models.replay import fold, snapshot
 from esupervision.settings import get_settings
+from tests.gql import GraphQLClient
 
 CASES = 300
 
@@ -154,3 +156,97 @@ def test_same_seed_and_instant_give_the_same_demo(fixed_time):
     assert [r.event for r in first.reports] == [r.event for r in again.reports]
     assert [r.event for r in first.reports] != [r.event for r in other.reports]
     assert all(r.event.occurred_at <= now and r.reported_at <= now for r in first.reports)
+
+
+SUPERVISION = """query($from: Date!, $to: Date!, $f: DateTime!, $t: DateTime!) {
+  statistics(from: $from, to: $to, groupBy: DEPARTMENT) {
+    totals { received completed onTime overdue onTimeRate urges urgesAnsweredOnTime orders ordersAnsweredOnTime
+             errors complaints evaluations evaluationScore } }
+  supervisionRules { name trigger action days }
+  accountabilityRules { name threshold sanction }
+  supervisionOrders(first: 100) { edges { node { number status escalationLevel repliedOnTime caseNumber automatic } } }
+  urges(first: 100) { edges { node { number status automatic caseNumber } } }
+  faults(first: 1) { totalCount }
+  recorded: faults(filter: {kinds: ["service_attitude", "absent_from_post"]}, first: 50) {
+    edges { node { kind status source } } }
+  accountabilitySuggestions { status sanction }
+  appeals { status subjectType }
+  complaints(first: 100) { edges { node { kind status outcome light } } }
+  evaluationSummary(from: $f, to: $t) { total praise bad deemed badRatings { caseNumber followUp { stage overdue } } }
+  publishedReports { title periodFrom periodTo totals { received completed onTimeRate } } }"""
+THEIRS = """query($f: DateTime!, $t: DateTime!) {
+  supervisionOrders(first: 100) { edges { node { number status escalationLevel } } }
+  faults(first: 1) { totalCount }
+  appeals { status }
+  complaints(first: 100) { edges { node { status } } }
+  evaluationSummary(from: $f, to: $t) { badRatings { followUp { stage } } } }"""
+CASE_SUPERVISION = """query($n: String!) { case(number: $n) { urges { number } orders { number status } } }"""
+
+
+def test_supervision_tools_in_the_demo_through_graphql(city, fixed_time):
+    """What the supervisor, the department leader and the window staff of the demo see of the
+    supervision tools, through the GraphQL contract."""
+    engine, counts, phases = city
+    assert "supervision" in phases
+    create_demo_accounts(engine)
+    api = GraphQLClient(engine)
+    api.login("supervisor")
+    now = fixed_time.now()
+    span = {"from": (now - timedelta(days=120)).date().isoformat(), "to": now.date().isoformat(),
+            "f": (now - timedelta(days=120)).isoformat(), "t": (now + timedelta(hours=1)).isoformat()}
+    seen = api.data(SUPERVISION, span)
+
+    totals = seen["statistics"]["totals"]
+    assert totals["urges"] > 0 and totals["orders"] > 0 and 0 < totals["ordersAnsweredOnTime"] < totals["orders"]
+    assert totals["complaints"] > 0 and totals["evaluations"] > 0 and totals["errors"] > 0
+    assert {(r["trigger"], r["action"], r["days"]) for r in seen["supervisionRules"]} == {
+        ("light_yellow", "urge", None), ("red_for_days", "order", 2)}
+    assert sorted((r["threshold"], r["sanction"]) for r in seen["accountabilityRules"]) == [
+        (1, "EFFICIENCY_WARNING"), (2, "ADMONISHING_TALK"), (3, "CIRCULATED_CRITICISM")]
+
+    orders = [e["node"] for e in seen["supervisionOrders"]["edges"]]
+    assert {o["automatic"] for o in orders} == {True, False}
+    assert any(o["status"] == "REPLIED" and o["repliedOnTime"] for o in orders)            # on time
+    assert any(o["status"] == "REPLIED" and o["escalationLevel"] == 1 for o in orders)     # late, by the leader
+    assert any(o["status"] == "OPEN" and o["escalationLevel"] == 2 for o in orders)        # up to the center
+    urges = [e["node"] for e in seen["urges"]["edges"]]
+    assert {u["automatic"] for u in urges} == {True, False} and {u["status"] for u in urges} == {"OPEN", "REPLIED"}
+    number = next(o["caseNumber"] for o in orders if o["caseNumber"] and o["status"] == "REPLIED")
+    case = api.data(CASE_SUPERVISION, {"n": number})["case"]
+    assert any(o["status"] == "REPLIED" for o in case["orders"])
+
+    assert seen["faults"]["totalCount"] > 0
+    recorded = [e["node"] for e in seen["recorded"]["edges"]]
+    assert recorded and {f["source"] for f in recorded} == {"recorded"}
+    assert "REVOKED" in {f["status"] for f in recorded}          # appealed, and revoked by the supervisor
+    statuses = {s["status"] for s in seen["accountabilitySuggestions"]}
+    assert {"CONFIRMED", "CHANGED", "DISMISSED"} <= statuses
+    assert {a["status"] for a in seen["appeals"]} >= {"REVOKED", "PENDING"}
+
+    complaints = [e["node"] for e in seen["complaints"]["edges"]]
+    assert {c["kind"] for c in complaints} == {"COMPLAINT", "CONSULTATION"}
+    assert {c["status"] for c in complaints} >= {"ANSWERED", "ASSIGNED"}
+    assert any(c["status"] == "ANSWERED" and c["outcome"] == "OVERDUE" for c in complaints)
+    assert any(c["status"] != "ANSWERED" and c["light"] == "RED" for c in complaints)
+    summary = seen["evaluationSummary"]
+    assert summary["total"] > summary["praise"] > 0 and summary["deemed"] > 0 and summary["bad"] > 0
+    assert any(b["followUp"] and b["followUp"]["stage"] != "CLOSED" for b in summary["badRatings"])
+    assert any(b["followUp"] and b["followUp"]["stage"] == "CLOSED" for b in summary["badRatings"])
+    month = (now.astimezone(LOCAL_TZ).replace(day=1) - timedelta(days=1)).date()
+    assert any(r["periodTo"] == month.isoformat() and r["totals"]["completed"] > 0 for r in seen["publishedReports"])
+
+    # The department leader: the department's orders, faults, an appeal waiting, a complaint to answer.
+    api.login("leader")
+    mine = api.data(THEIRS, {"f": span["f"], "t": span["t"]})
+    assert mine["supervisionOrders"]["edges"] and mine["faults"]["totalCount"] > 0
+    assert {a["status"] for a in mine["appeals"]} >= {"PENDING"}
+    assert any(e["node"]["status"] == "ASSIGNED" for e in mine["complaints"]["edges"])
+    assert any(b["followUp"] and b["followUp"]["stage"] == "VERIFY" for b in mine["evaluationSummary"]["badRatings"])
+    # The window staff: the order to their window, which they answer.
+    api.login("window")
+    waiting = [e["node"] for e in api.data(THEIRS, {"f": span["f"], "t": span["t"]})["supervisionOrders"]["edges"]
+               if e["node"]["status"] == "OPEN" and e["node"]["escalationLevel"] == 0]
+    assert waiting
+    replied = api.data("""mutation($n: String!) { replyToOrder(input: {orderNumber: $n, reply: "已逐件说明原因"}) {
+      status repliedOnTime } }""", {"n": waiting[0]["number"]})["replyToOrder"]
+    assert replied == {"status": "REPLIED", "repliedOnTime": True}
