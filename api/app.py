@@ -30,6 +30,7 @@ from esupervision.api.schema import schema
 from esupervision.api.schema.publication import report_pdf_route
 from esupervision.api.schema.statistics import statistics_export_route
 from esupervision.api.webhooks import twilio_routes
+from esupervision.notify.aliyun_reports import aliyun_report_routes
 from esupervision.models import timesource
 from esupervision.models.lights_query import overview
 from esupervision.settings import get_settings
@@ -121,7 +122,9 @@ def create_app(engine: Engine) -> Starlette:
         Route("/healthz", healthz),
         Route("/metrics", metrics_endpoint),
         Route("/overview", overview_json),
-        *twilio_routes(engine),
+        # Delivery receipts: recorded, and published so staff see their notices' status live.
+        *twilio_routes(engine, publish=runtime.channel().publish),
+        *aliyun_report_routes(engine, get_settings(), publish=runtime.channel().publish),
         report_pdf_route(engine),   # /reports/{id}.pdf: the signed links of report SMS
         statistics_export_route(engine),   # /exports/statistics.xlsx: signed links of Statistics.excelUrl
         # /graphql itself for HTTP and WebSocket (clients do not follow a redirect on POST);

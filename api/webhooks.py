@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,7 +25,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from esupervision.models import timesource
-from esupervision.models.notice import NOTICE, RECEIPT_RANK, NoticeStatus
+from esupervision.models.notice import NOTICE, NOTICE_TOPIC, RECEIPT_RANK, NoticeStatus
 from esupervision.notify.enquiry import sms_reply, status_reply
 from esupervision.notify.providers.twilio import CALL_STATUS, SMS_STATUS
 from esupervision.settings import Settings, get_settings
@@ -53,8 +54,10 @@ async def signed_form(request: Request, settings: Settings) -> dict[str, str] | 
 
 
 def apply_receipt(engine: Engine, notice_id: uuid.UUID, *, sid: str, status: str, provider_status: str,
-                  error_code: str | None) -> str:
-    """Record a delivery report on a notice, forward only; returns what happened."""
+                  error_code: str | None,
+                  publish: Callable[[str, dict[str, Any]], None] | None = None) -> str:
+    """Record a delivery report on a notice, forward only; returns what happened. A recorded
+    status is published (``notice.status``) so the staff member it was sent to sees it live."""
     now = timesource.now()
     with Session(engine) as session, session.begin():
         row = session.execute(select(NOTICE).where(NOTICE.c.id == notice_id).with_for_update()).first()
@@ -74,10 +77,13 @@ def apply_receipt(engine: Engine, notice_id: uuid.UUID, *, sid: str, status: str
         if error_code:
             values["error_code"], values["error_message"] = f"twilio.{error_code}", f"Twilio 回执错误 {error_code}"
         session.execute(update(NOTICE).where(NOTICE.c.id == notice_id).values(**values))
+    if publish is not None and row.staff_id is not None:
+        publish(NOTICE_TOPIC, {"staff_ids": [str(row.staff_id)]})
     return "recorded"
 
 
-def twilio_routes(engine: Engine, settings: Settings | None = None) -> list[Route]:
+def twilio_routes(engine: Engine, settings: Settings | None = None,
+                  publish: Callable[[str, dict[str, Any]], None] | None = None) -> list[Route]:
     settings = settings or get_settings()
 
     async def status(request: Request) -> Response:
@@ -95,7 +101,8 @@ def twilio_routes(engine: Engine, settings: Settings | None = None) -> list[Rout
         if not sid or word not in mapping:
             return Response("unknown status", status_code=400)
         outcome = await run_in_threadpool(apply_receipt, engine, notice_id, sid=sid, status=mapping[word],
-                                          provider_status=word, error_code=form.get("ErrorCode"))
+                                          provider_status=word, error_code=form.get("ErrorCode"),
+                                          publish=publish)
         return Response(outcome, status_code=200)
 
     async def voice(request: Request) -> Response:

@@ -5,6 +5,7 @@ delivered) through the internal channel."""
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -144,6 +145,11 @@ def test_a_staff_member_follows_their_notices_live(city, fixed_time, monkeypatch
             assert queued["status"] == "QUEUED" and queued["recipient"] == "+86 139****9000"
             gateway.deliver(notice_ids(city, "S02")[-1])
             assert (change()["id"], "SENT") == (queued["id"], "SENT")
+            # A receipt the Twilio webhook records is published: heard at once.
+            apply_receipt(city, uuid.UUID(queued["id"]), sid=f"console-{queued['id']}", status="delivered",
+                          provider_status="delivered", error_code=None, publish=channel.publish)
+            heard = change()
+            assert (heard["id"], heard["status"]) == (queued["id"], "DELIVERED")
             # A receipt recorded where nothing publishes (the Twilio webhook) arrives on the resync.
             monkeypatch.setattr(notice_schema, "RESYNC_S", 0.2)
             channel.resync()   # wakes the subscriber, which waits the short resync from now on
