@@ -14,6 +14,15 @@ and a period includes both ends. Definitions:
 - supplement_requests: 补正 requests in the period
 - suspended_days: working days the clocks of the completed cases stood still (补正, 特别程序)
 - average / p90 handling days: working days from acceptance to completion, less suspended days
+  (p90: nearest rank)
+- urges / orders: issued in the period; answered on time: an urge replied by its reply deadline
+  (any reply when it has none), an order replied before its first deadline without escalation
+- complaints: complaints (not consultations) filed in the period; evaluations and their mean
+  score: ratings given in the period, deemed ones (基本满意) included
+- errors (出错): faults that occurred in the period and are not revoked (one under appeal counts)
+
+Grouping by staff and by item at once (or one with a filter on the other) is refused: the rollup
+keeps staff and item rows apart.
 """
 from __future__ import annotations
 
