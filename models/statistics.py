@@ -112,8 +112,15 @@ def period_instants(period_from: date, period_to: date) -> tuple[datetime, datet
     return start, end
 
 
+EARLIEST, LATEST = date(1990, 1, 1), date(2100, 12, 31)   # the calendar's span
+
+
 def check_period(period_from: date, period_to: date) -> None:
-    """Refuse a period that ends before it starts."""
+    """Refuse a period that ends before it starts, or lies outside the calendar's years."""
+    if not (EARLIEST <= period_from <= LATEST and EARLIEST <= period_to <= LATEST):
+        raise DomainError(ErrorCode.INVALID_PERIOD,
+                          f"统计期间应在 {EARLIEST} 至 {LATEST} 之间",
+                          period_from=period_from.isoformat(), period_to=period_to.isoformat())
     if period_to < period_from:
         raise DomainError(ErrorCode.INVALID_PERIOD,
                           f"统计期间的结束日期 {period_to} 早于开始日期 {period_from}",

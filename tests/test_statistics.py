@@ -294,6 +294,10 @@ def test_a_period_that_ends_before_it_starts_is_refused_and_changes_nothing(engi
             compute_statistics(s, period_from=date(2026, 10, 31), period_to=date(2026, 10, 1),
                                group_by=GroupBy.DEPARTMENT)
         assert refused.value.code == ErrorCode.INVALID_PERIOD
+        with pytest.raises(DomainError) as refused:   # past the calendar's years
+            compute_statistics(s, period_from=date(2026, 1, 1), period_to=date(9999, 12, 31),
+                               group_by=GroupBy.DEPARTMENT)
+        assert refused.value.code == ErrorCode.INVALID_PERIOD
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(LedgerEvent)) == events
         assert s.scalar(select(func.count()).select_from(StatisticsDay)) == 0
