@@ -173,3 +173,14 @@ def test_reporting_coverage_tells_steps_reported_as_they_happen_from_those_enter
         assert row["realtimeSteps"] == sum(st["realtime"] for st in row["steps"])
         for step in row["steps"]:
             assert step["realtime"] == (step["events"] > 0 and step["realtimeEvents"] == step["events"])
+
+
+def test_the_demo_city_covers_564_and_502_of_677_items(engine, fixed_time):
+    from esupervision.demo import build_demo
+
+    build_demo(engine, now=fixed_time.now(), cases=0)
+    with Session(engine) as s:
+        city = s.scalars(select(Center).where(Center.parent_id.is_(None))).one()
+    data = GraphQLClient(engine).data("query($c: ID) { coverage(centerId: $c) { centerName items inCenter supervised } }",
+                                      {"c": str(city.id)})["coverage"]
+    assert [(r["items"], r["inCenter"], r["supervised"]) for r in data] == [(677, 564, 502)]
