@@ -57,6 +57,7 @@ SUPERVISOR = Viewer(role=Role.SUPERVISOR, username="supervisor")
 PUBLIC_PHONES = ("13912345678", "13700001111", "13655556666", "18688889999", "15011112222")
 ORDER_FATES = (("on_time", 0.6), ("late", 0.3), ("never", 0.1))
 URGE_REPLIED = 0.7
+RECORD_EVERY = 5                  # a supervisor records a conduct fault every fifth working day
 RATED = 0.35
 SCORES = ((5, 0.8), (4, 0.12), (3, 0.045), (2, 0.02), (1, 0.015))
 RATING_COMMENTS = {5: "办事效率高，窗口服务热情。", 4: "总体满意。", 2: "等候时间太长，材料被要求反复修改。",
@@ -104,6 +105,12 @@ class Fates:
         return self.known[key]
 
 
+def _story_key(label: str, at: datetime, rule_id: uuid.UUID | None) -> str:
+    """A record's key for its fate: what and when, never its random id or number, so the same
+    seed gives the same story on any engine."""
+    return f"{utc(at).isoformat()}|{label}|{'rule' if rule_id else 'person'}"
+
+
 def _chance(seed: int, key: str, p: float) -> bool:
     return random.Random(zlib.crc32(f"{seed}:{key}".encode())).random() < p
 
@@ -119,6 +126,8 @@ class SupervisionStory:
         self.rng = random.Random(f"{seed}:supervision")
         self.published: set[tuple[date, date]] = set()
         self.appealed = False
+        self.supervised_days = 0
+        self.appeal_filed: uuid.UUID | None = None
         self.order_fate = Fates(seed, "order", ORDER_FATES)
         self.complaint_fate = Fates(seed, "complaint", COMPLAINT_FATES)
         self.decision = Fates(seed, "decision", DECISIONS)
@@ -169,14 +178,13 @@ class SupervisionStory:
     def _addressee(self, addressees: list[str], department_id: uuid.UUID) -> Viewer:
         return (self.people.get(addressees[0]) if addressees else None) or self._leader(department_id)
 
-    def _lit_cases(self, tx: Transaction, light: str, limit: int) -> list[str]:
-        """Numbers of running cases of that light now, oldest deadline first."""
-        edge = Clock.red_at if light == "red" else Clock.yellow_at
-        query = (select(Case.number).join(Clock, Clock.id == Case.clock_id)
-                 .where(Case.status == CaseStatus.ACCEPTED.value, Clock.state == "running", edge <= tx.now))
-        if light == "yellow":
-            query = query.where(Clock.red_at > tx.now)
-        return list(tx.session.scalars(query.order_by(Clock.due_at, Case.number).limit(limit)))
+    @staticmethod
+    def _red_cases(tx: Transaction, limit: int) -> list[str]:
+        """Numbers of running cases red now, the longest overdue first (what a supervisor sees)."""
+        return list(tx.session.scalars(
+            select(Case.number).join(Clock, Clock.id == Case.clock_id)
+            .where(Case.status == CaseStatus.ACCEPTED.value, Clock.state == "running", Clock.red_at <= tx.now)
+            .order_by(Clock.due_at, Case.number).limit(limit)))
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -222,7 +230,7 @@ class SupervisionStory:
     def _supervise(self, at: datetime) -> None:
         """The supervisor's own urges and orders: a red case most days, now and then more."""
         rng = self.rng
-        red = self._read(at, lambda tx: self._lit_cases(tx, "red", 20))
+        red = self._read(at, lambda tx: self._red_cases(tx, 20))
         if red and rng.random() < 0.6:
             number = rng.choice(red)
             self._act(at, SUPERVISOR.actor, lambda tx: sup.create_urge(
@@ -231,31 +239,27 @@ class SupervisionStory:
             number = rng.choice(red)
             self._act(at, SUPERVISOR.actor, lambda tx: sup.issue_order(
                 tx, target=sup.Target(case_number=number), message=ORDER_TEXT, by=SUPERVISOR, reply_days=3), "orders")
-        if rng.random() < 0.12:
+        self.supervised_days += 1
+        if self.supervised_days % RECORD_EVERY == 2:     # the camera spot checks of the week
             kind, text = rng.choice(RECORDED_FAULTS)
-
-            def record(tx: Transaction) -> Any:
-                staff = tx.session.scalars(select(Staff).where(Staff.window_id.is_not(None))  # type: ignore[union-attr]
-                                           .order_by(Staff.code)).all()
-                person = staff[rng.randrange(len(staff))]
-                return acc.record_fault(tx, kind=kind, description=text, staff_id=person.id, occurred_at=tx.now)
-            self._act(at, SUPERVISOR.actor, record, "recorded_faults")
+            person = rng.choice([who for who in self.people.values() if who.window_id is not None])
+            self._act(at, SUPERVISOR.actor, lambda tx: acc.record_fault(
+                tx, kind=kind, description=text, staff_id=person.staff_id, occurred_at=tx.now), "recorded_faults")
 
     def _answer_orders(self, at: datetime) -> None:
         """Open orders: answered on time, late (by the leader once escalated), or never."""
-        def open_orders(tx: Transaction) -> list[tuple[str, uuid.UUID, int, datetime, list[str], uuid.UUID]]:
+        def open_orders(tx: Transaction) -> list[tuple[str, uuid.UUID, int, list[str], uuid.UUID]]:
             rows = tx.session.scalars(select(sup.SupervisionOrder).where(
-                sup.SupervisionOrder.status == sup.OrderStatus.OPEN, sup.SupervisionOrder.issued_at < tx.now)
-                .order_by(sup.SupervisionOrder.number))
-            return [(o.number, o.id, o.escalation_level, o.first_due_at, list(o.addressee_ids), o.department_id)
-                    for o in rows]
-        for number, order_id, level, first_due, addressees, department_id in self._read(at, open_orders):
-            fate = self.order_fate(number)
+                sup.SupervisionOrder.status == sup.OrderStatus.OPEN, sup.SupervisionOrder.issued_at < tx.now))
+            return sorted((_story_key(o.target_label, o.issued_at, o.rule_id), o.id, o.escalation_level,
+                           list(o.addressee_ids), o.department_id) for o in rows)
+        for key, order_id, level, addressees, department_id in self._read(at, open_orders):
+            fate = self.order_fate(key)
             if fate == "never" or (fate == "late" and level == 0):
                 continue
 
             who = self._addressee(addressees, department_id) if level == 0 else self._leader(department_id)
-            text = REPLIES[zlib.crc32(number.encode()) % len(REPLIES)] if level == 0 else LATE_REPLY
+            text = REPLIES[zlib.crc32(key.encode()) % len(REPLIES)] if level == 0 else LATE_REPLY
             self._act(at, who, lambda tx, order_id=order_id, text=text, who=who: sup.reply_to_order(
                 tx, order_id=order_id, reply=text, by=who, finish_by=tx.now + timedelta(days=2)),
                 "order_replies" if level == 0 else "order_replies_late")
@@ -266,30 +270,36 @@ class SupervisionStory:
             rows = tx.session.scalars(select(sup.Urge).where(sup.Urge.replied_at.is_(None),  # type: ignore[union-attr]
                                                              sup.Urge.created_at >= since,
                                                              sup.Urge.created_at < tx.now))
-            return [(u.number, u.id, list(u.addressee_ids), u.department_id) for u in rows]
-        for number, urge_id, addressees, department_id in self._read(at, open_urges):
-            if not _chance(self.seed, number, URGE_REPLIED):
+            return sorted((_story_key(u.target_label, u.created_at, u.rule_id), u.id, list(u.addressee_ids),
+                           u.department_id) for u in rows)
+        for key, urge_id, addressees, department_id in self._read(at, open_urges):
+            if not _chance(self.seed, key, URGE_REPLIED):
                 continue
-
             who = self._addressee(addressees, department_id)
-            text = REPLIES[zlib.crc32(number.encode()) % len(REPLIES)]
+            text = REPLIES[zlib.crc32(key.encode()) % len(REPLIES)]
             self._act(at, who, lambda tx, urge_id=urge_id, text=text, who=who: sup.reply_to_urge(
                 tx, urge_id=urge_id, reply=text, by=who), "urge_replies")
 
     def _decide_suggestions(self, at: datetime) -> None:
         """Suggestions older than two days get the supervisor's decision (most of them)."""
-        def pending(tx: Transaction) -> list[tuple[uuid.UUID, str]]:
-            return [(s.id, s.suggested_sanction) for s in tx.session.scalars(
-                select(acc.AccountabilitySuggestion).where(
-                    acc.AccountabilitySuggestion.status == acc.SuggestionStatus.PENDING.value,
-                    acc.AccountabilitySuggestion.created_at < tx.now - timedelta(days=2))
-                .order_by(acc.AccountabilitySuggestion.key))]
-        for suggestion_id, sanction in self._read(at, pending):
-            decision = self.decision(str(suggestion_id))
+        def pending(tx: Transaction) -> list[tuple[str, uuid.UUID, str]]:
+            model = acc.AccountabilitySuggestion
+            rows = tx.session.execute(
+                select(model.id, model.suggested_sanction, model.created_at, model.period, acc.AccountabilityRule.name,
+                       Department.code, Staff.code)
+                .join(acc.AccountabilityRule, acc.AccountabilityRule.id == model.rule_id)
+                .join(Department, Department.id == model.department_id, isouter=True)
+                .join(Staff, Staff.id == model.staff_id, isouter=True)
+                .where(model.status == acc.SuggestionStatus.PENDING.value, model.created_at < tx.now - timedelta(days=2)))
+            return sorted((_story_key(f"{rule}|{period}|{dept}|{staff}", created, None), suggestion_id, sanction)
+                          for suggestion_id, sanction, created, period, rule, dept, staff in rows)
+        for key, suggestion_id, sanction in self._read(at, pending):
+            decision = self.decision(key)
             if decision == "pending":
                 continue
             other = "rectification" if sanction != "rectification" else "efficiency_warning"
-            reason = {"confirm": None, "change": "初次超期且已主动整改，改为责令整改。",
+            label = acc.SANCTION_LABELS[acc.Sanction(other)]
+            reason = {"confirm": None, "change": f"初次超期且已主动整改，改为{label}。",
                       "dismiss": "超期系申请人补正材料延误所致，不予追究。"}[decision]
 
             def decide(tx: Transaction, suggestion_id=suggestion_id, decision=decision, reason=reason,
@@ -302,6 +312,11 @@ class SupervisionStory:
     def _appeal(self, at: datetime) -> None:
         """Once: a department leader appeals a recorded conduct fault; the supervisor revokes it
         the next afternoon (the statistics no longer count it)."""
+        if self.appeal_filed is not None:
+            appeal_id, self.appeal_filed = self.appeal_filed, None
+            self._act(at, SUPERVISOR.actor, lambda tx: acc.decide_appeal(
+                tx, appeal_id=appeal_id, outcome=acc.AppealOutcome.REVOKE,
+                reason="经核实请假手续齐全，撤销该差错认定。"), "appeals_decided")
         if self.appealed:
             return
 
@@ -316,19 +331,15 @@ class SupervisionStory:
             reason="当日该人员经批准外出参加业务培训，有请假审批单为证。", evidence=["请假审批单（扫描件）", "培训通知"]),
             "appeals")
         if appeal is not None:
-            self.appealed = True
-            self._act(at + timedelta(minutes=40), SUPERVISOR.actor, lambda tx: acc.decide_appeal(
-                tx, appeal_id=appeal.id, outcome=acc.AppealOutcome.REVOKE,
-                reason="经核实请假手续齐全，撤销该差错认定。"), "appeals_decided")
+            self.appealed, self.appeal_filed = True, appeal.id
 
     def _complaints(self, at: datetime) -> None:
         """New complaints and consultations; earlier ones assigned and answered as fated."""
         rng = self.rng
-        filed_at = at - timedelta(hours=rng.randint(2, 6))
         if rng.random() < 0.35:
             text = rng.choice(CONSULTATIONS)
             phone = rng.choice(PUBLIC_PHONES)
-            self._act(filed_at, "public", lambda tx: file_complaint(
+            self._act(at, PUBLIC.actor, lambda tx: file_complaint(
                 tx, filer=PUBLIC, kind=ComplaintKind.CONSULTATION, content=text, phone=phone,
                 center_code=self.city_code, channel=rng.choice(("online", "sms"))), "consultations")
         if rng.random() < 0.2:
@@ -341,10 +352,10 @@ class SupervisionStory:
                 filer = Viewer(role=Role.APPLICANT, applicant_phone=case.applicant_phone)
                 return file_complaint(tx, filer=filer, kind=ComplaintKind.COMPLAINT, content=rng.choice(COMPLAINTS),
                                       case_number=case.number, name=case.applicant_name[:20])
-            self._act(filed_at, "applicant", linked, "complaints")
+            self._act(at, "applicant", linked, "complaints")
         if rng.random() < 0.1:
             text = rng.choice(COMPLAINTS)
-            self._act(filed_at, "public", lambda tx: file_complaint(
+            self._act(at, PUBLIC.actor, lambda tx: file_complaint(
                 tx, filer=PUBLIC, kind=ComplaintKind.COMPLAINT, content=text, phone=rng.choice(PUBLIC_PHONES),
                 center_code=self.city_code), "complaints")
         self._handle_complaints(at)
@@ -383,7 +394,7 @@ class SupervisionStory:
             return
         # One transaction for the afternoon's ratings (each as its applicant): a few hundred
         # transactions fewer on a 3,000-case demo.
-        with transaction(self.engine, now=at - timedelta(hours=1), actor="applicant") as tx:
+        with transaction(self.engine, now=at, actor="applicant") as tx:
             for number, phone in wanted:
                 score = _fate(self.seed, f"score:{number}", SCORES)
                 channel = "sms" if _chance(self.seed, f"sms:{number}", 0.4) else "portal"
