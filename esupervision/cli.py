@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -160,8 +159,9 @@ def worker(processes: int, threads: int) -> None:
         poller.start_thread()
     children = [subprocess.Popen([sys.executable, "-m", "esupervision.workers.dispatch", "--threads", str(threads)])
                 for _ in range(processes if settings.broker != "inprocess" else 0)]
-    monthly = threading.Event()
-    threading.Thread(target=_monthly_reports, args=(engine, monthly), name="monthly-reports", daemon=True).start()
+    from esupervision.workers.reports import start_monthly_thread
+    monthly = start_monthly_thread(engine, lambda made: console.print(
+        f"上月效能报告已发布 monthly reports published: {', '.join(made)}"))
     console.print(f"light scheduler, notice relay, monthly reports and {len(children)} delivery processes running "
                   "(Ctrl-C to stop)")
     try:
@@ -177,26 +177,6 @@ def worker(processes: int, threads: int) -> None:
             child.terminate()
         for child in children:
             child.wait(30)
-
-
-def _monthly_reports(engine, stop: threading.Event) -> None:
-    """Publish last month's reports now, then sleep to each local month start (00:05) and again;
-    ``publish_monthly`` leaves a month already published as it was, so restarts are harmless."""
-    from datetime import timedelta
-
-    from esupervision.models import timesource
-    from esupervision.models.clock import LOCAL_TZ, local_date
-    from esupervision.workers.reports import publish_monthly
-    while not stop.is_set():
-        try:
-            made = [r.center_code for r in publish_monthly(engine) if r.created]
-            if made:
-                console.print(f"上月效能报告已发布 monthly reports published: {', '.join(made)}")
-        except Exception:   # a bad month must not stop the worker; the next start retries
-            console.print_exception()
-        next_month = (local_date(timesource.now()).replace(day=1) + timedelta(days=32)).replace(day=1)
-        wake = datetime.combine(next_month, time(0, 5), LOCAL_TZ)
-        stop.wait(max(1.0, (wake - timesource.now()).total_seconds()))
 
 
 # ----------------------------------------------------------------------------- calendar

@@ -8,9 +8,11 @@ back the others.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 import dramatiq
 from dramatiq.broker import Broker
@@ -20,7 +22,7 @@ from sqlmodel import Session
 
 from esupervision.models import timesource
 from esupervision.models.catalogue import Center
-from esupervision.models.clock import local_date
+from esupervision.models.clock import LOCAL_TZ, local_date
 from esupervision.models.errors import DomainError
 from esupervision.models.publication import previous_month, publish_report
 from esupervision.models.transaction import transaction
@@ -36,6 +38,31 @@ class MonthlyResult:
     created: bool
     notices: int = 0
     error: str | None = None
+
+
+def run_monthly(engine: Engine, stop: threading.Event,
+                on_published: Callable[[list[str]], None] | None = None) -> None:
+    """Publish last month's reports now, then sleep to each local month start (00:05) and again
+    until ``stop`` is set; ``publish_monthly`` leaves a month already published as it was, so
+    restarts are harmless."""
+    while not stop.is_set():
+        try:
+            made = [r.center_code for r in publish_monthly(engine) if r.created]
+            if made and on_published is not None:
+                on_published(made)
+        except Exception:   # a bad month must not stop the worker; the next start retries
+            log.exception("monthly reports not published")
+        next_month = (local_date(timesource.now()).replace(day=1) + timedelta(days=32)).replace(day=1)
+        wake = datetime.combine(next_month, time(0, 5), LOCAL_TZ)
+        stop.wait(max(1.0, (wake - timesource.now()).total_seconds()))
+
+
+def start_monthly_thread(engine: Engine, on_published: Callable[[list[str]], None] | None = None) -> threading.Event:
+    """``run_monthly`` in a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    threading.Thread(target=run_monthly, args=(engine, stop, on_published), name="monthly-reports",
+                     daemon=True).start()
+    return stop
 
 
 def publish_monthly(engine: Engine, *, today: date | None = None,

@@ -41,4 +41,6 @@ def start_embedded_worker(engine: Engine) -> LightScheduler:
     scheduler.start_thread()
     from esupervision.workers.dispatch import start_in_process
     start_in_process(engine, get_settings(), channel().subscribe)   # notices: stub broker, in this process
+    from esupervision.workers.reports import start_monthly_thread
+    start_monthly_thread(engine)   # last month's reports, as `esv worker` publishes them in production
     return scheduler
