@@ -2,7 +2,7 @@
 departments over a year ≤ 1 s, one department over a month ≤ 50 ms), against the same figures
 computed by a plain SQL GROUP BY over the raw ledger events; the answers are checked equal.
 
-    python bench/statistics.py [--cases 2000000] [--keep]
+    python bench/efficiency_statistics.py [--cases 2000000] [--keep]
 
 The catalogue (one city center, 50 departments, 200 windows, 600 staff, 677 items) goes through
 the service functions; the cases, their clocks and ~5 million ledger events are generated in
