@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Column, Index, false, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.db import insert_rows
+from esupervision.db import among, insert_rows
 from esupervision.models import tally
 from esupervision.models.access import Role, Viewer
 from esupervision.models.base import UTCDateTime, new_id, record_class
@@ -152,9 +152,9 @@ def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
         chunk = ids[start:start + 1000]
         cases.update((c.id, c) for c in tx.session.execute(
             select(Case.id, Case.number, Case.center_id, Case.status, Case.applicant_phone)
-            .where(Case.id.in_(chunk))))  # type: ignore[attr-defined]
+            .where(among(tx.session, Case.id, chunk))))
         for case_id in tx.session.scalars(select(EvaluationRequest.case_id).where(
-                EvaluationRequest.case_id.in_(chunk))):  # type: ignore[attr-defined]
+                among(tx.session, EvaluationRequest.case_id, chunk))):
             cases.pop(case_id, None)
     wanted = [c for c in cases.values() if c.status == CaseStatus.COMPLETED.value]
     if not wanted:

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from esupervision.db import among
 from esupervision.models.accountability import FAULT_LABELS, Fault, FaultDraft, FaultKind, add_derived_faults
 from esupervision.models.case import Case, Step
 from esupervision.models.catalogue import ItemStep
@@ -43,8 +44,16 @@ REFUSALS = frozenset({"case.reject", "case.prereview_fail"})
 OWN_KINDS = ("fault.", "accountability.", "appeal.")
 
 
+# Only the columns the drafts read: a batch names thousands of cases, steps and clocks.
+_CASE_COLUMNS = ("id", "number", "center_id", "department_id", "window_id", "staff_id", "item_id",
+                 "clock_id", "result", "reason")
+_STEP_COLUMNS = ("id", "case_id", "department_id", "seq", "name", "limit_days", "staff_id", "clock_id")
+_CLOCK_COLUMNS = ("id", "due_at", "outcome", "outcome_days")
+
+
 class _Facts:
-    """The projection rows a run of events names, read in a few queries."""
+    """The projection rows a run of events names, read in a few queries (one parameter each:
+    ``among`` sends the ids as one array on PostgreSQL)."""
 
     def __init__(self, tx: Transaction) -> None:
         self.tx = tx
@@ -52,27 +61,29 @@ class _Facts:
         self.steps: dict[uuid.UUID, Any] = {}
         self.clocks: dict[uuid.UUID, Any] = {}
 
+    def _read(self, table: Any, names: tuple[str, ...], column: Any, values: list[Any],
+              into: dict[uuid.UUID, Any]) -> None:
+        session = self.tx.session
+        columns = [table.c[n] for n in names]
+        for start in range(0, len(values), 5000):
+            for row in session.execute(select(*columns).where(
+                    among(session, column, values[start:start + 5000]))).mappings():
+                into[row["id"]] = row
+
     def load_cases(self, ids: set[uuid.UUID]) -> None:
-        missing = list(ids - set(self.cases))
-        for start in range(0, len(missing), 500):
-            for row in self.tx.session.execute(select(Case.__table__).where(  # type: ignore[attr-defined]
-                    Case.id.in_(missing[start:start + 500]))).mappings():  # type: ignore[attr-defined]
-                self.cases[row["id"]] = row
+        table = Case.__table__  # type: ignore[attr-defined]
+        self._read(table, _CASE_COLUMNS, table.c.id, list(ids - set(self.cases)), self.cases)
 
     def load_steps(self, *, ids: set[uuid.UUID] = frozenset(), case_ids: set[uuid.UUID] = frozenset()) -> None:
         table = Step.__table__  # type: ignore[attr-defined]
         for column, values in ((table.c.id, list(ids - set(self.steps))), (table.c.case_id, list(case_ids))):
-            for start in range(0, len(values), 500):
-                for row in self.tx.session.execute(select(table).where(column.in_(values[start:start + 500]))).mappings():
-                    self.steps[row["id"]] = row
+            self._read(table, _STEP_COLUMNS, column, values, self.steps)
         self.load_cases({s["case_id"] for s in self.steps.values()})
 
     def load_clocks(self, ids: set[uuid.UUID]) -> None:
+        table = Clock.__table__  # type: ignore[attr-defined]
         missing = [i for i in ids - set(self.clocks) if i is not None]
-        for start in range(0, len(missing), 500):
-            for row in self.tx.session.execute(select(Clock.__table__).where(  # type: ignore[attr-defined]
-                    Clock.id.in_(missing[start:start + 500]))).mappings():  # type: ignore[attr-defined]
-                self.clocks[row["id"]] = row
+        self._read(table, _CLOCK_COLUMNS, table.c.id, missing, self.clocks)
 
     def case_draft(self, kind: FaultKind, case_id: uuid.UUID, event: Any, description: str, *,
                    subject_type: str = "case", subject_id: uuid.UUID | None = None, at: Any = None,
@@ -132,7 +143,6 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
         if kind.startswith("case."):
             if not imported(event) and event.recorded_at - event.occurred_at > late_after:
                 late.append(event)
-                case_ids.add(event.subject_id)
             if kind in FINISHING:
                 finished.append(event)
                 case_ids.add(event.subject_id)
@@ -156,13 +166,17 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
             for change in event.changes:
                 if change.get("table") == "clock" and change.get("set", change.get("values", {})).get("outcome") == "overdue":
                     tender_clock_events.append((event, uuid.UUID(change["id"])))
+    late = _unrecorded_late(tx, late)
+    case_ids.update(e.subject_id for e in late)
     if not (late or finished or advanced or red_cases or red_steps or tender_clock_events or orders):
         return []
     facts = _Facts(tx)
     facts.load_cases(case_ids)
     finished_cases = {e.subject_id for e in finished if e.kind == "case.complete"}
     facts.load_steps(ids=step_ids, case_ids=finished_cases)
-    facts.load_clocks({c["clock_id"] for c in facts.cases.values()} | {s["clock_id"] for s in facts.steps.values()})
+    # Clocks are read only where a draft looks at them: completed cases' own clocks and steps'.
+    facts.load_clocks({facts.cases[i]["clock_id"] for i in finished_cases if i in facts.cases}
+                      | {s["clock_id"] for s in facts.steps.values()})
     drafts: list[FaultDraft | None] = []
     for event in red_cases:
         drafts.append(facts.case_draft(FaultKind.CASE_OVERDUE, event.subject_id, event,
@@ -182,6 +196,24 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
     drafts += _orders(tx, orders)
     drafts += _tender(tx, tender_clock_events)
     return [d for d in drafts if d is not None]
+
+
+def _unrecorded_late(tx: Transaction, late: list[Any]) -> list[Any]:
+    """The first late event of each case whose late report is not on record yet: a department
+    that reports late usually does so for every event of a case, and a fault is written once per
+    case (``add_derived_faults`` would drop the others; they need no facts read or drafts made)."""
+    if not late:
+        return late
+    prefix = f"{FaultKind.LATE_REPORT.value}:"
+    first: dict[str, Any] = {}
+    for event in late:
+        first.setdefault(f"{prefix}{event.subject_id}", event)
+    keys = list(first)
+    session = tx.session
+    for start in range(0, len(keys), 5000):
+        for key in session.scalars(select(Fault.key).where(among(session, Fault.key, keys[start:start + 5000]))):
+            first.pop(key, None)
+    return list(first.values())
 
 
 def imported(event: Any) -> bool:
@@ -208,7 +240,7 @@ def _finishing(tx: Transaction, facts: _Facts, events: list[Any]) -> list[FaultD
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         first = select(LedgerEvent.subject_id, func.min(LedgerEvent.id).label("first_id")).where(
-            LedgerEvent.subject_id.in_(chunk), LedgerEvent.kind.like("case.%")).group_by(
+            among(tx.session, LedgerEvent.subject_id, chunk), LedgerEvent.kind.like("case.%")).group_by(
             LedgerEvent.subject_id).subquery()
         for subject_id, recorded_at, event_id in tx.session.execute(
                 select(LedgerEvent.subject_id, LedgerEvent.recorded_at, LedgerEvent.id).join(

@@ -188,6 +188,7 @@ class Ledger:
         self._tips: dict[uuid.UUID, tuple[int, str]] = {}
         self._moved: set[uuid.UUID] = set()
         self._pending: list[LedgerEvent] = []
+        self._texts: dict[Any, str] = {}
 
     def _head(self, center_id: uuid.UUID) -> LedgerHead:
         head = self._heads.get(center_id)
@@ -226,8 +227,15 @@ class Ledger:
             data=orjson.loads(data_json), changes=orjson.loads(changes_json), prev_hash=prev_hash,
             hash="",
         )
-        body = event_body(event)
-        body["data"], body["changes"] = orjson.Fragment(data_json), orjson.Fragment(changes_json)
+        # ``event_body`` with each instant and chain id formatted once per transaction: a batch
+        # repeats its recorded_at (the transaction's instant) and a few centers in every event.
+        body = {
+            "center_id": self._text(center_id), "seq": event.seq, "kind": kind,
+            "subject_type": subject_type, "subject_id": str(subject_id), "actor": actor,
+            "source": source, "source_event_id": source_event_id,
+            "occurred_at": self._text(event.occurred_at), "recorded_at": self._text(event.recorded_at),
+            "late": late, "data": orjson.Fragment(data_json), "changes": orjson.Fragment(changes_json),
+        }
         event.hash = chain_hash(prev_hash, body)
         self._tips[center_id] = (event.seq, event.hash)
         self._moved.add(center_id)
@@ -235,6 +243,13 @@ class Ledger:
         if self._every and event.seq % self._every == 0:
             self._checkpoint(center_id, event.seq, event.hash, recorded_at)
         return event
+
+    def _text(self, value: Any) -> str:
+        """An instant (``format_instant``) or an id (``str``) as the event body holds it, cached."""
+        text = self._texts.get(value)
+        if text is None:
+            text = self._texts[value] = format_instant(value) if isinstance(value, datetime) else str(value)
+        return text
 
     def pending(self) -> list[Any]:
         """The events appended since the last flush (they get their ids at the next flush)."""

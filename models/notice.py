@@ -19,6 +19,7 @@ from sqlalchemy import JSON, Column, Index, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
+from esupervision.db import among
 from esupervision.models.base import UTCDateTime, new_id
 from esupervision.notify import templates
 from esupervision.notify.phones import PhoneError, to_e164
@@ -202,7 +203,7 @@ def _case_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
         query = (select(Case.id, Case.applicant_phone, Case.extension_days, Case.result, Case.reason,
                         Center.name.label("center"), Item.name.label("item"), Item.committed_days)
                  .join(Center, Center.id == Case.center_id).join(Item, Item.id == Case.item_id)
-                 .where(Case.id.in_(ids[start:start + 1000]), Case.applicant_phone.is_not(None)))
+                 .where(among(tx.session, Case.id, ids[start:start + 1000]), Case.applicant_phone.is_not(None)))
         facts.update((row.id, row) for row in tx.session.execute(query))
     drafts = []
     for event in wanted:

@@ -124,12 +124,16 @@ class ClockFacts:
 
 def level_keys(case: CaseFacts, day: date) -> list[Key]:
     """The four rollup rows an event of ``case`` on ``day`` counts in."""
-    window = case.window_id or NONE_ID
-    dept, center = case.department_id, case.center_id
+    return _keys((case.department_id, day, case.center_id, case.window_id, case.staff_id, case.item_id))
+
+
+def _keys(profile: tuple[Any, ...]) -> list[Key]:
+    dept, day, center, window, staff, item = profile
+    window = window or NONE_ID
     return [(_DEPARTMENT, dept, day, center, NONE_ID, NONE_ID, NONE_ID),
             (_WINDOW, dept, day, center, window, NONE_ID, NONE_ID),
-            (_STAFF, dept, day, center, window, case.staff_id or NONE_ID, NONE_ID),
-            (_ITEM, dept, day, center, window, NONE_ID, case.item_id)]
+            (_STAFF, dept, day, center, window, staff or NONE_ID, NONE_ID),
+            (_ITEM, dept, day, center, window, NONE_ID, item)]
 
 
 # Plain strings: an enum member's ``value`` is a descriptor call, and this runs per event.
@@ -182,22 +186,52 @@ BULK_ROWS = 500
 
 
 class Deltas:
-    """Additions to both tables, gathered over many events and written in one go."""
+    """Additions to both tables, gathered over many events and written in one go.
+
+    Events are summed first by what keys them (department, day, center, window, staff, item):
+    the cases of a batch share a few of those, so the four level rows are built once per
+    distinct one, not once per event."""
 
     def __init__(self) -> None:
-        self.days: dict[Key, list[int]] = {}
-        self.handling: Counter = Counter()
+        self._counts: dict[tuple[Any, ...], list[int]] = {}
+        self._handled: Counter = Counter()
 
     def add(self, case: CaseFacts, day: date, metrics: dict[str, int], handled: int | None) -> None:
-        pairs = [(_INDEX[name], value) for name, value in metrics.items()]
-        for key in level_keys(case, day):
-            counts = self.days.get(key)
-            if counts is None:
-                counts = self.days[key] = [0] * len(METRICS)
-            for index, value in pairs:
-                counts[index] += value
-            if handled is not None:
-                self.handling[(*key, handled)] += 1
+        profile = (case.department_id, day, case.center_id, case.window_id, case.staff_id, case.item_id)
+        counts = self._counts.get(profile)
+        if counts is None:
+            counts = self._counts[profile] = [0] * len(METRICS)
+        for name, value in metrics.items():
+            counts[_INDEX[name]] += value
+        if handled is not None:
+            self._handled[(profile, handled)] += 1
+
+    def __len__(self) -> int:
+        """At most how many rows ``write`` would write."""
+        return 4 * (len(self._counts) + len(self._handled))
+
+    @property
+    def days(self) -> dict[Key, list[int]]:
+        """The day rows' additions, by key."""
+        out: dict[Key, list[int]] = {}
+        for profile, counts in self._counts.items():
+            for key in _keys(profile):
+                total = out.get(key)
+                if total is None:
+                    out[key] = list(counts)
+                else:
+                    for index, value in enumerate(counts):
+                        total[index] += value
+        return out
+
+    @property
+    def handling(self) -> Counter:
+        """The histogram rows' additions, by (key, handling days)."""
+        out: Counter = Counter()
+        for (profile, handled), n in self._handled.items():
+            for key in _keys(profile):
+                out[(*key, handled)] += n
+        return out
 
     def write(self, session: Session, *, bulk: bool = False) -> None:
         """Add to the stored rows, in key order (two writers never wait on each other in a cycle).
@@ -324,7 +358,7 @@ def rebuild(session: Session, chunk: int = 20000, flush_keys: int = 300_000) -> 
             break
         _add_events(session, deltas, [(r[1], r[2], r[3]) for r in rows], tx.calendar)
         last = rows[-1][0]
-        if len(deltas.days) + len(deltas.handling) > flush_keys:
+        if len(deltas) > flush_keys:
             deltas.write(session, bulk=True)
             deltas = Deltas()
     deltas.write(session, bulk=True)
