@@ -77,6 +77,12 @@ def scheduler(url: str) -> Iterator[subprocess.Popen]:
             print("worker errors:", *errors[:10], sep="\n  ")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def api_servers(url: str, count: int) -> Iterator[list[int]]:
     """``count`` `esv serve --no-worker` processes on the bench database, answering /healthz."""
@@ -98,6 +104,7 @@ def api_servers(url: str, count: int) -> Iterator[list[int]]:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"esv serve on port {port} did not answer /healthz")
                 time.sleep(0.3)
+        api_servers.pids = [p.pid for p in processes]   # type: ignore[attr-defined]
         yield ports
     finally:
         for p in processes:
@@ -214,9 +221,16 @@ def main() -> None:
                     move_clocks(engine, spread(clocks, now_utc() + timedelta(seconds=3), args.seconds))
                 return asyncio.run(listen(ports, token, count, len(clocks), start_moves))
 
+            def cpu() -> tuple[float, float]:
+                return (sum(cpu_seconds(pid) for pid in api_servers.pids),  # type: ignore[attr-defined]
+                        time.process_time())
+
             base = phase(ids[:args.transitions], 1)
             print(f"baseline: 1 subscriber heard {len(base.arrivals)} of {args.transitions}", flush=True)
+            before = cpu()
             many = phase(ids[args.transitions:], args.subscribers)
+            after = cpu()
+            servers_cpu, bench_cpu = after[0] - before[0], after[1] - before[1]
             print(f"{args.subscribers} subscribers heard {len(many.arrivals):,} of "
                   f"{args.subscribers * args.transitions:,}", flush=True)
         engine.dispose()
@@ -235,6 +249,8 @@ def main() -> None:
         + (" — target met" if p99_many <= 200 and len(many.arrivals) == expected else " — TARGET MISSED"),
         f"**ratio {p99_many / p99_base:.2f}** (p99 with {args.subscribers:,} subscribers / with one)"
         if p99_base else "ratio: baseline empty",
+        f"CPU during the {args.subscribers:,}-subscriber phase (connecting included): API servers "
+        f"{servers_cpu:.1f} s, the subscribers' own process {bench_cpu:.1f} s",
         f"1-min load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end "
         f"({os.cpu_count()} cores shared with other work; the subscribers run in the bench process)",
     ]
