@@ -10,7 +10,6 @@ Notices are derived from those ledger events by ``write_complaint_notices`` in t
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,14 +19,13 @@ from sqlalchemy import Index, and_, false, func, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.models import tally
 from esupervision.models.access import Role, Viewer, case_scope
 from esupervision.models.base import UTCDateTime, new_id
 from esupervision.models.case import Case
 from esupervision.models.casework import row_change
 from esupervision.models.catalogue import Center, Department, Staff
-from esupervision.models.clock import (Basis, Clock, ClockState, SubjectType, WarningRule, finish_clock,
-                                       local_date, start_clock)
+from esupervision.models.clock import Clock, ClockState, SubjectType, local_date
+from esupervision.models.clockbook import ClockBook
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.light import Light
 from esupervision.models.lights_query import light_condition
@@ -96,56 +94,7 @@ class Complaint(SQLModel, table=True):
     clock_id: uuid.UUID | None = None
 
 
-# ----------------------------------------------------------------------------- clocks
-
-class ClockBook:
-    """The clocks one change starts or finishes, kept with their light-tally contributions so the
-    tally moves with them (the same bookkeeping every clocked subject does)."""
-
-    def __init__(self, tx: "Transaction") -> None:
-        self.tx = tx
-        self.clocks: dict[uuid.UUID, Clock] = {}
-        self.before: dict[uuid.UUID, Any] = {}
-
-    def start(self, *, center_id: uuid.UUID, subject_type: str, subject_id: uuid.UUID, limit_days: int,
-              basis: Basis = Basis.WORKING, rule: WarningRule = WarningRule(),
-              department_id: uuid.UUID | None = None, window_id: uuid.UUID | None = None) -> Clock:
-        """A new running clock from ``tx.now``, added to the session."""
-        record = start_clock(self.tx.calendar(center_id), center_id=center_id,
-                             subject_type=subject_type,  # type: ignore[arg-type]  # any StrEnum subject
-                             subject_id=subject_id, started_at=self.tx.now, limit_days=limit_days,
-                             basis=basis, rule=rule, department_id=department_id, window_id=window_id)
-        clock = Clock(**{c.key: getattr(record, c.key) for c in Clock.__table__.columns})  # type: ignore[attr-defined]
-        self.tx.session.add(clock)
-        self.clocks[clock.id] = clock
-        self.before[clock.id] = None
-        return clock
-
-    def get(self, clock_id: uuid.UUID | None) -> Clock | None:
-        """An existing clock, locked for this change."""
-        if clock_id is None:
-            return None
-        clock = self.clocks.get(clock_id)
-        if clock is None:
-            clock = self.tx.session.scalars(select(Clock).where(Clock.id == clock_id).with_for_update()).first()
-            if clock is not None:
-                self.clocks[clock.id] = clock
-                self.before[clock.id] = tally.contribution(clock)
-        return clock
-
-    def finish(self, clock: Clock | None, at: datetime | None = None) -> None:
-        """Stop a clock that still runs (a finished one stays as it is)."""
-        if clock is not None and clock.state in (ClockState.RUNNING.value, ClockState.PAUSED.value):
-            finish_clock(clock, self.tx.calendar(clock.center_id), at=max(at or self.tx.now, clock.started_at))
-
-    def settle(self) -> None:
-        """Write the light tally's changes for every clock touched."""
-        deltas: Counter = Counter()
-        for clock_id, before in self.before.items():
-            tally.add_change(deltas, before, tally.contribution(self.clocks[clock_id]))
-        tally.apply(self.tx.session, deltas)
-        self.before = {cid: tally.contribution(c) for cid, c in self.clocks.items()}
-
+# ----------------------------------------------------------------------------- ledger
 
 def changes_of(*rows: SQLModel | None) -> list[dict[str, Any]]:
     """The ledger's record of rows written whole (replay folds them back)."""

@@ -29,7 +29,8 @@ from esupervision.models.base import UTCDateTime, new_id, record_class
 from esupervision.models.case import Case, CaseStatus
 from esupervision.models.catalogue import Center, Staff
 from esupervision.models.clock import Basis, Clock, SubjectType, WarningRule, start_clock
-from esupervision.models.complaint import ClockBook, changes_of, complainant_phone, same_phone
+from esupervision.models.clockbook import ClockBook
+from esupervision.models.complaint import changes_of, complainant_phone, same_phone
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.notice import NoticeDraft, add_notices, fresh_events, local_time
 
@@ -250,7 +251,6 @@ def _rate(tx: "Transaction", case: Case, request: EvaluationRequest | None, *, s
         follow_up.clock_id, follow_up.due_at = clock.id, clock.due_at
         tx.session.add(follow_up)
     book.settle()
-    tx.session.flush()
     kind = "evaluation.deemed" if deemed else "evaluation.rated"
     event = tx.ledger.append(center_id=case.center_id, kind=kind, subject_type="evaluation", subject_id=case.id,
                              occurred_at=at, recorded_at=tx.now, actor="system:evaluation" if deemed else tx.actor,
@@ -351,7 +351,6 @@ def record_follow_up(tx: "Transaction", *, viewer: Viewer, number: str, stage: F
         book.finish(clock)
         follow_up.closed_at, follow_up.revisit_satisfied = tx.now, satisfied
     book.settle()
-    tx.session.flush()
     event = tx.ledger.append(center_id=follow_up.center_id, kind=f"follow_up.{stage.value}", subject_type="follow_up",
                              subject_id=follow_up.case_id, occurred_at=tx.now, recorded_at=tx.now, actor=tx.actor,
                              data={"number": wanted, "stage": stage.value, "note": text, "satisfied": satisfied},

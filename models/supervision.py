@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,13 +24,12 @@ from sqlalchemy import JSON, Column, Index, and_, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.models import tally
 from esupervision.models.access import Role, Viewer
 from esupervision.models.base import UTCDateTime, new_id
 from esupervision.models.case import FINAL, Case, Step, StepStatus
 from esupervision.models.catalogue import Center, Department, Staff, Window
-from esupervision.models.clock import (Basis, Clock, ClockState, SubjectType, WarningRule,
-                                       compute_deadline, finish_clock, local_date, start_clock)
+from esupervision.models.clock import Basis, Clock, ClockState, SubjectType, WarningRule, compute_deadline, local_date
+from esupervision.models.clockbook import ClockBook
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.ledger import LedgerEvent, row_values
 from esupervision.models.light import light_at
@@ -284,39 +282,6 @@ def _change(row: SQLModel) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- clocks
 
-class _Clocks:
-    """The clocks one change starts or finishes, with the light tally kept in step."""
-
-    def __init__(self, tx: Transaction) -> None:
-        self.tx = tx
-        self.deltas: Counter = Counter()
-
-    def start(self, *, center_id: uuid.UUID, subject_type: Any, subject_id: uuid.UUID, days: int,
-              department_id: uuid.UUID | None, window_id: uuid.UUID | None,
-              rule: WarningRule = WarningRule(), started_at: datetime | None = None) -> Clock:
-        record = start_clock(self.tx.calendar(center_id), center_id=center_id,
-                             subject_type=subject_type, subject_id=subject_id,
-                             started_at=started_at or self.tx.now, limit_days=days, basis=Basis.WORKING,
-                             rule=rule, department_id=department_id, window_id=window_id)
-        clock = Clock(**{c.key: getattr(record, c.key) for c in Clock.__table__.columns})  # type: ignore[attr-defined]
-        self.tx.session.add(clock)
-        tally.add_change(self.deltas, None, tally.contribution(clock))
-        return clock
-
-    def finish(self, clock: Clock, *, cancelled: bool = False) -> None:
-        if clock.state not in (ClockState.RUNNING.value, ClockState.PAUSED.value):
-            return
-        before = tally.contribution(clock)
-        finish_clock(clock, self.tx.calendar(clock.center_id), at=max(self.tx.now, clock.started_at),
-                     cancelled=cancelled)
-        tally.add_change(self.deltas, before, tally.contribution(clock))
-
-    def write(self) -> None:
-        self.tx.session.flush()
-        tally.apply(self.tx.session, self.deltas)
-        self.deltas = Counter()
-
-
 def reply_due(tx: Transaction, center_id: uuid.UUID, days: int) -> datetime:
     """The end of the ``days``-th working day after today, in the center's calendar."""
     return compute_deadline(tx.calendar(center_id), started_at=tx.now, limit_days=days,
@@ -434,16 +399,16 @@ def issue_order(tx: Transaction, *, target: Target, message: str, by: Viewer | N
         raise DomainError(ErrorCode.NO_ADDRESSEE, f"{resolved.label} 没有登记承办人、窗口人员或部门领导，无人可督办",
                           target=resolved.label)
     order_id = new_id()
-    clocks = _Clocks(tx)
+    clocks = ClockBook(tx)
     clock = clocks.start(center_id=resolved.center_id, subject_type=SubjectType.ORDER, subject_id=order_id,
-                         days=reply_days, department_id=resolved.department_id, window_id=resolved.window_id)
+                         limit_days=reply_days, department_id=resolved.department_id, window_id=resolved.window_id)
     actor = by.actor if by else RULES_ACTOR
     order = SupervisionOrder(id=order_id, number=_number("DB", order_id, tx.now), message=message,
                              issued_at=tx.now, issued_by=actor, rule_id=rule.id if rule else None,
                              reply_days=reply_days, first_due_at=clock.due_at, due_at=clock.due_at,
                              clock_id=clock.id, **_places(resolved))
     tx.session.add(order)
-    clocks.write()
+    clocks.settle()
     data = {"number": order.number, "target": resolved.label, "target_kind": resolved.kind,
             "case_number": resolved.case_number, "message": message, "reply_days": reply_days,
             "due_at": order.due_at, "staff_ids": order.addressee_ids, "level": 0}
@@ -474,13 +439,12 @@ def reply_to_order(tx: Transaction, *, order_id: uuid.UUID, reply: str, by: View
     if order.status != OrderStatus.OPEN:
         raise DomainError(ErrorCode.ORDER_ALREADY_REPLIED, f"督办单 {order.number} 已反馈", order=order.number)
     order.reply, order.finish_by = _reply_fields(reply, finish_by)
-    clocks = _Clocks(tx)
+    clocks = ClockBook(tx)
     clock = tx.session.get(Clock, order.clock_id)
-    if clock is not None:
-        clocks.finish(clock)
+    clocks.finish(clock)
     order.status, order.replied_at, order.replied_by = OrderStatus.REPLIED, tx.now, by.actor
     order.replied_on_time = order.escalation_level == 0 and tx.now <= order.first_due_at
-    clocks.write()
+    clocks.settle()
     changes = ([_change(clock)] if clock is not None else []) + [_change(order)]
     event = tx.ledger.append(center_id=order.center_id, kind="order.replied", subject_type="order",
                              subject_id=order.id, occurred_at=tx.now, recorded_at=tx.now, actor=by.actor,
@@ -512,10 +476,9 @@ def escalate_order(tx: Transaction, *, order_id: uuid.UUID, clock_id: uuid.UUID)
         return None
     if order.escalation_level >= TOP_LEVEL:
         return None
-    clocks = _Clocks(tx)
+    clocks = ClockBook(tx)
     old = tx.session.get(Clock, order.clock_id)
-    if old is not None:
-        clocks.finish(old)
+    clocks.finish(old)
     level = order.escalation_level + 1
     told_staff: list[Staff] = []
     admins: list[Any] = []
@@ -526,10 +489,10 @@ def escalate_order(tx: Transaction, *, order_id: uuid.UUID, clock_id: uuid.UUID)
         admins, told_staff = _center_leadership(tx.session, order.center_id)
         order.leadership_ids = [str(a.id) for a in admins]
     clock = clocks.start(center_id=order.center_id, subject_type=SubjectType.ORDER, subject_id=order.id,
-                         days=ESCALATION_REPLY_DAYS, department_id=order.department_id, window_id=order.window_id)
+                         limit_days=ESCALATION_REPLY_DAYS, department_id=order.department_id, window_id=order.window_id)
     order.clock_id, order.due_at = clock.id, clock.due_at
     order.escalation_level, order.escalated_at = level, tx.now
-    clocks.write()
+    clocks.settle()
     changes = ([_change(old)] if old is not None else []) + [_change(clock), _change(order)]
     data = {"number": order.number, "target": order.target_label, "level": level,
             "level_label": LEVEL_LABELS[level], "due_at": order.due_at,
@@ -660,13 +623,14 @@ def _start_watch(tx: Transaction, rule: SupervisionRule, case_clock: Any, number
     days: started on the deadline's own day, so the first red day counts as day one."""
     if number is None or case_clock.due_at is None:
         return
-    clocks = _Clocks(tx)
+    clocks = ClockBook(tx)
     watch_id = new_id()
     # Never yellow: the only transition worth announcing is the end of the wait.
     clock = clocks.start(center_id=case_clock.center_id, subject_type=WATCH_SUBJECT, subject_id=watch_id,
-                         days=rule.days or 1, department_id=case_clock.department_id, window_id=case_clock.window_id,
-                         rule=WarningRule(min_days=0, fraction=0.0), started_at=case_clock.due_at)
-    clocks.write()
+                         limit_days=rule.days or 1, department_id=case_clock.department_id,
+                         window_id=case_clock.window_id, rule=WarningRule(min_days=0, fraction=0.0),
+                         started_at=case_clock.due_at)
+    clocks.settle()
     tx.ledger.append(center_id=case_clock.center_id, kind="rule.watch_started", subject_type=WATCH_SUBJECT.value,
                      subject_id=watch_id, occurred_at=tx.now, recorded_at=tx.now, actor=RULES_ACTOR,
                      data={"rule_id": str(rule.id), "rule": describe(rule), "case_number": number,
@@ -686,9 +650,9 @@ def fire_watches(tx: Transaction, transitions: Iterable[Any]) -> int:
         clock = tx.session.get(Clock, change.clock.id)
         if started is None or clock is None:
             continue
-        clocks = _Clocks(tx)
+        clocks = ClockBook(tx)
         clocks.finish(clock)
-        clocks.write()
+        clocks.settle()
         rule = tx.session.get(SupervisionRule, uuid.UUID(started.data["rule_id"]))
         number = started.data["case_number"]
         case_clock = tx.session.get(Clock, uuid.UUID(started.data["case_clock_id"]))
