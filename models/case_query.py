@@ -53,19 +53,30 @@ class CasePage:
     has_previous: bool
 
 
+def encode_id_cursor(kind: str, row_id: uuid.UUID) -> str:
+    """An opaque Relay cursor for a keyset page ordered by id: base64 of ``kind:`` and the id's bytes."""
+    return base64.urlsafe_b64encode(kind.encode() + b":" + row_id.bytes).decode().rstrip("=")
+
+
+def decode_id_cursor(kind: str, cursor: str) -> uuid.UUID:
+    """The id in a ``kind`` cursor; a cursor we did not issue (or of another kind) is ``BAD_CURSOR``."""
+    prefix = kind.encode() + b":"
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if not raw.startswith(prefix) or len(raw) != len(prefix) + 16:
+            raise ValueError
+        return uuid.UUID(bytes=raw[len(prefix):])
+    except (ValueError, TypeError):
+        raise DomainError(ErrorCode.BAD_CURSOR, f"无效的分页游标 invalid cursor {cursor!r}") from None
+
+
 def encode_cursor(case_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(b"case:" + case_id.bytes).decode().rstrip("=")
+    return encode_id_cursor("case", case_id)
 
 
 def decode_cursor(cursor: str) -> uuid.UUID:
     """The case id in a cursor; a cursor we did not issue is ``BAD_CURSOR``."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        if not raw.startswith(b"case:") or len(raw) != 21:
-            raise ValueError
-        return uuid.UUID(bytes=raw[5:])
-    except (ValueError, TypeError):
-        raise DomainError(ErrorCode.BAD_CURSOR, f"无效的分页游标 invalid cursor {cursor!r}") from None
+    return decode_id_cursor("case", cursor)
 
 
 def _conditions(flt: CaseFilter, now: datetime) -> tuple[list[ColumnElement[bool]], bool]:

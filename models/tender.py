@@ -1221,19 +1221,14 @@ class TenderPage:
 
 
 def encode_tender_cursor(tender_id: uuid.UUID) -> str:
-    import base64
-    return base64.urlsafe_b64encode(b"tender:" + tender_id.bytes).decode().rstrip("=")
+    from esupervision.models.case_query import encode_id_cursor
+    return encode_id_cursor("tender", tender_id)
 
 
 def decode_tender_cursor(cursor: str) -> uuid.UUID:
-    import base64
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        if not raw.startswith(b"tender:") or len(raw) != 23:
-            raise ValueError
-        return uuid.UUID(bytes=raw[7:])
-    except (ValueError, TypeError):
-        raise DomainError(ErrorCode.BAD_CURSOR, f"无效的分页游标 invalid cursor {cursor!r}") from None
+    """The tender id in a cursor; a cursor we did not issue is ``BAD_CURSOR``."""
+    from esupervision.models.case_query import decode_id_cursor
+    return decode_id_cursor("tender", cursor)
 
 
 def _tender_conditions(flt: TenderFilter, now: datetime) -> list[Any]:
