@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
 from esupervision.models.access import Role, Viewer
-from esupervision.db import insert_rows
+from esupervision.db import among, insert_rows
 from esupervision.models.base import UTCDateTime, new_id, record_class, utc
 from esupervision.models.catalogue import Center, Department, Staff, Window
 from esupervision.models.clock import LOCAL_TZ, local_date
@@ -360,8 +360,9 @@ def add_derived_faults(tx: "Transaction", drafts: Sequence[FaultDraft]) -> list[
         return []
     keys = list(wanted)
     existing: set[str] = set()
-    for start in range(0, len(keys), 500):
-        existing.update(tx.session.scalars(select(Fault.key).where(Fault.key.in_(keys[start:start + 500]))))
+    for start in range(0, len(keys), 5000):   # one array parameter on PostgreSQL, as fault detection reads
+        chunk = keys[start:start + 5000]
+        existing.update(tx.session.scalars(select(Fault.key).where(among(tx.session, Fault.key, chunk))))
     faults = []
     for key, draft in wanted.items():
         if key in existing:
