@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import false, true
 from sqlalchemy.sql.elements import ColumnElement
@@ -65,20 +66,28 @@ class Viewer:
 PUBLIC = Viewer()
 
 
-def case_scope(viewer: Viewer) -> ColumnElement[bool]:
-    """The cases ``viewer`` may read, as a condition on the case table."""
+def unit_scope(viewer: Viewer, model: Any, applicant_phone: Any = None) -> ColumnElement[bool]:
+    """The rows of ``model`` (any table with ``center_id``, ``department_id`` and ``window_id``)
+    ``viewer`` may read: supervisors all, a center admin their center, a department (leader or
+    system) theirs, window staff their window, and, when the rows name an applicant's phone
+    (``applicant_phone``, a column), an applicant their own; anyone else nothing."""
     role = viewer.role
     if role is Role.SUPERVISOR:
         return true()
     if role is Role.CENTER_ADMIN and viewer.center_id:
-        return Case.center_id == viewer.center_id
+        return model.center_id == viewer.center_id
     if role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM) and viewer.department_id:
-        return Case.department_id == viewer.department_id
+        return model.department_id == viewer.department_id
     if role is Role.WINDOW_STAFF and viewer.window_id:
-        return Case.window_id == viewer.window_id
-    if role is Role.APPLICANT and viewer.applicant_phone:
-        return Case.applicant_phone == viewer.applicant_phone
+        return model.window_id == viewer.window_id
+    if role is Role.APPLICANT and viewer.applicant_phone and applicant_phone is not None:
+        return applicant_phone == viewer.applicant_phone
     return false()
+
+
+def case_scope(viewer: Viewer) -> ColumnElement[bool]:
+    """The cases ``viewer`` may read, as a condition on the case table."""
+    return unit_scope(viewer, Case, Case.applicant_phone)
 
 
 def may_report_for(viewer: Viewer, department_id: uuid.UUID) -> bool:

@@ -24,7 +24,7 @@ from sqlalchemy import JSON, Column, Index, false, func, select, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.models.access import Role, Viewer
+from esupervision.models.access import Role, Viewer, unit_scope
 from esupervision.db import among, insert_rows
 from esupervision.models.base import UTCDateTime, new_id, record_class, utc
 from esupervision.models.catalogue import Center, Department, Staff, Window
@@ -892,21 +892,14 @@ def _tell_leaders(tx: "Transaction", department_id: uuid.UUID | None, center_id:
 # ----------------------------------------------------------------------------- reading
 
 def scope(viewer: Viewer, model: Any) -> ColumnElement[bool]:
-    """The rows of ``model`` (faults, suggestions, appeals) ``viewer`` may read: supervisors all,
-    a center its own, leaders their department, window staff their own (or their window's)."""
-    role = viewer.role
-    if role is Role.SUPERVISOR:
-        return true()
-    if role is Role.CENTER_ADMIN and viewer.center_id:
-        return model.center_id == viewer.center_id
-    if role is Role.DEPARTMENT_LEADER and viewer.department_id:
-        return model.department_id == viewer.department_id
-    if role is Role.WINDOW_STAFF:
-        if viewer.staff_id:
-            return model.staff_id == viewer.staff_id
-        if viewer.window_id:
-            return model.window_id == viewer.window_id
-    return false()
+    """The rows of ``model`` (faults, suggestions, appeals) ``viewer`` may read: as for cases
+    (``access.unit_scope``), except that window staff with an account see their own records
+    rather than their window's, and department systems see none."""
+    if viewer.role is Role.WINDOW_STAFF and viewer.staff_id:
+        return model.staff_id == viewer.staff_id
+    if viewer.role is Role.DEPARTMENT_SYSTEM:
+        return false()
+    return unit_scope(viewer, model)
 
 
 @dataclass(frozen=True)
