@@ -66,21 +66,32 @@ class Viewer:
 PUBLIC = Viewer()
 
 
+def scope_unit(viewer: Viewer) -> tuple[str, uuid.UUID | None] | None:
+    """The unit a staff viewer reads within, as (column name, id): a center admin their center, a
+    department (leader or system) theirs, window staff their window; ``None`` for supervisors
+    (everything) and for applicants and the public (no unit). The id is ``None`` when the account
+    lacks it, which confines the viewer to nothing."""
+    role = viewer.role
+    if role is Role.CENTER_ADMIN:
+        return "center_id", viewer.center_id
+    if role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM):
+        return "department_id", viewer.department_id
+    if role is Role.WINDOW_STAFF:
+        return "window_id", viewer.window_id
+    return None
+
+
 def unit_scope(viewer: Viewer, model: Any, applicant_phone: Any = None) -> ColumnElement[bool]:
     """The rows of ``model`` (any table with ``center_id``, ``department_id`` and ``window_id``)
-    ``viewer`` may read: supervisors all, a center admin their center, a department (leader or
-    system) theirs, window staff their window, and, when the rows name an applicant's phone
-    (``applicant_phone``, a column), an applicant their own; anyone else nothing."""
-    role = viewer.role
-    if role is Role.SUPERVISOR:
+    ``viewer`` may read: supervisors all, staff their ``scope_unit``, and, when the rows name an
+    applicant's phone (``applicant_phone``, a column), an applicant their own; anyone else nothing."""
+    if viewer.role is Role.SUPERVISOR:
         return true()
-    if role is Role.CENTER_ADMIN and viewer.center_id:
-        return model.center_id == viewer.center_id
-    if role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM) and viewer.department_id:
-        return model.department_id == viewer.department_id
-    if role is Role.WINDOW_STAFF and viewer.window_id:
-        return model.window_id == viewer.window_id
-    if role is Role.APPLICANT and viewer.applicant_phone and applicant_phone is not None:
+    unit = scope_unit(viewer)
+    if unit is not None:
+        name, value = unit
+        return getattr(model, name) == value if value else false()
+    if viewer.role is Role.APPLICANT and viewer.applicant_phone and applicant_phone is not None:
         return applicant_phone == viewer.applicant_phone
     return false()
 

@@ -362,19 +362,12 @@ def scoped_filters(viewer: Any, group_by: GroupBy, filters: dict[str, uuid.UUID 
     admin its center, a department leader or system its department, window staff their window;
     anyone else aggregates only (no staff rows or staff filter). Raises FORBIDDEN when a filter
     names something outside the scope."""
-    from esupervision.models.access import Role
+    from esupervision.models.access import Role, scope_unit
 
-    role = viewer.role
     scoped = dict(filters)
-    forced: tuple[str, uuid.UUID | None] | None = None
-    if role is Role.SUPERVISOR:
+    if viewer.role is Role.SUPERVISOR:
         return scoped
-    if role is Role.CENTER_ADMIN:
-        forced = ("center_id", viewer.center_id)
-    elif role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM):
-        forced = ("department_id", viewer.department_id)
-    elif role is Role.WINDOW_STAFF:
-        forced = ("window_id", viewer.window_id)
+    forced = scope_unit(viewer)
     if forced is not None:
         name, value = forced
         if value is None or (scoped.get(name) is not None and scoped[name] != value):

@@ -21,7 +21,7 @@ from esupervision.api.schema.catalogue import Department, Staff, Window
 from esupervision.api.schema.common import (Edge, Light, PageInfo, decode_offset, offset_cursor, page_size,
                                             require, viewer)
 from esupervision.models import supervision as domain
-from esupervision.models.access import Role, Viewer
+from esupervision.models.access import Role, Viewer, scope_unit
 from esupervision.models.case import Case
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.light import light_at
@@ -500,17 +500,12 @@ class SupervisionEvent:
 def may_hear(who: Viewer, message: dict[str, Any]) -> bool:
     """Who hears a supervision message: supervisors all; a center admin their center; a department
     (leader or system) theirs; window staff what was sent to them or their window."""
-    role = who.role
-    if role is Role.SUPERVISOR:
+    if who.role is Role.SUPERVISOR:
         return True
-    if role is Role.CENTER_ADMIN:
-        return message.get("center_id") == str(who.center_id)
-    if role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM):
-        return message.get("department_id") == str(who.department_id)
-    if role is Role.WINDOW_STAFF:
-        return ((who.staff_id is not None and str(who.staff_id) in message.get("staff_ids", []))
-                or (who.window_id is not None and message.get("window_id") == str(who.window_id)))
-    return False
+    if who.role is Role.WINDOW_STAFF and who.staff_id is not None and str(who.staff_id) in message.get("staff_ids", []):
+        return True
+    unit = scope_unit(who)   # the same units as the SQL scopes (access.unit_scope)
+    return unit is not None and unit[1] is not None and message.get(unit[0]) == str(unit[1])
 
 
 def _event(message: dict[str, Any]) -> SupervisionEvent:
