@@ -19,7 +19,7 @@ from strawberry.types import Info
 
 from esupervision.api.loaders import rows_by_id, rows_grouped
 from esupervision.api.schema.catalogue import Department, Staff, Window
-from esupervision.api.schema.common import (Edge, PageInfo, decode_offset, offset_cursor, page_size, require,
+from esupervision.api.schema.common import (Edge, PageInfo, decode_offset, offset_cursor, page_size, parse_id, require,
                                             viewer)
 from esupervision.models import accountability as domain
 from esupervision.models.access import Role
@@ -44,15 +44,9 @@ DECIDERS = (Role.SUPERVISOR,)
 APPELLANTS = (Role.DEPARTMENT_LEADER, Role.CENTER_ADMIN)
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(ErrorCode.BAD_INPUT, f"无效的编号 invalid id {value!r}") from None
-
 
 def _ids(values: Sequence[Any] | None) -> list[uuid.UUID] | None:
-    return None if values is None else [_uuid(v) for v in values]
+    return None if values is None else [parse_id(v) for v in values]
 
 
 class _Loaders:
@@ -418,7 +412,7 @@ class AccountabilityRuleInput:
         return domain.RuleSpec(name=self.name, fault_kinds=list(self.fault_kinds),
                                subject_level=self.subject_level.value, threshold=self.threshold,
                                period=self.period.value, sanction=self.sanction.value, show_names=self.show_names,
-                               center_id=_uuid(self.center_id) if self.center_id else None)
+                               center_id=parse_id(self.center_id) if self.center_id else None)
 
 
 @strawberry.input(description="申诉")
@@ -451,9 +445,9 @@ class AccountabilityMutation:
     async def record_fault(self, info: Info, input: RecordFaultInput) -> FaultNode:
         def act(tx: Any, who: Any) -> Any:
             fault = domain.record_fault(
-                tx, kind=input.kind, description=input.description, staff_id=_uuid(input.staff_id) if input.staff_id else None,
-                window_id=_uuid(input.window_id) if input.window_id else None,
-                department_id=_uuid(input.department_id) if input.department_id else None,
+                tx, kind=input.kind, description=input.description, staff_id=parse_id(input.staff_id) if input.staff_id else None,
+                window_id=parse_id(input.window_id) if input.window_id else None,
+                department_id=parse_id(input.department_id) if input.department_id else None,
                 case_number=input.case_number, occurred_at=input.occurred_at, event_ids=input.event_ids,
                 evidence=input.evidence if isinstance(input.evidence, dict) else (
                     {"note": input.evidence} if input.evidence is not None else None))
@@ -468,19 +462,19 @@ class AccountabilityMutation:
 
     @strawberry.mutation(description="修改效能责任追究规则（已产生的建议不变）")
     async def update_accountability_rule(self, info: Info, id: strawberry.ID, input: AccountabilityRuleInput) -> RuleNode:
-        spec, rule_id = input.to_domain(), _uuid(id)
+        spec, rule_id = input.to_domain(), parse_id(id)
         return RuleNode.from_row(await _write(info, DECIDERS, lambda tx, who: domain.update_rule(tx, rule_id, spec)))
 
     @strawberry.mutation(description="停用（或重新启用）规则；停用的规则不再产生建议，已有建议保留")
     async def set_accountability_rule_active(self, info: Info, id: strawberry.ID, active: bool) -> RuleNode:
-        rule_id = _uuid(id)
+        rule_id = parse_id(id)
         return RuleNode.from_row(await _write(info, DECIDERS,
                                               lambda tx, who: domain.set_rule_active(tx, rule_id, active)))
 
     @strawberry.mutation(description="处理责任追究建议：确认、改变（另选处理方式并说明理由）或不予追究（说明理由）")
     async def decide_suggestion(self, info: Info, id: strawberry.ID, decision: SuggestionDecisionEnum,  # type: ignore[valid-type]
                                 reason: str | None = None, sanction: SanctionEnum | None = None) -> SuggestionNode:  # type: ignore[valid-type]
-        suggestion_id = _uuid(id)
+        suggestion_id = parse_id(id)
         row = await _write(info, DECIDERS, lambda tx, who: domain.decide_suggestion(
             tx, suggestion_id=suggestion_id, decision=domain.SuggestionDecision(decision.value), reason=reason,
             sanction=sanction.value if sanction is not None else None))
@@ -488,7 +482,7 @@ class AccountabilityMutation:
 
     @strawberry.mutation(description="申诉（部门领导）：对本部门的差错认定或责任追究提出异议并附证据")
     async def appeal(self, info: Info, input: AppealInput) -> AppealNode:
-        subject_id = _uuid(input.subject_id)
+        subject_id = parse_id(input.subject_id)
         row = await _write(info, APPELLANTS, lambda tx, who: domain.file_appeal(
             tx, viewer=who, subject_type=input.subject_type, subject_id=subject_id, reason=input.reason,
             evidence=input.evidence))
@@ -497,7 +491,7 @@ class AccountabilityMutation:
     @strawberry.mutation(description="处理申诉（监察人员）：撤销、退回或提请上级；撤销的差错不再计入统计")
     async def decide_appeal(self, info: Info, id: strawberry.ID, outcome: AppealOutcomeEnum,  # type: ignore[valid-type]
                             reason: str) -> AppealNode:
-        appeal_id = _uuid(id)
+        appeal_id = parse_id(id)
         row = await _write(info, DECIDERS, lambda tx, who: domain.decide_appeal(
             tx, appeal_id=appeal_id, outcome=domain.AppealOutcome(outcome.value), reason=reason))
         return AppealNode.from_row(row)

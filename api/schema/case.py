@@ -21,8 +21,8 @@ from esupervision.api.schema.catalogue import Center, Department, Item, Staff, W
 from esupervision.api.schema.notice import Notice, case_notices
 from esupervision.api.schema.complaint import ComplaintNode, case_complaints
 from esupervision.api.schema.evaluation import EvaluationNode, case_evaluation
-from esupervision.api.schema.common import (CaseStatus, Edge, Light, Outcome, PageInfo, enum_value,
-                                            page_size, require, viewer)
+from esupervision.api.schema.common import (CaseStatus, Edge, Light, Outcome, PageInfo, enum_value, page_size, parse_id,
+                                            require, viewer)
 from esupervision.models import case as domain
 from esupervision.models import catalogue
 from esupervision.models.access import Role
@@ -261,7 +261,7 @@ class CaseNode:
             from esupervision.models.access import case_scope
             query = select(domain.Case).where(case_scope(who))
             query = query.where(domain.Case.number == number) if number else query.where(
-                domain.Case.id == _uuid(id))
+                domain.Case.id == parse_id(id))
             return s.scalars(query).first()
         row = await info.context.run(fetch)
         return cls.from_row(row) if row else None
@@ -284,12 +284,6 @@ def _step(row: domain.Step) -> Step:
     return Step(seq=row.seq, name=row.name, status=row.status, limit_days=row.limit_days,
                 started_at=row.started_at, finished_at=row.finished_at, row=row)
 
-
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(ErrorCode.BAD_INPUT, f"无效的编号 invalid id {value!r}") from None
 
 
 @strawberry.type
@@ -320,7 +314,7 @@ class CaseFilter:
 
     def to_domain(self) -> DomainFilter:
         def ids(values: list[strawberry.ID] | None) -> list[uuid.UUID] | None:
-            return None if values is None else [_uuid(v) for v in values]
+            return None if values is None else [parse_id(v) for v in values]
         return DomainFilter(
             center_ids=ids(self.center_ids), department_ids=ids(self.department_ids),
             window_ids=ids(self.window_ids), staff_ids=ids(self.staff_ids), item_ids=ids(self.item_ids),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from esupervision.api.schema.common import Edge, PageInfo, decode_offset, offset_cursor, page_size, require
+from esupervision.api.schema.common import Edge, PageInfo, decode_offset, offset_cursor, page_size, parse_id, require
 from esupervision.models import catalogue as cat
 from esupervision.models.access import Role
 from esupervision.models.clock import Basis, WarningRule
@@ -211,7 +211,7 @@ class CatalogueQuery:
         def fetch(s):  # noqa: ANN001, ANN202
             query = select(cat.Window).order_by(cat.Window.code)
             if department_id:
-                query = query.where(cat.Window.department_id == _uuid(department_id))
+                query = query.where(cat.Window.department_id == parse_id(department_id))
             return list(s.scalars(query))
         return [Window.from_row(r) for r in await info.context.run(fetch)]
 
@@ -222,7 +222,7 @@ class CatalogueQuery:
         def fetch(s):  # noqa: ANN001, ANN202
             query = select(cat.Staff).order_by(cat.Staff.code)
             if department_id:
-                query = query.where(cat.Staff.department_id == _uuid(department_id))
+                query = query.where(cat.Staff.department_id == parse_id(department_id))
             return list(s.scalars(query))
         return [Staff.from_row(r) for r in await info.context.run(fetch)]
 
@@ -271,14 +271,8 @@ def _reference_id(value: strawberry.ID | None) -> uuid.UUID:
     malformed one is the caller's error, not ours."""
     if value is None:
         raise DomainError(ErrorCode.BAD_INPUT, "实体引用缺少键字段 id (representation without its key)")
-    return _uuid(value)
+    return parse_id(value)
 
-
-def _uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(ErrorCode.BAD_INPUT, f"无效的编号 invalid id {value!r}") from None
 
 
 @strawberry.input

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
@@ -103,3 +104,16 @@ def decode_offset(cursor: str | None) -> int:
 
 def enum_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
+
+
+def parse_id(value: Any) -> uuid.UUID:
+    """A GraphQL ID as a UUID; anything else is ``BAD_INPUT`` (never an internal error)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise DomainError(ErrorCode.BAD_INPUT, f"无效的编号 invalid id {value!r}") from None
+
+
+def parse_optional_id(value: Any) -> uuid.UUID | None:
+    """``parse_id`` for an optional argument: ``None`` stays ``None``."""
+    return None if value is None else parse_id(value)

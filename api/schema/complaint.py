@@ -17,8 +17,8 @@ from strawberry.types import Info
 
 from esupervision.api.privacy import reveal
 from esupervision.api.schema.catalogue import Center, Department
-from esupervision.api.schema.common import (Edge, Light, Outcome, PageInfo, decode_offset, enum_value,
-                                            offset_cursor, page_size, require, viewer)
+from esupervision.api.schema.common import (Edge, Light, Outcome, PageInfo, decode_offset, enum_value, offset_cursor,
+                                            page_size, parse_id, require, viewer)
 from esupervision.models import complaint as domain
 from esupervision.models.access import Role
 from esupervision.models.clock import Clock
@@ -143,16 +143,10 @@ class ComplaintFilter:
     filed_to: datetime | None = None
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(ErrorCode.BAD_INPUT, f"无效的编号 invalid id {value!r}") from None
-
 
 def _filter(flt: ComplaintFilter, case_id: uuid.UUID | None) -> domain.ComplaintFilter:
     def ids(values: list[strawberry.ID] | None) -> list[uuid.UUID] | None:
-        return None if values is None else [_uuid(v) for v in values]
+        return None if values is None else [parse_id(v) for v in values]
     for instant in (flt.filed_from, flt.filed_to):
         if instant is not None and instant.tzinfo is None:
             raise DomainError(ErrorCode.BAD_INPUT, "时间须带时区 instants need a UTC offset")
@@ -230,7 +224,7 @@ class ComplaintMutation:
 
     @strawberry.mutation(description="分派投诉咨询到部门（监察、中心管理）")
     async def assign_complaint(self, info: Info, number: str, department_id: strawberry.ID) -> ComplaintNode:
-        department = _uuid(department_id)
+        department = parse_id(department_id)
         return await _change(info, ASSIGNERS, lambda tx, who: domain.assign_complaint(
             tx, viewer=who, number=number, department_id=department))
 

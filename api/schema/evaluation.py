@@ -14,7 +14,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from esupervision.api.schema.catalogue import Department
-from esupervision.api.schema.common import Light, Outcome, enum_value, require, viewer
+from esupervision.api.schema.common import Light, Outcome, enum_value, parse_optional_id, require, viewer
 from esupervision.models import evaluation as domain
 from esupervision.models.access import Role
 from esupervision.models.errors import DomainError, ErrorCode
@@ -136,14 +136,6 @@ class EvaluationSummary:
     bad_ratings: list[BadRating]
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(ErrorCode.BAD_INPUT, f"无效的编号 invalid id {value!r}") from None
-
 
 @strawberry.type
 class EvaluationQuery:
@@ -156,7 +148,7 @@ class EvaluationQuery:
         if from_.tzinfo is None or to.tzinfo is None:
             raise DomainError(ErrorCode.BAD_INPUT, "统计期间须带时区 from and to need a UTC offset")
         cfg = get_settings()
-        center, department, window = _uuid(center_id), _uuid(department_id), _uuid(window_id)
+        center, department, window = parse_optional_id(center_id), parse_optional_id(department_id), parse_optional_id(window_id)
         summary = await info.context.run(lambda s: domain.evaluation_summary(
             s, viewer=who, start=from_, end=to, now=info.context.now, praise_min=cfg.evaluation_praise_min_score,
             bad_max=cfg.evaluation_bad_max_score, center_id=center, department_id=department, window_id=window))

@@ -23,7 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from strawberry.types import Info
 
-from esupervision.api.schema.common import viewer
+from esupervision.api.schema.common import parse_optional_id, viewer
 from esupervision.models import statistics as domain
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.settings import get_settings
@@ -117,14 +117,6 @@ class ItemReporting:
     realtime_events: int = strawberry.field(description="其中实时报送的事件数")
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    if value is None:
-        return None
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(ErrorCode.BAD_INPUT, f"无效的编号 invalid id {value!r}") from None
-
 
 def link_signature(secret: str, params: dict[str, str]) -> str:
     """HMAC of an export link's parameters (everything but ``sig``), in a fixed order."""
@@ -159,8 +151,8 @@ class StatisticsQuery:
         group = domain.GroupBy(group_by.value)
         domain.check_period(period_from, period_to)
         filters = domain.scoped_filters(who, group, {
-            "center_id": _uuid(center_id), "department_id": _uuid(department_id), "window_id": _uuid(window_id),
-            "staff_id": _uuid(staff_id), "item_id": _uuid(item_id)})
+            "center_id": parse_optional_id(center_id), "department_id": parse_optional_id(department_id), "window_id": parse_optional_id(window_id),
+            "staff_id": parse_optional_id(staff_id), "item_id": parse_optional_id(item_id)})
         table = await info.context.run(lambda s: domain.compute_statistics(
             s, period_from=period_from, period_to=period_to, group_by=group, **filters))
         link = export_link(period_from, period_to, group, filters, expires=int(wall.time()) + LINK_SECONDS)
@@ -171,7 +163,7 @@ class StatisticsQuery:
     @strawberry.field(description="各中心事项覆盖：事项总数、进驻中心办理数、纳入电子监察数（公开汇总）")
     async def coverage(self, info: Info, center_id: strawberry.ID | None = None) -> list[CenterCoverage]:
         viewer(info)
-        rows = await info.context.run(lambda s: domain.center_coverage(s, center_id=_uuid(center_id)))
+        rows = await info.context.run(lambda s: domain.center_coverage(s, center_id=parse_optional_id(center_id)))
         return [CenterCoverage(center_id=strawberry.ID(str(r.center_id)), center_code=r.center_code,
                                center_name=r.center_name, items=r.items, in_center=r.in_center,
                                supervised=r.supervised) for r in rows]
@@ -185,7 +177,7 @@ class StatisticsQuery:
                                  item_id: strawberry.ID | None = None) -> list[ItemReporting]:
         who = viewer(info)
         filters = domain.scoped_filters(who, domain.GroupBy.ITEM, {
-            "center_id": _uuid(center_id), "department_id": _uuid(department_id), "item_id": _uuid(item_id)})
+            "center_id": parse_optional_id(center_id), "department_id": parse_optional_id(department_id), "item_id": parse_optional_id(item_id)})
         if filters.pop("window_id", None) is not None:
             # Reporting is per item: window staff read the items of their department.
             if who.department_id is None:
@@ -218,7 +210,7 @@ def statistics_export_route(engine: Any) -> Route:
                 return PlainTextResponse("链接已过期 link expired", 403)
             group = domain.GroupBy(params["groupBy"])
             period_from, period_to = date.fromisoformat(params["from"]), date.fromisoformat(params["to"])
-            filters = {k: _uuid(params.get(k)) for k in _FILTERS}
+            filters = {k: parse_optional_id(params.get(k)) for k in _FILTERS}
         except (KeyError, ValueError, DomainError):
             return PlainTextResponse("链接无效 invalid link", 400)
         with Session(engine) as session:

@@ -40,8 +40,8 @@ from strawberry.types import Info
 
 from esupervision.api.context import Context
 from esupervision.api.errors import _shape
-from esupervision.api.schema.case import READERS, CaseNode, _uuid
-from esupervision.api.schema.common import CaseStatus, Light, require, viewer
+from esupervision.api.schema.case import READERS, CaseNode
+from esupervision.api.schema.common import CaseStatus, Light, parse_id, require, viewer
 from esupervision.models import timesource
 from esupervision.models.access import Role, Viewer
 from esupervision.models.audit import record_reads
@@ -200,7 +200,7 @@ class _LightMatch:
         flt = flt or LightChangeFilter()
 
         def ids(values: list[strawberry.ID] | None) -> frozenset[str] | None:
-            return None if values is None else frozenset(str(_uuid(v)) for v in values)
+            return None if values is None else frozenset(str(parse_id(v)) for v in values)
         return cls(ids(flt.center_ids), ids(flt.department_ids), ids(flt.window_ids),
                    None if flt.lights is None else frozenset(light.value for light in flt.lights),
                    None if flt.subject_types is None else frozenset(flt.subject_types))

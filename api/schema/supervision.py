@@ -16,9 +16,9 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from esupervision.api.schema.case import ClockInfo, _uuid
+from esupervision.api.schema.case import ClockInfo
 from esupervision.api.schema.catalogue import Department, Staff, Window
-from esupervision.api.schema.common import (Edge, Light, PageInfo, decode_offset, offset_cursor, page_size,
+from esupervision.api.schema.common import (Edge, Light, PageInfo, decode_offset, offset_cursor, page_size, parse_id,
                                             require, viewer)
 from esupervision.models import supervision as domain
 from esupervision.models.access import Role, Viewer, scope_unit
@@ -268,7 +268,7 @@ class SupervisionTargetFields:
 
 def _target(value: Any) -> domain.Target:
     def maybe(v: Any) -> uuid.UUID | None:
-        return None if v is None else _uuid(v)
+        return None if v is None else parse_id(v)
     return domain.Target(case_number=value.case_number, step_id=maybe(value.step_id), window_id=maybe(value.window_id),
                          department_id=maybe(value.department_id), tender_stage_id=maybe(value.tender_stage_id))
 
@@ -315,7 +315,7 @@ class SupervisionRuleInput:
     def to_spec(self) -> RuleSpec:
         return RuleSpec(name=self.name, trigger=self.trigger, action=self.action, message=self.message,
                         subject=self.subject, days=self.days, reply_days=self.reply_days,
-                        center_id=_uuid(self.center_id) if self.center_id else None)
+                        center_id=parse_id(self.center_id) if self.center_id else None)
 
 
 @strawberry.input(description="催办、督办列表的筛选")
@@ -333,8 +333,8 @@ def _filter(session: Any, flt: SupervisionFilterInput | None) -> domain.Supervis
     if flt.case_number is not None:
         case_id = session.scalar(select(Case.id).where(Case.number == flt.case_number)) or uuid.UUID(int=0)
     return domain.SupervisionFilter(
-        center_ids=[_uuid(v) for v in flt.center_ids] if flt.center_ids is not None else None,
-        department_ids=[_uuid(v) for v in flt.department_ids] if flt.department_ids is not None else None,
+        center_ids=[parse_id(v) for v in flt.center_ids] if flt.center_ids is not None else None,
+        department_ids=[parse_id(v) for v in flt.department_ids] if flt.department_ids is not None else None,
         statuses=[s.value for s in flt.statuses] if flt.statuses is not None else None,
         lights=[light.value for light in flt.lights] if flt.lights is not None else None, case_id=case_id)
 
@@ -343,7 +343,7 @@ def _by_number(session: Any, model: Any, row_id: Any, number: str | None) -> uui
     if (row_id is None) == (number is None):
         raise DomainError(ErrorCode.BAD_INPUT, "请指定编号或 id 之一")
     if row_id is not None:
-        return _uuid(row_id)
+        return parse_id(row_id)
     found = session.scalar(select(model.id).where(model.number == number))
     return found or uuid.UUID(int=0)   # the service answers NOT_FOUND
 
@@ -470,12 +470,12 @@ class SupervisionMutation:
     async def update_supervision_rule(self, info: Info, id: strawberry.ID, input: Annotated[
             SupervisionRuleInput, strawberry.argument(name="input")], enabled: bool | None = None) -> RuleNode:
         row = await _write(info, ISSUERS, lambda tx, who: domain.update_rule(
-            tx, rule_id=_uuid(id), spec=input.to_spec(), by=who, enabled=enabled))
+            tx, rule_id=parse_id(id), spec=input.to_spec(), by=who, enabled=enabled))
         return RuleNode.from_row(row)
 
     @strawberry.mutation(description="停用自动规则")
     async def disable_supervision_rule(self, info: Info, id: strawberry.ID) -> RuleNode:
-        row = await _write(info, ISSUERS, lambda tx, who: domain.disable_rule(tx, rule_id=_uuid(id), by=who))
+        row = await _write(info, ISSUERS, lambda tx, who: domain.disable_rule(tx, rule_id=parse_id(id), by=who))
         return RuleNode.from_row(row)
 
 

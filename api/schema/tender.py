@@ -19,7 +19,7 @@ from strawberry.types import Info
 from esupervision.api.loaders import _by_id, _grouped
 from esupervision.api.schema.case import EventResult, LedgerEntry, event_results
 from esupervision.api.schema.catalogue import Center
-from esupervision.api.schema.common import Edge, Light, PageInfo, enum_value, page_size, require, viewer
+from esupervision.api.schema.common import Edge, Light, PageInfo, enum_value, page_size, parse_id, require, viewer
 from esupervision.models import tender as domain
 from esupervision.models.access import Role
 from esupervision.models.clock import Clock
@@ -284,12 +284,6 @@ class TenderConnection:
     page_info: PageInfo
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise DomainError(ErrorCode.BAD_INPUT, f"无效的编号 invalid id {value!r}") from None
-
 
 @strawberry.input(description="招标项目筛选")
 class TenderFilter:
@@ -306,7 +300,7 @@ class TenderFilter:
 
     def to_domain(self) -> domain.TenderFilter:
         def ids(values: list[strawberry.ID] | None) -> list[uuid.UUID] | None:
-            return None if values is None else [_uuid(v) for v in values]
+            return None if values is None else [parse_id(v) for v in values]
         return domain.TenderFilter(
             center_ids=ids(self.center_ids),
             stages=[enum_value(s) for s in self.stages] if self.stages is not None else None,
