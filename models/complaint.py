@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Index, and_, false, func, or_, select, true
+from sqlalchemy import Index, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.models.access import Role, Viewer, case_scope
+from esupervision.models.access import Role, Viewer, case_scope, unit_scope
 from esupervision.models.base import UTCDateTime, new_id
 from esupervision.models.case import Case
 from esupervision.models.casework import row_change
@@ -218,18 +218,7 @@ def file_complaint(tx: "Transaction", *, filer: Viewer, kind: ComplaintKind, con
 def complaint_scope(viewer: Viewer) -> ColumnElement[bool]:
     """The complaints ``viewer`` may read: supervision all, a center its own, a department (or its
     system) what it was given, a window what concerns it, a complainant their own."""
-    role = viewer.role
-    if role is Role.SUPERVISOR:
-        return true()
-    if role is Role.CENTER_ADMIN and viewer.center_id:
-        return Complaint.center_id == viewer.center_id
-    if role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM) and viewer.department_id:
-        return Complaint.department_id == viewer.department_id
-    if role is Role.WINDOW_STAFF and viewer.window_id:
-        return Complaint.window_id == viewer.window_id
-    if role is Role.APPLICANT and viewer.applicant_phone:
-        return Complaint.complainant_phone == viewer.applicant_phone
-    return false()
+    return unit_scope(viewer, Complaint, Complaint.complainant_phone)
 
 
 def _load(tx: "Transaction", viewer: Viewer, number: str) -> Complaint:

@@ -18,13 +18,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Column, Index, false, func, select, true
+from sqlalchemy import JSON, Column, Index, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
 from esupervision.db import among, insert_rows
 from esupervision.models import tally
-from esupervision.models.access import Role, Viewer
+from esupervision.models.access import Viewer, unit_scope
 from esupervision.models.base import UTCDateTime, new_id, record_class
 from esupervision.models.case import Case, CaseStatus
 from esupervision.models.catalogue import Center, Staff
@@ -305,16 +305,7 @@ def evaluation_scope(viewer: Viewer) -> ColumnElement[bool]:
 
 
 def _scope(viewer: Viewer, model: Any) -> ColumnElement[bool]:
-    role = viewer.role
-    if role is Role.SUPERVISOR:
-        return true()
-    if role is Role.CENTER_ADMIN and viewer.center_id:
-        return model.center_id == viewer.center_id
-    if role in (Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM) and viewer.department_id:
-        return model.department_id == viewer.department_id
-    if role is Role.WINDOW_STAFF and viewer.window_id:
-        return model.window_id == viewer.window_id
-    return false()
+    return unit_scope(viewer, model)   # staff by their unit; ratings and follow-ups name no applicant here
 
 
 def record_follow_up(tx: "Transaction", *, viewer: Viewer, number: str, stage: FollowUpStage, note: str,
