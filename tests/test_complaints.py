@@ -5,18 +5,13 @@ refusals change nothing; everything replays from the ledger."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
-from twilio.request_validator import RequestValidator
 
 from esupervision.api.tokens import issue_access_token
-from esupervision.api.webhooks import twilio_routes
 from esupervision.models import timesource
 from esupervision.models.access import PUBLIC, Role, Viewer
 from esupervision.models.case import Case
@@ -31,9 +26,10 @@ from esupervision.models.replay import replay, snapshot
 from esupervision.models.tally import LightTally
 from esupervision.models.timeline import case_timeline
 from esupervision.models.transaction import transaction
-from esupervision.settings import Settings, get_settings
+from esupervision.settings import get_settings
 from tests.builders import accept, build_city
 from tests.gql import GraphQLClient, create_accounts
+from tests.sms import sms_sender
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=SH)
@@ -279,22 +275,9 @@ def test_complaints_through_graphql(city):
 
 # ----------------------------------------------------------------------------- SMS
 
-TOKEN = "webhook-test-token"
-
-
 @pytest.fixture
 def sms(city):
-    client = TestClient(Starlette(routes=twilio_routes(city, Settings(twilio_auth_token=TOKEN,
-                                                                       public_url="http://testserver"))))
-
-    def send(sender: str, body: str) -> str:
-        form = {"From": sender, "Body": body}
-        signature = RequestValidator(TOKEN).compute_signature("http://testserver/webhooks/twilio/sms", form)
-        answer = client.post("/webhooks/twilio/sms", content=urlencode(form), headers={
-            "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
-        assert answer.status_code == 200
-        return answer.text
-    return send
+    return sms_sender(city)
 
 
 def test_an_sms_files_a_complaint_from_any_number(sms, city):
