@@ -20,6 +20,7 @@ each completion opens its rating window (2,500 evaluation requests) instead.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import sys
 import time
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bench.common import command_line, create_schema, fresh_postgres, record  # noqa: E402
@@ -61,6 +62,25 @@ def events_for(cases: int, start: datetime) -> list[ReportedEvent]:
     return out
 
 
+def backend_cpu(engine) -> dict[int, float]:  # noqa: ANN001
+    """CPU seconds (user + system) of each PostgreSQL backend serving this database, by pid
+    (the server runs on this machine: read from /proc)."""
+    with engine.connect() as c:
+        pids = list(c.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")))
+    tick, out = os.sysconf("SC_CLK_TCK"), {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def print_lines(title: str, command: str, lines: list[str]) -> None:
+    print("\n".join(lines))
+
+
 def check(engine, cases: int, events: int) -> None:  # noqa: ANN001
     """The run did all its work: every event on a verified chain, every case completed."""
     with Session(engine) as s:
@@ -80,6 +100,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--timely", action="store_true",
                         help="record each batch a minute after its last event (no late reports)")
+    parser.add_argument("--no-record", action="store_true",
+                        help="print the numbers without appending them to bench/RESULTS.md")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="write a cProfile of the timed run to FILE (the numbers then include its overhead)")
     args = parser.parse_args()
     start = datetime(2026, 11, 2, 9, tzinfo=SH)
     now = datetime(2026, 11, 26, 9, tzinfo=SH)
@@ -88,16 +112,25 @@ def main() -> None:
         engine = make_engine(url)
         create_schema(engine)
         build_city(engine)
+        profiler = cProfile.Profile() if args.profile else None
+        pg_before = backend_cpu(engine)
         load_before = os.getloadavg()
         t0, cpu0 = time.perf_counter(), time.process_time()
         refused = 0
+        if profiler is not None:
+            profiler.enable()
         for i in range(0, len(events), args.batch):
             batch = events[i:i + args.batch]
             at = batch[-1].occurred_at + timedelta(minutes=1) if args.timely else now
             with transaction(engine, now=at, actor="bench") as tx:
                 refused += sum(o.status != "accepted" for o in ingest(tx, batch, source=SOURCE))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         service_s, service_cpu = time.perf_counter() - t0, time.process_time() - cpu0
         load_after = os.getloadavg()
+        pg_after = backend_cpu(engine)
+        pg_cpu = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
         check(engine, args.cases, len(events))
         with Session(engine) as s:
             derived = dict(s.execute(select(LedgerEvent.kind, func.count()).where(
@@ -119,7 +152,8 @@ def main() -> None:
         engine.dispose()
     n = len(events)
     derived = {k: v for k, v in derived.items() if not k.startswith("catalogue.")}
-    record("Ledger ingest through the service function (PostgreSQL)", command_line(), [
+    report = print_lines if args.no_record or args.profile else record
+    report("Ledger ingest through the service function (PostgreSQL)", command_line(), [
         f"{n} events ({args.cases} cases × accept, 2 advances, complete), batches of {args.batch} "
         f"per transaction, refused {refused}; ledger verified, every case completed",
         ("each batch recorded a minute after its last event (timely reports)" if args.timely else
@@ -127,7 +161,7 @@ def main() -> None:
         + "; events the listeners added in the same transactions: "
         + (", ".join(f"{k} {v:,}" for k, v in sorted(derived.items())) or "none"),
         f"service function: {service_s:.2f} s = {n / service_s:,.0f} events/s (target ≥ 5,000); "
-        f"CPU of the bench process {service_cpu:.2f} s (PostgreSQL's own not included)",
+        f"CPU of the bench process {service_cpu:.2f} s, of its PostgreSQL backends {pg_cpu:.2f} s",
         f"plain bulk insert of the same ledger rows (executemany, no hashing, no checks, no "
         f"projection): {plain_s:.2f} s = {n / plain_s:,.0f} rows/s",
         f"ratio service / plain: {service_s / plain_s:.1f}× slower",
