@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import operator
 import uuid
+from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,13 +18,14 @@ from typing import Any
 
 import orjson
 from cryptography.exceptions import InvalidSignature
+from psycopg.types.json import Json, Jsonb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
 from esupervision.db import insert_rows
-from esupervision.models.base import UTCDateTime, record_class, utc
+from esupervision.models.base import UTCDateTime, utc
 
 GENESIS = "0" * 64
 JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
@@ -59,8 +62,54 @@ class LedgerEvent(SQLModel, table=True):
     hash: str
 
 
-# What ``Ledger.append`` builds: the same columns as a plain record (cheap to make by thousands).
-LedgerEventRecord = record_class(LedgerEvent)
+# A ledger row as COPY writes it (the fields in the table's column order).
+_StoredRow = namedtuple("_StoredRow", ["id", "center_id", "seq", "kind", "subject_type", "subject_id", "actor",
+                                       "source", "source_event_id", "occurred_at", "recorded_at", "late", "data",
+                                       "changes", "prev_hash", "hash"])
+assert _StoredRow._fields == tuple(c.key for c in LedgerEvent.__table__.columns)  # type: ignore[attr-defined]
+
+
+class AppendedEvent:
+    """What ``Ledger.append`` returns: a ledger event of this transaction, with ``LedgerEvent``'s
+    columns as attributes (``id`` set at flush). Its two documents are kept as the canonical
+    bytes that were hashed, decoded only when read (most are only written) and written as they
+    are, without being encoded again."""
+
+    __slots__ = ("id", "center_id", "seq", "kind", "subject_type", "subject_id", "actor", "source",
+                 "source_event_id", "occurred_at", "recorded_at", "late", "prev_hash", "hash",
+                 "data_json", "changes_json", "_data", "_changes")
+    __tablename__ = LedgerEvent.__tablename__
+    __table__ = LedgerEvent.__table__  # type: ignore[attr-defined]
+
+    def __init__(self, center_id: uuid.UUID, seq: int, kind: str, subject_type: str, subject_id: uuid.UUID,
+                 actor: str | None, source: str | None, source_event_id: str | None, occurred_at: datetime,
+                 recorded_at: datetime, late: bool, data_json: bytes, changes_json: bytes,
+                 prev_hash: str, hash_: str) -> None:
+        self.id: int | None = None
+        self.center_id, self.seq, self.kind = center_id, seq, kind
+        self.subject_type, self.subject_id = subject_type, subject_id
+        self.actor, self.source, self.source_event_id = actor, source, source_event_id
+        self.occurred_at, self.recorded_at, self.late = occurred_at, recorded_at, late
+        self.data_json, self.changes_json = data_json, changes_json
+        self.prev_hash, self.hash = prev_hash, hash_
+        self._data: Any = None
+        self._changes: Any = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = orjson.loads(self.data_json)
+        return self._data
+
+    @property
+    def changes(self) -> list[dict[str, Any]]:
+        if self._changes is None:
+            self._changes = orjson.loads(self.changes_json)
+        return self._changes
+
+    def __repr__(self) -> str:
+        return (f"AppendedEvent(id={self.id}, center_id={self.center_id}, seq={self.seq}, "
+                f"kind={self.kind!r}, subject_id={self.subject_id})")
 
 
 class LedgerHead(SQLModel, table=True):
@@ -113,7 +162,11 @@ def json_value(value: Any) -> Any:
 
 def format_instant(value: datetime) -> str:
     """Instants in canonical form: UTC, microseconds, 'Z'."""
-    return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    value = utc(value)
+    if value.year < 1000:   # strftime's %Y does not pad such years; isoformat would
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as the strftime above, for a third of the time: "+00:00" becomes "Z".
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def canonical_json(value: Any) -> bytes:
@@ -127,10 +180,24 @@ def jsonable(value: Any) -> Any:
     return orjson.loads(canonical_json(value))
 
 
+# Values that are their own canonical JSON form (``json_value`` returns them unchanged).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_ROW_COLUMNS: dict[Any, tuple[tuple[str, ...], Any]] = {}
+
+
 def row_values(row: Any) -> dict[str, Any]:
     """Every column of a row (a table model or a record) in canonical JSON form."""
-    return {column.key: json_value(getattr(row, column.key))
-            for column in row.__table__.columns}
+    table = row.__table__
+    columns = _ROW_COLUMNS.get(table)
+    if columns is None:
+        keys = tuple(c.key for c in table.columns)
+        # attrgetter of one name returns the value, not a 1-tuple.
+        columns = _ROW_COLUMNS[table] = (keys, operator.attrgetter(*keys) if len(keys) > 1
+                                         else (lambda r, k=keys[0]: (getattr(r, k),)))
+    keys, values_of = columns
+    plain = _PLAIN
+    return {key: value if value.__class__ in plain else json_value(value)
+            for key, value in zip(keys, values_of(row))}
 
 
 def event_body(event: LedgerEvent) -> dict[str, Any]:
@@ -189,6 +256,8 @@ class Ledger:
         self._moved: set[uuid.UUID] = set()
         self._pending: list[LedgerEvent] = []
         self._texts: dict[Any, str] = {}
+        self._last_recorded: datetime | None = None
+        self._last_recorded_utc: datetime | None = None
 
     def _head(self, center_id: uuid.UUID) -> LedgerHead:
         head = self._heads.get(center_id)
@@ -218,31 +287,36 @@ class Ledger:
         if center_id not in self._tips:
             self._head(center_id)
         seq, prev_hash = self._tips[center_id]
-        # Each document is encoded once: stored as read back, and hashed as those same bytes.
+        seq += 1
+        # Each document is encoded once: hashed, kept and written as those same bytes.
         data_json, changes_json = canonical_json(data or {}), canonical_json(changes or [])
-        event = LedgerEventRecord(
-            center_id=center_id, seq=seq + 1, kind=kind, subject_type=subject_type,
-            subject_id=subject_id, actor=actor, source=source, source_event_id=source_event_id,
-            occurred_at=utc(occurred_at), recorded_at=utc(recorded_at), late=late,
-            data=orjson.loads(data_json), changes=orjson.loads(changes_json), prev_hash=prev_hash,
-            hash="",
-        )
+        occurred_at, recorded_at = utc(occurred_at), self._utc(recorded_at)
         # ``event_body`` with each instant and chain id formatted once per transaction: a batch
         # repeats its recorded_at (the transaction's instant) and a few centers in every event.
+        text = self._text
         body = {
-            "center_id": self._text(center_id), "seq": event.seq, "kind": kind,
+            "center_id": text(center_id), "seq": seq, "kind": kind,
             "subject_type": subject_type, "subject_id": str(subject_id), "actor": actor,
             "source": source, "source_event_id": source_event_id,
-            "occurred_at": self._text(event.occurred_at), "recorded_at": self._text(event.recorded_at),
+            "occurred_at": text(occurred_at), "recorded_at": text(recorded_at),
             "late": late, "data": orjson.Fragment(data_json), "changes": orjson.Fragment(changes_json),
         }
-        event.hash = chain_hash(prev_hash, body)
-        self._tips[center_id] = (event.seq, event.hash)
+        hash_ = chain_hash(prev_hash, body)
+        event = AppendedEvent(center_id, seq, kind, subject_type, subject_id, actor, source, source_event_id,
+                              occurred_at, recorded_at, late, data_json, changes_json, prev_hash, hash_)
+        self._tips[center_id] = (seq, hash_)
         self._moved.add(center_id)
         self._pending.append(event)
-        if self._every and event.seq % self._every == 0:
-            self._checkpoint(center_id, event.seq, event.hash, recorded_at)
+        if self._every and seq % self._every == 0:
+            self._checkpoint(center_id, seq, hash_, recorded_at)
         return event
+
+    def _utc(self, value: datetime) -> datetime:
+        """``utc(value)``, cached: every event of a transaction is recorded at its one instant."""
+        if value is self._last_recorded:
+            return self._last_recorded_utc
+        self._last_recorded, self._last_recorded_utc = value, utc(value)
+        return self._last_recorded_utc
 
     def _text(self, value: Any) -> str:
         """An instant (``format_instant``) or an id (``str``) as the event body holds it, cached."""
@@ -267,7 +341,15 @@ class Ledger:
         pending, self._pending = self._pending, []
         for event, event_id in zip(pending, self._allocate_ids(len(pending)), strict=True):
             event.id = event_id
-        insert_rows(self.session, LedgerEvent.__table__, pending)  # type: ignore[attr-defined]
+        rows: list[Any] = pending
+        if self.session.get_bind().dialect.name == "postgresql":
+            # The documents go in as the bytes already hashed (psycopg's JSON dumpers take a
+            # wrapper with its own dumps function: ``bytes`` passes them through).
+            rows = [_StoredRow(e.id, e.center_id, e.seq, e.kind, e.subject_type, e.subject_id, e.actor, e.source,
+                               e.source_event_id, e.occurred_at, e.recorded_at, e.late,
+                               Jsonb(e.data_json, bytes), Json(e.changes_json, bytes), e.prev_hash, e.hash)
+                    for e in pending]
+        insert_rows(self.session, LedgerEvent.__table__, rows)  # type: ignore[attr-defined]
 
     def _allocate_ids(self, count: int) -> list[int]:
         bind = self.session.get_bind()
