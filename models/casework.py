@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import SQLModel
 
 from esupervision.db import among, insert_rows, update_rows
@@ -182,9 +183,8 @@ class CaseSet:
         session.flush()
         found: list[Any] = []
         for start in range(0, len(missing), 1000):
-            chunk = missing[start:start + 1000]
-            found += _records(session, CaseRecord, select(Case.__table__).where(  # type: ignore[attr-defined]
-                among(session, Case.number, chunk)).with_for_update())  # type: ignore[attr-defined]
+            found += _read(session, CaseRecord, Case.__table__.c.number, missing[start:start + 1000],  # type: ignore[attr-defined]
+                           lock=True)
         for number in missing:
             self.cases[number] = None
         for case in found:
@@ -193,16 +193,14 @@ class CaseSet:
             self.stored.add(case.id)
         if not found:
             return
-        case_ids = [c.id for c in found]
-        steps = _records(session, StepRecord, select(Step.__table__).where(  # type: ignore[attr-defined]
-            among(session, Step.case_id, case_ids), Step.status == StepStatus.RUNNING.value).order_by(Step.seq))  # type: ignore[attr-defined]
+        steps = _read(session, StepRecord, Step.__table__.c.case_id, [c.id for c in found],  # type: ignore[attr-defined]
+                      status=(StepStatus.RUNNING.value,), order_by="seq")
         for step in steps:
             self.running[step.case_id].append(step)
             self.stored.add(step.id)
         clock_ids = [i for c in found for i in (c.clock_id, c.acceptance_clock_id) if i]
         clock_ids += [s.clock_id for s in steps if s.clock_id]
-        for clock in _records(session, ClockRecord, select(Clock.__table__).where(  # type: ignore[attr-defined]
-                among(session, Clock.id, clock_ids), Clock.state.in_(OPEN_CLOCK))):  # type: ignore[attr-defined]
+        for clock in _read(session, ClockRecord, Clock.__table__.c.id, clock_ids, state=OPEN_CLOCK):  # type: ignore[attr-defined]
             self.clocks[clock.id] = clock
             self.counted[clock.id] = self.contribution(clock)
             self.stored.add(clock.id)
@@ -249,10 +247,46 @@ class CaseSet:
         session.expire_all()
 
 
-def _records(session: Any, record: type, query: Any) -> list[Any]:
-    result = session.execute(query)
-    keys = list(result.keys())
-    return [record(**dict(zip(keys, row))) for row in result]
+def _read(session: Any, record: type, column: Any, values: list[Any], *, lock: bool = False,
+          order_by: str | None = None, **among_values: tuple[Any, ...]) -> list[Any]:
+    """Rows of ``column``'s table whose ``column`` is one of ``values`` (and each column named in
+    ``among_values`` one of those), as ``record`` objects; ``lock``: FOR UPDATE.
+
+    On PostgreSQL the query goes straight to the driver with binary results: a batch reads
+    thousands of rows, and SQLAlchemy's result processing cost as much as reading them. (The
+    session's zone is UTC, so instants come back as the UTCDateTime columns would give them.)"""
+    table = column.table
+    keys = [c.key for c in table.columns]
+    connection = session.connection()
+    dbapi = connection.connection.driver_connection
+    if connection.dialect.name != "postgresql" or dbapi.info.timezone.utcoffset(None) != timedelta(0):
+        query = select(table).where(among(session, column, values),
+                                    *(table.c[k].in_(v) for k, v in among_values.items()))
+        if order_by:
+            query = query.order_by(table.c[order_by])
+        if lock:
+            query = query.with_for_update()
+        result = session.execute(query)
+        return [record(**dict(zip(keys, row))) for row in result]
+    sql, params = _SELECTS.get((table.name, column.key, tuple(among_values), order_by, lock)), None
+    if sql is None:
+        dialect = connection.dialect
+        quote = dialect.identifier_preparer.quote
+
+        def any_of(c: Any) -> str:
+            return f"{quote(c.name)} = ANY(%b::{ARRAY(c.type).compile(dialect=dialect)})"
+        sql = (f"SELECT {', '.join(quote(c.name) for c in table.columns)} FROM {quote(table.name)} "
+               f"WHERE {' AND '.join(any_of(c) for c in (column, *(table.c[k] for k in among_values)))}"
+               + (f" ORDER BY {quote(table.c[order_by].name)}" if order_by else "")
+               + (" FOR UPDATE" if lock else ""))
+        _SELECTS[(table.name, column.key, tuple(among_values), order_by, lock)] = sql
+    params = [list(values), *(list(v) for v in among_values.values())]
+    with dbapi.cursor(binary=True) as cursor:
+        cursor.execute(sql, params)
+        return [record(**dict(zip(keys, row))) for row in cursor.fetchall()]
+
+
+_SELECTS: dict[tuple[Any, ...], str] = {}
 
 
 class _Columns:
