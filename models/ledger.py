@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -160,6 +161,9 @@ def json_value(value: Any) -> Any:
     return jsonable(value)
 
 
+# Equal instants have one text, whatever their zone; a batch repeats a few (its own instant,
+# the day's deadlines) in thousands of rows.
+@lru_cache(maxsize=4096)
 def format_instant(value: datetime) -> str:
     """Instants in canonical form: UTC, microseconds, 'Z'."""
     value = utc(value)
@@ -185,19 +189,31 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 _ROW_COLUMNS: dict[Any, tuple[tuple[str, ...], Any]] = {}
 
 
-def row_values(row: Any) -> dict[str, Any]:
-    """Every column of a row (a table model or a record) in canonical JSON form."""
-    table = row.__table__
+def _row_columns(table: Any) -> tuple[tuple[str, ...], Any]:
+    """A table's column keys and a function reading them off a row as one tuple."""
     columns = _ROW_COLUMNS.get(table)
     if columns is None:
         keys = tuple(c.key for c in table.columns)
         # attrgetter of one name returns the value, not a 1-tuple.
         columns = _ROW_COLUMNS[table] = (keys, operator.attrgetter(*keys) if len(keys) > 1
                                          else (lambda r, k=keys[0]: (getattr(r, k),)))
-    keys, values_of = columns
+    return columns
+
+
+def row_values(row: Any) -> dict[str, Any]:
+    """Every column of a row (a table model or a record) in canonical JSON form."""
+    keys, values_of = _row_columns(row.__table__)
     plain = _PLAIN
     return {key: value if value.__class__ in plain else json_value(value)
             for key, value in zip(keys, values_of(row))}
+
+
+def row_fields(row: Any) -> dict[str, Any]:
+    """Every column of a row as it holds it, for a ledger document: ``canonical_json`` writes
+    it exactly as it writes ``row_values(row)`` (ids and instants as text, JSON columns
+    canonical), without converting each value in Python first."""
+    keys, values_of = _row_columns(row.__table__)
+    return dict(zip(keys, values_of(row)))
 
 
 def event_body(event: LedgerEvent) -> dict[str, Any]:
@@ -354,8 +370,9 @@ class Ledger:
     def _allocate_ids(self, count: int) -> list[int]:
         bind = self.session.get_bind()
         if bind.dialect.name == "postgresql":
-            return list(self.session.scalars(text(
-                "SELECT nextval(pg_get_serial_sequence('ledger_event', 'id')) "
+            # One row holding them all (an array), not a row per id; ascending, as appended.
+            return sorted(self.session.scalar(text(
+                "SELECT array_agg(nextval(pg_get_serial_sequence('ledger_event', 'id'))) "
                 "FROM generate_series(1, :n)"), {"n": count}))
         first = (self.session.scalar(select(func.max(LedgerEvent.id))) or 0) + 1
         return list(range(first, first + count))

@@ -136,3 +136,28 @@ def test_checkpoints_are_signed_every_n_events(engine, fixed_time, monkeypatch):
         cps = s.scalars(select(LedgerCheckpoint)).all()
     assert cps and all(cp.seq % 5 == 0 for cp in cps)
     assert verify(engine)[1] is None
+
+
+def test_row_documents_encode_as_their_canonical_values():
+    """A row given to the ledger as it holds it is written byte for byte as its canonical JSON
+    values (ids and instants as text, JSON columns canonical), so replay compares like with like."""
+    import uuid
+    from datetime import date, timezone
+
+    from esupervision.models.accountability import FaultRecord
+    from esupervision.models.calendar import WorkCalendar
+    from esupervision.models.clock import Basis, SubjectType, pause_clock, start_clock
+    from esupervision.models.ledger import canonical_json, format_instant, row_fields, row_values
+
+    clock = start_clock(WorkCalendar.build(), center_id=uuid.uuid4(), subject_type=SubjectType.CASE,
+                        subject_id=uuid.uuid4(), started_at=T0, limit_days=5, basis=Basis.WORKING)
+    pause_clock(clock, at=T0 + timedelta(hours=1), kind="supplement")
+    fault = FaultRecord(
+        id=uuid.uuid4(), key="late_report:x", center_id=uuid.uuid4(), kind="late_report", category="c",
+        source="derived", subject_type="case", subject_id=uuid.uuid4(), occurred_at=T0,
+        recorded_at=T0.astimezone(timezone.utc), description="办件 H1：迟报",
+        evidence={"at": T0, "day": date(2026, 11, 26), "ids": (uuid.uuid4(), 2), "z": {"b": 1.5, "a": None}},
+        event_ids=[3, 1], recorded_by="system:faults")
+    for row in (clock, fault):
+        assert canonical_json(row_fields(row)) == canonical_json(row_values(row))
+    assert row_values(fault)["occurred_at"] == format_instant(T0) == "2026-11-26T01:00:00.000000Z"
