@@ -30,7 +30,7 @@ from esupervision.models.base import UTCDateTime, new_id, record_class, utc
 from esupervision.models.catalogue import Center, Department, Staff, Window
 from esupervision.models.clock import LOCAL_TZ, local_date
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.ledger import LedgerEvent, json_value, row_values
+from esupervision.models.ledger import LedgerEvent, json_value, row_fields
 
 if TYPE_CHECKING:
     from esupervision.models.transaction import Transaction
@@ -286,7 +286,8 @@ FaultRecord = record_class(Fault)
 # ----------------------------------------------------------------------------- ledger helpers
 
 def _new_row(row: SQLModel) -> dict[str, Any]:
-    return {"table": row.__tablename__, "id": str(row.id), "values": row_values(row)}  # type: ignore[attr-defined]
+    # Values as the row holds them: the ledger's canonical encoding writes them as row_values would.
+    return {"table": row.__tablename__, "id": str(row.id), "values": row_fields(row)}  # type: ignore[attr-defined]
 
 
 def _set(row: SQLModel, **values: Any) -> dict[str, Any] | None:

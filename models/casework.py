@@ -36,7 +36,7 @@ from esupervision.models.clock import (Basis, Clock, ClockRecord, ClockState, Cl
                                        SubjectType, WarningRule, extend_clock, finish_clock, pause_clock,
                                        resume_clock, start_clock)
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.ledger import LedgerEvent, format_instant, row_values
+from esupervision.models.ledger import LedgerEvent, format_instant, row_fields
 from esupervision.models.report import CaseAction, ReportedEvent
 from esupervision.models.transaction import Transaction
 
@@ -66,8 +66,9 @@ class Outcome:
 
 
 def row_change(row: SQLModel) -> dict[str, Any]:
-    """A projection row as the ledger keeps it: table, id and every column value."""
-    return {"table": row.__tablename__, "id": str(row.id), "values": row_values(row)}  # type: ignore[attr-defined]
+    """A projection row as the ledger keeps it: table, id and every column value (the values
+    as the row holds them: ``Ledger.append`` encodes them, and must be given them unchanged)."""
+    return {"table": row.__tablename__, "id": str(row.id), "values": row_fields(row)}  # type: ignore[attr-defined]
 
 
 def _refuse(code: ErrorCode, message: str, ev: ReportedEvent) -> DomainError:
@@ -388,7 +389,8 @@ class _Work:
             after = columns.values(row)
             if after == saved[1]:
                 continue
-            changed = {key: instant(new) for key, old, new in zip(columns.keys, saved[1], after, strict=True)
+            changed = {key: instant(new) if new.__class__ is datetime else new
+                       for key, old, new in zip(columns.keys, saved[1], after, strict=True)
                        if new is not old and new != old}
             if changed:
                 changes.append({"table": table, "id": row.id, "set": changed})
