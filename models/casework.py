@@ -22,10 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import SQLModel
 
-from esupervision.db import among, insert_rows, update_rows
+from esupervision.db import among, insert_rows, select_among, update_rows
 from esupervision.models import tally
 from esupervision.models.base import UTCDateTime, utc
 from esupervision.models.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, CaseRecord,
@@ -249,45 +248,14 @@ class CaseSet:
 
 
 def _read(session: Any, record: type, column: Any, values: list[Any], *, lock: bool = False,
-          order_by: str | None = None, **among_values: tuple[Any, ...]) -> list[Any]:
-    """Rows of ``column``'s table whose ``column`` is one of ``values`` (and each column named in
-    ``among_values`` one of those), as ``record`` objects; ``lock``: FOR UPDATE.
-
-    On PostgreSQL the query goes straight to the driver with binary results: a batch reads
-    thousands of rows, and SQLAlchemy's result processing cost as much as reading them. (The
-    session's zone is UTC, so instants come back as the UTCDateTime columns would give them.)"""
+          order_by: str | None = None, **also: tuple[Any, ...]) -> list[Any]:
+    """Whole rows of ``column``'s table whose ``column`` is one of ``values`` (see
+    ``select_among``), as ``record`` objects."""
     table = column.table
     keys = [c.key for c in table.columns]
-    connection = session.connection()
-    dbapi = connection.connection.driver_connection
-    if connection.dialect.name != "postgresql" or dbapi.info.timezone.utcoffset(None) != timedelta(0):
-        query = select(table).where(among(session, column, values),
-                                    *(table.c[k].in_(v) for k, v in among_values.items()))
-        if order_by:
-            query = query.order_by(table.c[order_by])
-        if lock:
-            query = query.with_for_update()
-        result = session.execute(query)
-        return [record(**dict(zip(keys, row))) for row in result]
-    sql, params = _SELECTS.get((table.name, column.key, tuple(among_values), order_by, lock)), None
-    if sql is None:
-        dialect = connection.dialect
-        quote = dialect.identifier_preparer.quote
-
-        def any_of(c: Any) -> str:
-            return f"{quote(c.name)} = ANY(%b::{ARRAY(c.type).compile(dialect=dialect)})"
-        sql = (f"SELECT {', '.join(quote(c.name) for c in table.columns)} FROM {quote(table.name)} "
-               f"WHERE {' AND '.join(any_of(c) for c in (column, *(table.c[k] for k in among_values)))}"
-               + (f" ORDER BY {quote(table.c[order_by].name)}" if order_by else "")
-               + (" FOR UPDATE" if lock else ""))
-        _SELECTS[(table.name, column.key, tuple(among_values), order_by, lock)] = sql
-    params = [list(values), *(list(v) for v in among_values.values())]
-    with dbapi.cursor(binary=True) as cursor:
-        cursor.execute(sql, params)
-        return [record(**dict(zip(keys, row))) for row in cursor.fetchall()]
-
-
-_SELECTS: dict[tuple[Any, ...], str] = {}
+    rows = select_among(session, list(table.columns), column, values, lock=lock,
+                        order_by=table.c[order_by] if order_by else None, **also)
+    return [record(**dict(zip(keys, row))) for row in rows]
 
 
 class _Columns:
