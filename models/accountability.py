@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
 from esupervision.models.access import Role, Viewer, unit_scope
-from esupervision.db import among, insert_rows
+from esupervision.db import insert_rows, select_among
 from esupervision.models.base import UTCDateTime, new_id, record_class, utc
 from esupervision.models.catalogue import Center, Department, Staff, Window
 from esupervision.models.clock import LOCAL_TZ, local_date
@@ -361,9 +361,10 @@ def add_derived_faults(tx: "Transaction", drafts: Sequence[FaultDraft]) -> list[
         return []
     keys = list(wanted)
     existing: set[str] = set()
+    key_column = Fault.__table__.c.key  # type: ignore[attr-defined]
     for start in range(0, len(keys), 5000):   # one array parameter on PostgreSQL, as fault detection reads
-        chunk = keys[start:start + 5000]
-        existing.update(tx.session.scalars(select(Fault.key).where(among(tx.session, Fault.key, chunk))))
+        existing.update(key for (key,) in select_among(tx.session, [key_column], key_column,
+                                                       keys[start:start + 5000]))
     faults = []
     for key, draft in wanted.items():
         if key in existing:

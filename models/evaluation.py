@@ -12,7 +12,7 @@ announces that clock when it runs out, and ``deem_unrated`` (registered with
 from __future__ import annotations
 
 import uuid
-from collections import Counter
+from collections import Counter, namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -22,7 +22,7 @@ from sqlalchemy import JSON, Column, Index, func, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.db import among, insert_rows
+from esupervision.db import insert_rows, select_among
 from esupervision.models import tally
 from esupervision.models.access import Viewer, unit_scope
 from esupervision.models.base import UTCDateTime, new_id, record_class
@@ -137,6 +137,10 @@ def _stored_phone(raw: str | None) -> str | None:
         return None
 
 
+# What opening a rating window reads of its case.
+_Completed = namedtuple("_Completed", ["id", "number", "center_id", "status", "applicant_phone"])
+
+
 def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
     """The transaction listener: each completed case gets a rating window and its applicant the
     evaluation_request notice, in the transaction that completed it. A completion older than the
@@ -149,13 +153,13 @@ def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
     # may complete thousands of cases in one transaction.
     ids = [e.subject_id for e in done]
     cases: dict[uuid.UUID, Any] = {}
+    case_table, request_case = Case.__table__, EvaluationRequest.__table__.c.case_id  # type: ignore[attr-defined]
+    columns = [case_table.c[n] for n in _Completed._fields]
     for start in range(0, len(ids), 1000):
         chunk = ids[start:start + 1000]
-        cases.update((c.id, c) for c in tx.session.execute(
-            select(Case.id, Case.number, Case.center_id, Case.status, Case.applicant_phone)
-            .where(among(tx.session, Case.id, chunk))))
-        for case_id in tx.session.scalars(select(EvaluationRequest.case_id).where(
-                among(tx.session, EvaluationRequest.case_id, chunk))):
+        cases.update((row[0], _Completed._make(row))
+                     for row in select_among(tx.session, columns, case_table.c.id, chunk))
+        for (case_id,) in select_among(tx.session, [request_case], request_case, chunk):
             cases.pop(case_id, None)
     wanted = [c for c in cases.values() if c.status == CaseStatus.COMPLETED.value]
     if not wanted:

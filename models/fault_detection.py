@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from esupervision.db import among
+from esupervision.db import among, select_among
 from esupervision.models.accountability import FAULT_LABELS, Fault, FaultDraft, FaultKind, add_derived_faults
 from esupervision.models.case import Case, Step
 from esupervision.models.catalogue import ItemStep
@@ -66,9 +66,8 @@ class _Facts:
         session = self.tx.session
         columns = [table.c[n] for n in names]
         for start in range(0, len(values), 5000):
-            for row in session.execute(select(*columns).where(
-                    among(session, column, values[start:start + 5000]))).mappings():
-                into[row["id"]] = row
+            for row in select_among(session, columns, column, values[start:start + 5000]):
+                into[row[0]] = dict(zip(names, row))
 
     def load_cases(self, ids: set[uuid.UUID]) -> None:
         table = Case.__table__  # type: ignore[attr-defined]
@@ -209,9 +208,9 @@ def _unrecorded_late(tx: Transaction, late: list[Any]) -> list[Any]:
     for event in late:
         first.setdefault(f"{prefix}{event.subject_id}", event)
     keys = list(first)
-    session = tx.session
+    session, key_column = tx.session, Fault.__table__.c.key  # type: ignore[attr-defined]
     for start in range(0, len(keys), 5000):
-        for key in session.scalars(select(Fault.key).where(among(session, Fault.key, keys[start:start + 5000]))):
+        for (key,) in select_among(session, [key_column], key_column, keys[start:start + 5000]):
             first.pop(key, None)
     return list(first.values())
 

@@ -30,7 +30,7 @@ from sqlalchemy import Date, Index, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.db import among
+from esupervision.db import select_among
 from esupervision.models.calendar import WorkCalendar
 from esupervision.models.case import Case
 from esupervision.models.clock import Clock, Outcome, local_date
@@ -291,10 +291,11 @@ def _bulk_add(session: Session, table: Any, columns: list[str], rows: list[tuple
 def _case_facts(session: Session, case_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, CaseFacts]:
     ids = list(case_ids)
     out: dict[uuid.UUID, CaseFacts] = {}
-    columns = (Case.id, Case.center_id, Case.department_id, Case.window_id, Case.staff_id, Case.item_id,
-               Case.submitted_at, Case.accepted_at, Case.clock_id)
+    table = Case.__table__  # type: ignore[attr-defined]
+    columns = [table.c[n] for n in ("id", "center_id", "department_id", "window_id", "staff_id", "item_id",
+                                    "submitted_at", "accepted_at", "clock_id")]
     for start in range(0, len(ids), 5000):
-        for row in session.execute(select(*columns).where(among(session, Case.id, ids[start:start + 5000]))):
+        for row in select_among(session, columns, table.c.id, ids[start:start + 5000]):
             out[row[0]] = CaseFacts(*row)
     return out
 
@@ -302,9 +303,10 @@ def _case_facts(session: Session, case_ids: Iterable[uuid.UUID]) -> dict[uuid.UU
 def _clock_facts(session: Session, clock_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ClockFacts]:
     ids = list(clock_ids)
     out: dict[uuid.UUID, ClockFacts] = {}
+    table = Clock.__table__  # type: ignore[attr-defined]
+    columns = [table.c.id, table.c.outcome, table.c.paused_days]
     for start in range(0, len(ids), 5000):
-        for cid, outcome, paused in session.execute(select(Clock.id, Clock.outcome, Clock.paused_days).where(
-                among(session, Clock.id, ids[start:start + 5000]))):
+        for cid, outcome, paused in select_among(session, columns, table.c.id, ids[start:start + 5000]):
             out[cid] = ClockFacts(outcome, paused)
     return out
 
