@@ -47,15 +47,17 @@ def rows_grouped(session: Any, model: type, key: str, ids: Sequence[uuid.UUID], 
     if where is not None:
         query = query.where(where)
     if order_by is not None:
-        query = query.order_by(order_by)
+        query = query.order_by(*(order_by if isinstance(order_by, tuple) else (order_by,)))
     groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in _rows(session, model, query):
         groups[getattr(row, key)].append(row)
     return groups
 
 
-STEPS = {"order_by": Step.seq}
-RUNNING_STEPS = {"order_by": Step.seq, "where": Step.status == StepStatus.RUNNING.value}
+# Steps of a joint approval run side by side with one seq: their id (time-ordered) breaks the tie,
+# so every reader lists them in the same order.
+STEPS = {"order_by": (Step.seq, Step.id)}
+RUNNING_STEPS = {"order_by": (Step.seq, Step.id), "where": Step.status == StepStatus.RUNNING.value}
 
 
 def _by_id(context: "Context", model: type) -> DataLoader[uuid.UUID, Any]:

@@ -7,7 +7,7 @@ the ratio against the same page fetched with plain SQL and serialized with orjso
 
 Two variants are measured in turn, each served by ``--processes`` uvicorn processes sharing one
 listening socket (production runs several): the served schema, with the compiled case path
-(``api.schema.case.CompiledCasePages``), and the same schema without it (the stock executor). For each:
+(``api.schema.compiled.CompiledCasePages``), and the same schema without it (the stock executor). For each:
 the answer is checked equal to the baseline's, then one request at a time (service time), an
 open loop at half the rate that allows, and the open loop at ``--rate``.
 
@@ -251,7 +251,7 @@ def variant_schema(compiled: bool):  # noqa: ANN201
     import copy
 
     from esupervision.api.schema import schema
-    from esupervision.api.schema.case import CompiledCasePages
+    from esupervision.api.schema.compiled import CompiledCasePages
     variant = copy.copy(schema)
     stock = tuple(e for e in schema.extensions if e is not CompiledCasePages)
     variant.extensions = (*stock, CompiledCasePages) if compiled else stock
@@ -262,13 +262,14 @@ def serve(variant: str, fd: int) -> None:
     """What ``esv serve --no-worker`` runs (uvicorn, the app, PostgreSQL from DATABASE_URL) on an
     inherited socket; access lines are not logged (a proxy in front logs them in production)."""
     import uvicorn
-    from starlette.routing import Mount
 
     from esupervision.api.app import create_app
     from esupervision.cli import _engine
     app = create_app(_engine())
-    (mount,) = [r for r in app.routes if isinstance(r, Mount) and r.path == "/graphql"]
-    mount.app.schema = variant_schema(variant == "compiled")
+    # The front (api.fastpath) answers the documents the variant's own pipeline vetted: none
+    # without the compiled path's extension.
+    front = app.state.compiled_pages
+    front.schema = front.app.schema = variant_schema(variant == "compiled")
     # The socket as it is (AF_INET): uvicorn's own fd= option takes any fd for a UNIX socket,
     # and asyncio then leaves Nagle on — 40 ms of delayed ACK on every answer.
     listener = socket.socket(fileno=fd)
@@ -357,7 +358,7 @@ def in_process(url: str, afters: list[str], compiled: bool = False) -> tuple[lis
 
     from esupervision.api.context import Context
     from esupervision.api.schema import schema
-    from esupervision.api.schema.case import CompiledCasePages
+    from esupervision.api.schema.compiled import CompiledCasePages
     from esupervision.models.access import Role, Viewer
     if compiled:
         schema = variant_schema(True)

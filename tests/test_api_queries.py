@@ -138,7 +138,7 @@ def _schemas():  # noqa: ANN202
     import copy
 
     from esupervision.api.schema import schema
-    from esupervision.api.schema.case import CompiledCasePages
+    from esupervision.api.schema.compiled import CompiledCasePages
     stock, compiled = copy.copy(schema), copy.copy(schema)
     stock.extensions = tuple(e for e in schema.extensions if e is not CompiledCasePages)
     compiled.extensions = (*stock.extensions, CompiledCasePages)
@@ -149,7 +149,7 @@ class Answers:
     """Runs one query through both executors and says whether the compiled path answered."""
 
     def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-        import esupervision.api.schema.case as case_schema
+        import esupervision.api.schema.compiled as case_schema
         self.engine = engine
         self.stock, self.compiled = _schemas()
         self.compiled_answers = 0
@@ -295,7 +295,8 @@ def test_the_compiled_path_costs_the_same_statements_for_5_or_50(api, engine, mo
                 context_value=Context(engine=engine, viewer=Viewer(role=Role.SUPERVISOR, username="s"))))
         assert not result.errors and len(result.data["cases"]["edges"]) == first
         counts[first] = len([s for s in statements if not s.startswith("BEGIN")])
-    assert counts[5] == counts[50] <= 8 and answers.compiled_answers == 2
+    # the page joined to its relations, the total, the steps joined to theirs
+    assert counts[5] == counts[50] <= 3 and answers.compiled_answers == 2
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -322,3 +323,70 @@ def test_any_selection_the_compiled_path_takes_answers_as_the_stock_executor(
     stock, compiled, used = answers.both(query, {"first": first}, viewers[viewer])
     assert compiled == stock, query
     assert used and not stock[1], (query, stock[1])
+
+
+# ----------------------------------------------------------------------------- the front (api.fastpath)
+
+def _front(api: GraphQLClient):  # noqa: ANN202
+    return api.http.app.state.compiled_pages
+
+
+def test_known_pages_are_answered_before_strawberry_as_the_stock_executor_answers(
+        api, engine, viewers, monkeypatch) -> None:  # noqa: ANN001
+    # Once a document has been accepted in full by the stock pipeline, the front answers it over
+    # HTTP without Strawberry; every answer must still be the stock executor's, for every role.
+    answers = Answers(engine, monkeypatch)
+    front = _front(api)
+    fields = " ".join(LEAVES) + " " + " ".join(f"{k} {{ {' '.join(v)} }}" for k, v in RELATIONS.items())
+    query = f"""query Screen($first: Int, $after: String, $filter: CaseFilter) {{
+      cases(first: $first, after: $after, filter: $filter) {{
+        __typename totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+        edges {{ cursor node {{ {fields} }} again: node {{ number light }} }} }} }}"""
+    after = api.data("{ cases(first: 10) { edges { cursor } } }")["cases"]["edges"][4]["cursor"]
+    requests = 0
+    for name in viewers:
+        token = api.login(name)
+        for variables in ({"first": 5}, {"first": 50}, {"first": 7, "after": after},
+                          {"filter": {"lights": ["RED", "PAUSED"]}}, {"first": 3, "filter": {"text": "G03"}}):
+            body = api(query, variables, token=token)
+            requests += 1
+            (data, errors), _, _ = answers.both(query, variables, viewers[name])
+            assert not errors and body == {"data": data}, (name, variables)
+    assert front.answered >= requests - 1          # all but the first, which vetted the document
+    api.login("supervisor")
+
+
+def test_the_front_leaves_every_refusal_to_strawberry(api: GraphQLClient) -> None:
+    front = _front(api)
+    query = """query($first: Int, $filter: CaseFilter) {
+      cases(first: $first, filter: $filter) { totalCount edges { node { number item { code } } } } }"""
+    token = api.login("supervisor")
+    first = api.data(query, {"first": 3})
+    answered = front.answered
+    assert api.data(query, {"first": 3}) == first and front.answered == answered + 1
+    refused = [({"first": 5000}, token, "PAGE_TOO_LARGE"),
+               ({"first": 3, "filter": {"text": "G\x000"}}, token, "BAD_INPUT"),
+               ({"first": 3}, token[:-4] + "AAAA", "TOKEN_INVALID"),
+               ({"first": 3}, None, "UNAUTHENTICATED")]
+    for variables, bearer, code in refused:
+        answered = front.answered
+        body = api.as_public()(query, variables, token=bearer) if bearer is None else api(query, variables, token=bearer)
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code], (variables, body)
+        assert front.answered == answered, variables
+    api.login("supervisor")
+    answered = front.answered
+    assert "errors" in api(query, {"first": "x"})
+    # a batch, a GET and a document with a second operation are Strawberry's too
+    assert api.http.get("/graphql", params={"query": "{ cases(first: 1) { totalCount } }"},
+                        headers={"Authorization": f"Bearer {api.token}"}).status_code in (200, 400, 405)
+    both = query + " query Other { overview { asOf } }"
+    assert "errors" in api(both, {"first": 3})
+    assert front.answered == answered
+    # a costly document at a cost the rule allows, then refused for its variables
+    costly = "query($first: Int) { cases(first: $first) { edges { node { " + " ".join(
+        f"s{i}: steps {{ clock {{ light dueAt yellowAt redAt startedAt limitDays paused finished }} "
+        f"department {{ id code name }} staff {{ id code name }} }}" for i in range(14)) + " } } } }"
+    api.data(costly, {"first": 1})
+    api.data(costly, {"first": 1})
+    answered = front.answered
+    assert api.error_codes(costly, {"first": 100}) == ["QUERY_TOO_COMPLEX"] and front.answered == answered

@@ -10,7 +10,8 @@ from esupervision.api.limits import IntrospectionPolicy, QueryLimits
 from esupervision.api.privacy import RecordPersonalReads
 from esupervision.api.schema.accountability import AccountabilityMutation, AccountabilityQuery
 from esupervision.api.schema.auth import AuthMutation, AuthQuery
-from esupervision.api.schema.case import CaseMutation, CaseQuery, CompiledCasePages
+from esupervision.api.schema.case import CaseMutation, CaseQuery
+from esupervision.api.schema.compiled import CompiledCasePages
 from esupervision.api.schema.catalogue import CatalogueMutation, CatalogueQuery
 from esupervision.api.schema.complaint import ComplaintMutation, ComplaintQuery
 from esupervision.api.schema.evaluation import EvaluationMutation, EvaluationQuery
