@@ -44,6 +44,11 @@ subscription ($filter: LightChangeFilter, $after: String) {
     case { number status department { code } }
   }
 }"""
+# Plain fields only: answered by the fan-out (api/live.py), not graphql-core per subscriber.
+LIGHT_PLAIN = """
+subscription ($filter: LightChangeFilter, $after: String) {
+  lightChanged(filter: $filter, after: $after) { ledgerId cursor light previous number windowId dueInstant }
+}"""
 
 
 # ----------------------------------------------------------------------------- servers
@@ -303,6 +308,28 @@ def test_light_changes_by_role_and_resumed_after_a_disconnect(city: Server) -> N
         assert not {m["ledgerId"] for m in after_resume} & set(ids)
 
 
+@pytest.mark.parametrize("city", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("subprotocol", [TRANSPORT_WS, LEGACY_WS])
+def test_plain_light_documents_through_the_fan_out_by_role(city: Server, subprotocol: str) -> None:
+    number = _number("PLAIN")
+    cases = {"subjectTypes": ["case"]}
+    with subscribed(city.ws_url, LIGHT_PLAIN, {"filter": cases, "after": "0"}, token=city.login("w01"),
+                    subprotocol=subprotocol) as window, \
+            subscribed(city.ws_url, LIGHT_PLAIN, {"filter": cases, "after": "0"}, token=city.login("zjj-leader"),
+                       subprotocol=subprotocol) as zjj, \
+            subscribed(city.ws_url, LIGHT_PLAIN, {"filter": cases, "after": "0"}, subprotocol=subprotocol) as public:
+        accept_case(city, number, due_in=3)
+        seen = window.take_until(_red(number))
+        red = seen[-1]
+        assert red["previous"] in ("WHITE", "YELLOW") and red["windowId"] is not None
+        public_seen = public.take_until(lambda m: m["ledgerId"] >= red["ledgerId"])
+        assert red["ledgerId"] in {m["ledgerId"] for m in public_seen}
+        assert all(m["number"] is None and m["windowId"] is None for m in public_seen)
+        ids = [m["ledgerId"] for m in seen]
+        assert ids == sorted(set(ids)) and all(m["cursor"] == str(m["ledgerId"]) for m in seen)
+        assert not [m for m in zjj.quiet(0.5) if isinstance(m, dict) and m["number"] == number]
+
+
 # ----------------------------------------------------------------------------- across processes
 
 @pytest.mark.postgres_only
@@ -319,7 +346,9 @@ def test_an_event_on_one_process_reaches_a_subscriber_on_another(empty_db_url: s
             with subscribed(b.ws_url, CASE_EVENTS, {"number": number, "after": "0"},
                             token=b.login("supervisor")) as events, \
                     subscribed(b.ws_url, LIGHT_CHANGED, {"filter": {"subjectTypes": ["case"]}},
-                               token=b.login("supervisor")) as lights:
+                               token=b.login("supervisor")) as lights, \
+                    subscribed(b.ws_url, LIGHT_PLAIN, {"filter": {"subjectTypes": ["case"]}},
+                               token=b.login("supervisor")) as plain:
                 assert events.take()[0]["kind"] == "case.accept"
                 act(a, "advanceCase", number)   # through process A
                 assert events.take()[0]["kind"] == "case.advance"
@@ -327,6 +356,7 @@ def test_an_event_on_one_process_reaches_a_subscriber_on_another(empty_db_url: s
                 accept_case(a, red, due_in=3)   # A's scheduler turns it red
                 turned = lights.take_until(_red(red))
                 assert turned[-1]["case"]["number"] == red
+                assert plain.take_until(_red(red))[-1]["ledgerId"] == turned[-1]["ledgerId"]
 
 
 # ----------------------------------------------------------------------------- lost messages

@@ -134,6 +134,18 @@ def may_read_clock(who: Viewer, message: dict[str, Any]) -> bool:
     return False
 
 
+def in_scope(who: Viewer, message: dict[str, Any], scopes: dict[str, CaseScope | None]) -> bool:
+    """Whether ``who`` hears a light change (the public hears every one, masked); ``scopes``
+    holds the scope of the message's case when it has one."""
+    if who.role is Role.PUBLIC:
+        return True
+    number = message.get("number")
+    if number is None:
+        return may_read_clock(who, message)
+    scope = scopes.get(number)
+    return scope is not None and may_read(who, scope)
+
+
 class CaseScopes:
     """Case number → scope, shared by every subscriber of the process: a light change heard by a
     thousand subscribers costs one query, not a thousand. Entries live ``ttl`` seconds (a case
@@ -280,22 +292,19 @@ class _LightStream:
             centers = frozenset({str(who.center_id)}) if centers is None else centers & {str(who.center_id)}
         self.replay_centers = centers
 
+    def fresh(self, ledger_id: int) -> bool:
+        """Not sent yet, and after the cursor the subscriber resumed from."""
+        return ledger_id not in self.sent and (self.after is None or ledger_id > self.after)
+
     async def admit(self, messages: list[dict[str, Any]]) -> list[LightChange]:
         """The messages this subscriber gets, in order, each marked as sent."""
-        fresh = [m for m in messages if "ledger_id" in m and int(m["ledger_id"]) not in self.sent
-                 and (self.after is None or int(m["ledger_id"]) > self.after) and self.match(m)]
+        fresh = [m for m in messages if "ledger_id" in m and self.fresh(int(m["ledger_id"])) and self.match(m)]
         numbers = {m["number"] for m in fresh if m.get("number")}
         scopes = await _case_scopes.get(self.context, numbers) if numbers and not self.public else {}
         admitted = []
         for m in fresh:
-            if not self.public:
-                number = m.get("number")
-                if number is not None:
-                    scope = scopes.get(number)
-                    if scope is None or not may_read(self.who, scope):
-                        continue
-                elif not may_read_clock(self.who, m):
-                    continue
+            if not in_scope(self.who, m, scopes):
+                continue
             self.sent.add(int(m["ledger_id"]))
             admitted.append(LightChange.from_message(m, public=self.public))
         return admitted
