@@ -6,8 +6,9 @@ the ratio against the same page fetched with plain SQL and serialized with orjso
     python bench/api.py --url URL     # a database kept by --keep / --seed-only (seeding takes minutes)
 
 Two variants are measured in turn, each served by ``--processes`` uvicorn processes sharing one
-listening socket (production runs several): the served schema, with the compiled case path
-(``api.schema.compiled.CompiledCasePages``), and the same schema without it (the stock executor). For each:
+listening socket (production runs several): the served app, whose front (``api.fastpath``) answers
+vetted case-page documents with node JSON from PostgreSQL (``api.schema.compiled_sql``), and the same
+app with a schema without ``CompiledCasePages`` (nothing vetted: the stock executor). For each:
 the answer is checked equal to the baseline's, then one request at a time (service time), an
 open loop at half the rate that allows, and the open loop at ``--rate``.
 
@@ -510,9 +511,10 @@ def run(args: argparse.Namespace, url: str, seed_s: float | None) -> None:
         "query: `cases(first: 50, after: <random cursor>)` with number, status, light, dueAt, acceptedAt, "
         "item, department, window, runningSteps { seq name status clock { light dueAt } }, as the supervisor",
         f"servers: {args.processes} uvicorn processes on one listening socket, each the app `esv serve --no-worker` "
-        "runs (access log off); **compiled** = the served schema, which answers known case pages through "
-        "`CompiledCasePages` (now in `build_schema`'s extensions); **stock** = the same schema without it "
-        "(Strawberry's executor for everything); load: open-loop asyncio generator in the bench process, one "
+        "runs (access log off); **compiled** = the served app: a case-page document its pipeline has vetted is "
+        "answered by the front (`api/fastpath.py`) before Strawberry, each node's JSON written by PostgreSQL "
+        "(`api/schema/compiled_sql.py`); **stock** = the same app with a schema without `CompiledCasePages` "
+        "(nothing vetted: Strawberry's executor for everything); load: open-loop asyncio generator in the bench process, one "
         "connection per request (Debian has no wrk2), latency from each request's due instant",
         f"baseline, plain SQL (two statements) + orjson, the same JSON (checked equal to both servers' answers "
         f"on 20 pages): p50 {base_p50:.2f} ms, p99 {pct(base, .99):.2f} ms",
