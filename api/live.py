@@ -43,6 +43,7 @@ from strawberry.types.arguments import convert_arguments
 
 from esupervision.api.context import Context
 from esupervision.api.limits import _has_nul
+from esupervision.api.schema import MAX_ALIASES
 from esupervision.api.schema.subscription import (LIGHT_TOPIC, LightChange, Subscription, _case_scopes,
                                                   _latest_ledger_id, _LightMatch, _LightStream, in_scope,
                                                   parse_cursor)
@@ -166,7 +167,6 @@ def light_subscription(schema: Any, context: Context, query: str, variables: dic
     plan = plan_for(schema, query, operation_name)
     if plan is None or not isinstance(context, Context) or context.auth_error is not None:
         return None
-    from esupervision.api.schema import MAX_ALIASES
     settings = get_settings()
     if plan.aliases > MAX_ALIASES or plan.cost > settings.max_query_cost or _has_nul(variables or {}):
         return None
