@@ -27,6 +27,8 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.context import Context
+from esupervision.api.fastpath import CompiledPagesFront
+from esupervision.api.live import LiveTransportWSHandler, LiveWSHandler
 from esupervision.api.schema import schema
 from esupervision.api.schema.publication import report_pdf_route
 from esupervision.api.schema.statistics import statistics_export_route
@@ -74,6 +76,10 @@ def credentials_from_params(params: Any) -> str | None:
 
 
 class GraphQLApp(GraphQL):
+    # Known lightChanged documents are answered once per message and kind of subscriber (api/live.py).
+    graphql_transport_ws_handler_class = LiveTransportWSHandler
+    graphql_ws_handler_class = LiveWSHandler
+
     def __init__(self, engine: Engine, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.engine = engine
@@ -87,17 +93,17 @@ class GraphQLApp(GraphQL):
             context.connection_params = None  # type: ignore[attr-defined]  (filled by connection_init)
         return context
 
+    def encode_json(self, data: object) -> str:
+        # UTF-8 as the compiled pages send it (api.fastpath), at a fraction of json.dumps' cost;
+        # text, not bytes: WebSocket messages go out as text frames, as clients expect.
+        return orjson.dumps(data).decode()
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """A browser cannot set headers on a WebSocket: its credentials come in connection_init."""
         authorization = credentials_from_params(getattr(context, "connection_params", None))
         if authorization is not None:
             context.viewer, context.auth_error = await viewer_for_request(self.engine, _Credentials(authorization))
         return UNSET
-    def encode_json(self, data: object) -> str:
-        # UTF-8 as the compiled pages send it (api.fastpath), at a fraction of json.dumps' cost;
-        # text, not bytes: WebSocket messages go out as text frames, as clients expect.
-        return orjson.dumps(data).decode()
-
 
 
 def create_app(engine: Engine) -> Starlette:
@@ -124,14 +130,14 @@ def create_app(engine: Engine) -> Starlette:
 
     # GraphiQL is a development tool; production serves the API only.
     graphql = GraphQLApp(engine, graphql_ide=None if get_settings().environment == "production" else "graphiql")
+    # Known case pages skip Strawberry's request pipeline; everything else reaches it unchanged.
+    front = CompiledPagesFront(graphql, engine, schema)
     app = Starlette(routes=[
         Route("/healthz", healthz),
         Route("/metrics", metrics_endpoint),
         Route("/overview", overview_json),
         # Delivery receipts: recorded, and published so staff see their notices' status live.
         *twilio_routes(engine, publish=runtime.channel().publish),
-    # Known case pages skip Strawberry's request pipeline; everything else reaches it unchanged.
-    front = CompiledPagesFront(graphql, engine, schema)
         *aliyun_report_routes(engine, get_settings(), publish=runtime.channel().publish),
         report_pdf_route(engine),   # /reports/{id}.pdf: the signed links of report SMS
         statistics_export_route(engine),   # /exports/statistics.xlsx: signed links of Statistics.excelUrl
@@ -143,13 +149,13 @@ def create_app(engine: Engine) -> Starlette:
         Route("/", overview_json),
     ], middleware=[Middleware(MeasureRequests, metrics=metrics)])
     app.state.metrics = metrics
+    app.state.compiled_pages = front
     return app
 
 
 KNOWN_PATHS = ("/graphql", "/healthz", "/overview", "/metrics")
 
 
-    app.state.compiled_pages = front
 class MeasureRequests:
     """Pure ASGI middleware: counts and times HTTP requests by path and status."""
 
