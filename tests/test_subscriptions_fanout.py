@@ -77,6 +77,7 @@ class Connection:
         self.ws = stack.enter_context(client.websocket_connect("/graphql", subprotocols=[subprotocol]))
         self.legacy = subprotocol == LEGACY_WS
         self.frames: dict[str, list[str | bytes]] = {}
+        self.completed: set[str] = set()
         self.ws.send_json({"type": "connection_init",
                            "payload": {"Authorization": f"Bearer {token}"} if token else {}})
         assert json.loads(self.raw())["type"] == "connection_ack"
@@ -95,6 +96,9 @@ class Connection:
     def receive(self) -> tuple[str, dict[str, Any]]:
         text = self.raw()
         frame = json.loads(text)
+        if frame["type"] == "complete":
+            self.completed.add(frame["id"])
+            return frame["id"], {}
         assert frame["type"] == ("data" if self.legacy else "next"), frame
         self.frames[frame["id"]].append(text)
         return frame["id"], frame["payload"]
@@ -199,26 +203,78 @@ def test_the_fan_out_sends_the_stock_frames(engine: Engine, city: dict[str, Any]
     assert live.fanout_members() == 0   # every subscriber left with its connection
 
 
-def test_documents_it_does_not_know_take_the_stock_path(engine: Engine, city: dict[str, Any]) -> None:
-    """A ``case`` selection, a bad cursor, a bad filter id: the stock answers, not the fan-out."""
-    client = GraphQLClient(engine)
-    token = client.login("supervisor")
+DECLINED = [
+    ("case", "subscription { lightChanged(after: \"0\") { ledgerId case { number } } }", {}),
+    ("cursor", PLAIN, {"after": "x"}),
+    ("filter", PLAIN, {"filter": {"windowIds": ["nope"]}}),
+    ("aliases", "subscription { lightChanged(after: \"0\") { "
+                + " ".join(f"a{i}: ledgerId" for i in range(16)) + " } }", {}),
+    ("fragment", "subscription { lightChanged(after: \"0\") { ...f } } fragment f on LightChange { ledgerId }", {}),
+    ("unknown", "subscription { lightChanged { ledgerId nope } }", {}),
+]
+
+
+def _errors(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """An "error" frame's errors (a list, or one error in the legacy protocol), or a result's."""
+    payload = frame["payload"]
+    if frame["type"] == "error":
+        return payload if isinstance(payload, list) else [payload]
+    return payload.get("errors") or []
+
+
+def _first_answer(connection: Connection, op_id: str) -> dict[str, Any]:
+    """The operation's first frame, without the request id (one per connection)."""
+    while True:
+        frame = json.loads(connection.raw())
+        if frame.get("id") == op_id:
+            break
+    for error in _errors(frame):
+        error.get("extensions", {}).pop("requestId", None)
+    return frame
+
+
+@pytest.mark.parametrize("subprotocol", [TRANSPORT_WS, LEGACY_WS])
+def test_documents_it_does_not_know_get_the_stock_answer(engine: Engine, city: dict[str, Any],
+                                                        subprotocol: str) -> None:
+    """A ``case`` selection, a bad cursor or filter id, too many aliases, a fragment, an unknown
+    field: answered or refused exactly as the stock view does, none of them by the fan-out."""
+    token = GraphQLClient(engine).login("supervisor")
+    fast = TestClient(Starlette(routes=[WebSocketRoute("/graphql", GraphQLApp(engine))]))
+    stock = TestClient(Starlette(routes=[WebSocketRoute("/graphql", StockApp(engine))]))
+    answered: dict[str, dict[str, Any]] = {}
+    with ExitStack() as stack:
+        quick, slow = (Connection(stack, app, subprotocol, token) for app in (fast, stock))
+        for op_id, query, variables in DECLINED:
+            answers = []
+            for connection in (quick, slow):
+                connection.subscribe(op_id, query, variables)
+                answers.append(_first_answer(connection, op_id))
+            assert answers[0] == answers[1], op_id
+            assert live.fanout_members() == 0, op_id
+            answered[op_id] = answers[0]
+    codes = {op_id: [e.get("extensions", {}).get("code") for e in _errors(frame)] for op_id, frame in answered.items()}
+    assert codes["cursor"] == ["BAD_CURSOR"] and codes["filter"] == ["BAD_INPUT"], codes
+    assert codes["unknown"] == ["GRAPHQL_VALIDATION_FAILED"] and codes["aliases"], codes
+    assert answered["case"]["payload"]["data"]["lightChanged"]["case"] is not None
+    assert answered["fragment"]["payload"]["data"]["lightChanged"]["ledgerId"]
+
+
+@pytest.mark.parametrize("subprotocol", [TRANSPORT_WS, LEGACY_WS])
+def test_stopping_a_fast_subscription_leaves_the_fan_out(engine: Engine, city: dict[str, Any],
+                                                         subprotocol: str) -> None:
+    token = GraphQLClient(engine).login("supervisor")
     fast = TestClient(Starlette(routes=[WebSocketRoute("/graphql", GraphQLApp(engine))]))
     with ExitStack() as stack:
-        connection = Connection(stack, fast, TRANSPORT_WS, token)
-        connection.subscribe("case", "subscription { lightChanged(after: \"0\") { ledgerId case { number } } }", {})
-        connection.until(lambda frames: frames["case"])
-        assert live.fanout_members() == 0
-        for op_id, variables in (("cursor", {"after": "x"}), ("filter", {"filter": {"windowIds": ["nope"]}})):
-            connection.ws.send_json({"id": op_id, "type": "subscribe", "payload": {"query": PLAIN,
-                                                                                 "variables": variables}})
-            while True:
-                frame = json.loads(connection.raw())
-                if frame["id"] == op_id:
-                    break
-            assert frame["type"] == "error" or frame["payload"].get("errors"), frame
-            errors = frame["payload"] if frame["type"] == "error" else frame["payload"]["errors"]
-            assert errors[0]["extensions"]["code"] in ("BAD_CURSOR", "BAD_INPUT"), frame
+        connection = Connection(stack, fast, subprotocol, token)
+        connection.subscribe("1", PLAIN, {"after": "0"})
+        connection.until(lambda frames: frames["1"])
+        assert live.fanout_members() == 1
+        connection.ws.send_json({"id": "1", "type": "stop" if connection.legacy else "complete"})
+        if connection.legacy:   # answered with "complete", as the stock handler does
+            connection.until(lambda frames: "1" in connection.completed)
+        connection.subscribe("2", PLAIN, {"after": "0"})   # the connection lives on
+        connection.until(lambda frames: frames["2"])
+        assert live.fanout_members() == 1   # the second only
 
 
 def test_a_fast_subscriber_that_lost_messages_catches_up_from_the_ledger(engine: Engine,
