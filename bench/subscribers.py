@@ -139,10 +139,11 @@ class Heard:
             self.arrivals.append((change["ledgerId"], due, arrived))
 
 
-async def subscriber(port: int, token: str, heard: Heard) -> None:
+async def subscriber(port: int, token: str | None, heard: Heard) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"],
                                   max_queue=None, open_timeout=60) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
+        credentials = {"Authorization": f"Bearer {token}"} if token else {}   # none: the public
+        await ws.send(json.dumps({"type": "connection_init", "payload": credentials}))
         ack = json.loads(await ws.recv())
         if ack.get("type") != "connection_ack":
             raise RuntimeError(f"no connection_ack: {ack}")
@@ -157,13 +158,15 @@ async def subscriber(port: int, token: str, heard: Heard) -> None:
             pass
 
 
-async def listen(ports: list[int], token: str, count: int, transitions: int, start_moves) -> Heard:
+async def listen(ports: list[int], token: str, count: int, transitions: int, start_moves,
+                 public: int = 0) -> Heard:
     """Connect ``count`` subscribers round-robin over ``ports``, then make ``transitions`` clocks
     fall due (``start_moves``) and wait until every subscriber has heard every one (or 60 s)."""
     heard = Heard()
     tasks = []
     for i in range(count):
-        tasks.append(asyncio.create_task(subscriber(ports[i % len(ports)], token, heard)))
+        who = None if i < public else token
+        tasks.append(asyncio.create_task(subscriber(ports[i % len(ports)], who, heard)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)   # connect in waves, as clients do after a deploy
     while heard.ready < count:
@@ -203,6 +206,8 @@ def main() -> None:
     parser.add_argument("--transitions", type=int, default=20, help="light changes per phase")
     parser.add_argument("--seconds", type=float, default=20, help="the changes spread over this long")
     parser.add_argument("--clocks", type=int, default=10_000, help="open case clocks seeded")
+    parser.add_argument("--public", type=int, default=0,
+                        help="of the subscribers, how many are the public (masked answers) instead of the supervisor")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
@@ -224,10 +229,10 @@ def main() -> None:
             token = httpx.post(f"http://127.0.0.1:{ports[0]}/graphql", json={"query": LOGIN},
                                timeout=30).json()["data"]["login"]["accessToken"]
 
-            def phase(clocks: list[uuid.UUID], count: int) -> Heard:
+            def phase(clocks: list[uuid.UUID], count: int, public: int = 0) -> Heard:
                 def start_moves() -> None:
                     move_clocks(engine, spread(clocks, now_utc() + timedelta(seconds=3), args.seconds))
-                return asyncio.run(listen(ports, token, count, len(clocks), start_moves))
+                return asyncio.run(listen(ports, token, count, len(clocks), start_moves, public))
 
             def cpu() -> tuple[float, float]:
                 return (sum(cpu_seconds(pid) for pid in api_servers.pids),  # type: ignore[attr-defined]
@@ -236,7 +241,7 @@ def main() -> None:
             base = phase(ids[:args.transitions], 1)
             print(f"baseline: 1 subscriber heard {len(base.arrivals)} of {args.transitions}", flush=True)
             before = cpu()
-            many = phase(ids[args.transitions:], args.subscribers)
+            many = phase(ids[args.transitions:], args.subscribers, args.public)
             after = cpu()
             servers_cpu, bench_cpu = after[0] - before[0], after[1] - before[1]
             print(f"{args.subscribers} subscribers heard {len(many.arrivals):,} of "
@@ -252,7 +257,9 @@ def main() -> None:
         f"spread over {args.seconds:.0f} s",
         f"1 subscriber (baseline): p50 {percentile(base_ms, 0.5):.0f} ms, p99 {p99_base:.0f} ms, "
         f"{len(base.arrivals)}/{args.transitions} heard",
-        f"{args.subscribers:,} subscribers: p50 {percentile(many_ms, 0.5):.0f} ms, p99 {p99_many:.0f} ms, "
+        f"{args.subscribers:,} subscribers"
+        + (f" ({args.public:,} of them the public, the rest the supervisor)" if args.public else "")
+        + f": p50 {percentile(many_ms, 0.5):.0f} ms, p99 {p99_many:.0f} ms, "
         f"max {max(many_ms, default=0):.0f} ms, {len(many.arrivals):,}/{expected:,} deliveries heard"
         + (" — target met" if p99_many <= 200 and len(many.arrivals) == expected else " — TARGET MISSED"),
         f"**ratio {p99_many / p99_base:.2f}** (p99 with {args.subscribers:,} subscribers / with one)"
