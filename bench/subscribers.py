@@ -31,7 +31,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # `python bench/subscribers.py` from the root
+
+import httpx  # noqa: E402
 import websockets
 from sqlalchemy.orm import Session
 
