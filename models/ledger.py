@@ -72,9 +72,9 @@ assert _StoredRow._fields == tuple(c.key for c in LedgerEvent.__table__.columns)
 
 class AppendedEvent:
     """What ``Ledger.append`` returns: a ledger event of this transaction, with ``LedgerEvent``'s
-    columns as attributes (``id`` set at flush). Its two documents are kept as the canonical
-    bytes that were hashed, decoded only when read (most are only written) and written as they
-    are, without being encoded again."""
+    columns as attributes (``id`` and its place on the chain set at flush). Its two documents
+    are kept as their canonical bytes: hashed, decoded only when read (most are only written)
+    and written as they are, without being encoded again."""
 
     __slots__ = ("id", "center_id", "seq", "kind", "subject_type", "subject_id", "actor", "source",
                  "source_event_id", "occurred_at", "recorded_at", "late", "prev_hash", "hash",
@@ -82,10 +82,10 @@ class AppendedEvent:
     __tablename__ = LedgerEvent.__tablename__
     __table__ = LedgerEvent.__table__  # type: ignore[attr-defined]
 
-    def __init__(self, center_id: uuid.UUID, seq: int, kind: str, subject_type: str, subject_id: uuid.UUID,
+    def __init__(self, center_id: uuid.UUID, seq: int | None, kind: str, subject_type: str, subject_id: uuid.UUID,
                  actor: str | None, source: str | None, source_event_id: str | None, occurred_at: datetime,
                  recorded_at: datetime, late: bool, data_json: bytes, changes_json: bytes,
-                 prev_hash: str, hash_: str) -> None:
+                 prev_hash: str | None, hash_: str | None) -> None:
         self.id: int | None = None
         self.center_id, self.seq, self.kind = center_id, seq, kind
         self.subject_type, self.subject_id = subject_type, subject_id
@@ -255,9 +255,10 @@ def checkpoint_message(center_id: uuid.UUID, seq: int, hash_: str) -> bytes:
 class Ledger:
     """Appends events to the chains of one transaction's session.
 
-    Heads are locked once per center per transaction (``FOR UPDATE`` on PostgreSQL) and kept in
-    memory after that. Appended events are buffered and written by ``flush`` in one COPY (one
-    executemany on SQLite), so a batch of events costs one lock and one round trip, not one each.
+    Appended events are buffered; ``flush`` puts them on their chains and writes them in one COPY
+    (one executemany on SQLite), so a batch of events costs one lock and one round trip, not one
+    each. Heads are locked at a transaction's first flush that reaches their center (``FOR
+    UPDATE`` on PostgreSQL) and kept in memory after that.
     """
 
     def __init__(self, session: Session, *, key_seed_b64: str, checkpoint_every: int) -> None:
@@ -270,7 +271,9 @@ class Ledger:
         # a table model's attribute (validation, instrumentation) costs microseconds a time.
         self._tips: dict[uuid.UUID, tuple[int, str]] = {}
         self._moved: set[uuid.UUID] = set()
-        self._pending: list[LedgerEvent] = []
+        self._pending: list[AppendedEvent] = []
+        # Appended but not yet on their chains (see ``_place``).
+        self._unplaced: list[AppendedEvent] = []
         self._texts: dict[Any, str] = {}
         self._last_recorded: datetime | None = None
         self._last_recorded_utc: datetime | None = None
@@ -299,33 +302,47 @@ class Ledger:
                data: dict[str, Any] | None = None, changes: list[dict[str, Any]] | None = None,
                actor: str | None = None, source: str | None = None,
                source_event_id: str | None = None, late: bool = False) -> Any:
-        """Append one event to its center's chain; its ``id`` is set by the next ``flush``."""
-        if center_id not in self._tips:
-            self._head(center_id)
-        seq, prev_hash = self._tips[center_id]
-        seq += 1
+        """Append one event to its center's chain. Its place on the chain (``seq``, ``prev_hash``,
+        ``hash``) and its ``id`` are set by the next ``flush``, which locks the chain's head: the
+        work of building a batch's events does not hold up other writers of the same center."""
         # Each document is encoded once: hashed, kept and written as those same bytes.
         data_json, changes_json = canonical_json(data or {}), canonical_json(changes or [])
-        occurred_at, recorded_at = utc(occurred_at), self._utc(recorded_at)
-        # ``event_body`` with each instant and chain id formatted once per transaction: a batch
-        # repeats its recorded_at (the transaction's instant) and a few centers in every event.
-        text = self._text
-        body = {
-            "center_id": text(center_id), "seq": seq, "kind": kind,
-            "subject_type": subject_type, "subject_id": str(subject_id), "actor": actor,
-            "source": source, "source_event_id": source_event_id,
-            "occurred_at": text(occurred_at), "recorded_at": text(recorded_at),
-            "late": late, "data": orjson.Fragment(data_json), "changes": orjson.Fragment(changes_json),
-        }
-        hash_ = chain_hash(prev_hash, body)
-        event = AppendedEvent(center_id, seq, kind, subject_type, subject_id, actor, source, source_event_id,
-                              occurred_at, recorded_at, late, data_json, changes_json, prev_hash, hash_)
-        self._tips[center_id] = (seq, hash_)
-        self._moved.add(center_id)
+        event = AppendedEvent(center_id, None, kind, subject_type, subject_id, actor, source, source_event_id,
+                              utc(occurred_at), self._utc(recorded_at), late, data_json, changes_json, None, None)
         self._pending.append(event)
-        if self._every and seq % self._every == 0:
-            self._checkpoint(center_id, seq, hash_, recorded_at)
+        self._unplaced.append(event)
         return event
+
+    def _place(self) -> None:
+        """Put the events appended since the last call at the ends of their chains: heads locked
+        (in center order, so two writers never wait on each other in a cycle), seq and hashes set,
+        checkpoints signed."""
+        events, self._unplaced = self._unplaced, []
+        if not events:
+            return
+        for center_id in sorted({e.center_id for e in events} - self._tips.keys(), key=str):
+            self._head(center_id)
+        tips, text = self._tips, self._text
+        for event in events:
+            center_id = event.center_id
+            seq, prev_hash = tips[center_id]
+            seq += 1
+            # ``event_body`` with each instant and chain id formatted once per transaction: a batch
+            # repeats its recorded_at (the transaction's instant) and a few centers in every event.
+            body = {
+                "center_id": text(center_id), "seq": seq, "kind": event.kind,
+                "subject_type": event.subject_type, "subject_id": str(event.subject_id), "actor": event.actor,
+                "source": event.source, "source_event_id": event.source_event_id,
+                "occurred_at": text(event.occurred_at), "recorded_at": text(event.recorded_at),
+                "late": event.late, "data": orjson.Fragment(event.data_json),
+                "changes": orjson.Fragment(event.changes_json),
+            }
+            event.seq, event.prev_hash = seq, prev_hash
+            event.hash = chain_hash(prev_hash, body)
+            tips[center_id] = (seq, event.hash)
+            self._moved.add(center_id)
+            if self._every and seq % self._every == 0:
+                self._checkpoint(center_id, seq, event.hash, event.recorded_at)
 
     def _utc(self, value: datetime) -> datetime:
         """``utc(value)``, cached: every event of a transaction is recorded at its one instant."""
@@ -351,6 +368,7 @@ class Ledger:
         Ids are taken from the sequence first (PostgreSQL) or after the current maximum under
         SQLite's write lock, so the rows go in with one COPY (one executemany on SQLite).
         """
+        self._place()
         self._sync_heads()
         if not self._pending:
             return
@@ -385,6 +403,7 @@ class Ledger:
 
     def checkpoint_all(self, at: datetime) -> int:
         """Sign the current head of every chain; returns how many were signed."""
+        self._place()
         self._sync_heads()
         heads = self.session.scalars(select(LedgerHead).with_for_update()).all()
         signed = 0
