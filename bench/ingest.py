@@ -15,7 +15,11 @@ every case (5,000 fault events on top of the 10,000). ``--timely`` records each 
 after its last event, as a department system reporting as things happen: no such faults, and
 each completion opens its rating window (2,500 evaluation requests) instead.
 
-    python bench/ingest.py [--cases 2500] [--batch 500] [--timely]
+``--workers N`` sends the cases from N processes at once (each case wholly in one, each its own
+batches), as several workers of a department-system feed would: one center, so every batch
+still goes through the one hash chain.
+
+    python bench/ingest.py [--cases 2500] [--batch 500] [--timely] [--workers N] [--no-record]
 """
 from __future__ import annotations
 
@@ -94,6 +98,56 @@ def check(engine, cases: int, events: int) -> None:  # noqa: ANN001
         raise SystemExit(f"incomplete run: {recorded} of {events} events, {completed} of {cases} cases completed")
 
 
+def ingest_stream(engine, events: list[ReportedEvent], args, now: datetime) -> int:  # noqa: ANN001
+    """Send ``events`` through the service function in batches, one transaction each; returns
+    how many were refused."""
+    refused = 0
+    for i in range(0, len(events), args.batch):
+        batch = events[i:i + args.batch]
+        at = batch[-1].occurred_at + timedelta(minutes=1) if args.timely else now
+        with transaction(engine, now=at, actor="bench") as tx:
+            refused += sum(o.status != "accepted" for o in ingest(tx, batch, source=SOURCE))
+    return refused
+
+
+def _worker(url: str, events: list[ReportedEvent], args, now: datetime, go, results) -> None:  # noqa: ANN001
+    engine = make_engine(url)
+    with engine.connect() as c:   # connected (and its session set up) before the clock starts
+        pid = c.scalar(text("SELECT pg_backend_pid()"))
+    before = backend_cpu(engine).get(pid, 0.0)
+    go.wait()
+    cpu0 = time.process_time()
+    refused = ingest_stream(engine, events, args, now)
+    results.put((time.process_time() - cpu0, backend_cpu(engine).get(pid, 0.0) - before, refused))
+    engine.dispose()
+
+
+def run_workers(url: str, events: list[ReportedEvent], args, now: datetime) -> tuple[float, float, float, int]:  # noqa: ANN001
+    """The events split by case over ``args.workers`` processes started together; returns wall
+    seconds until the last is done, their CPU, their PostgreSQL backends' CPU, refusals."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    go, results = context.Event(), context.Queue()
+    by_case: dict[str, int] = {}
+    streams = [[] for _ in range(args.workers)]
+    for ev in events:   # each case wholly in one stream, each stream in time order
+        streams[by_case.setdefault(ev.case_number, len(by_case) % args.workers)].append(ev)
+    workers = [context.Process(target=_worker, args=(url, stream, args, now, go, results)) for stream in streams]
+    for worker in workers:
+        worker.start()
+    time.sleep(2)   # every worker connected and waiting
+    t0 = time.perf_counter()
+    go.set()
+    done = [results.get() for _ in workers]
+    wall = time.perf_counter() - t0
+    for worker in workers:
+        worker.join()
+        if worker.exitcode:
+            raise SystemExit(f"a worker failed (exit code {worker.exitcode})")
+    return wall, sum(d[0] for d in done), sum(d[1] for d in done), sum(d[2] for d in done)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=2500)
@@ -102,6 +156,9 @@ def main() -> None:
                         help="record each batch a minute after its last event (no late reports)")
     parser.add_argument("--no-record", action="store_true",
                         help="print the numbers without appending them to bench/RESULTS.md")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="ingest from this many processes at once, each its own cases in its own "
+                             "batches (one center, so one chain): as several dramatiq workers would")
     parser.add_argument("--profile", metavar="FILE",
                         help="write a cProfile of the timed run to FILE (the numbers then include its overhead)")
     args = parser.parse_args()
@@ -112,25 +169,26 @@ def main() -> None:
         engine = make_engine(url)
         create_schema(engine)
         build_city(engine)
-        profiler = cProfile.Profile() if args.profile else None
-        pg_before = backend_cpu(engine)
-        load_before = os.getloadavg()
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        refused = 0
-        if profiler is not None:
-            profiler.enable()
-        for i in range(0, len(events), args.batch):
-            batch = events[i:i + args.batch]
-            at = batch[-1].occurred_at + timedelta(minutes=1) if args.timely else now
-            with transaction(engine, now=at, actor="bench") as tx:
-                refused += sum(o.status != "accepted" for o in ingest(tx, batch, source=SOURCE))
-        if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(args.profile)
-        service_s, service_cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        load_after = os.getloadavg()
-        pg_after = backend_cpu(engine)
-        pg_cpu = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
+        if args.workers > 1:
+            engine.dispose()
+            load_before = os.getloadavg()
+            service_s, service_cpu, pg_cpu, refused = run_workers(url, events, args, now)
+            load_after = os.getloadavg()
+        else:
+            profiler = cProfile.Profile() if args.profile else None
+            pg_before = backend_cpu(engine)
+            load_before = os.getloadavg()
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
+            refused = ingest_stream(engine, events, args, now)
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+            service_s, service_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+            load_after = os.getloadavg()
+            pg_after = backend_cpu(engine)
+            pg_cpu = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
         check(engine, args.cases, len(events))
         with Session(engine) as s:
             derived = dict(s.execute(select(LedgerEvent.kind, func.count()).where(
@@ -155,13 +213,15 @@ def main() -> None:
     report = print_lines if args.no_record or args.profile else record
     report("Ledger ingest through the service function (PostgreSQL)", command_line(), [
         f"{n} events ({args.cases} cases × accept, 2 advances, complete), batches of {args.batch} "
-        f"per transaction, refused {refused}; ledger verified, every case completed",
+        f"per transaction, refused {refused}; ledger verified, every case completed"
+        + (f"; {args.workers} worker processes at once, each its own cases" if args.workers > 1 else ""),
         ("each batch recorded a minute after its last event (timely reports)" if args.timely else
          f"every batch recorded at {now.isoformat()} (weeks after the events: late reports)")
         + "; events the listeners added in the same transactions: "
         + (", ".join(f"{k} {v:,}" for k, v in sorted(derived.items())) or "none"),
         f"service function: {service_s:.2f} s = {n / service_s:,.0f} events/s (target ≥ 5,000); "
-        f"CPU of the bench process {service_cpu:.2f} s, of its PostgreSQL backends {pg_cpu:.2f} s",
+        f"CPU of the bench process{'es' if args.workers > 1 else ''} {service_cpu:.2f} s, "
+        f"of {'their' if args.workers > 1 else 'its'} PostgreSQL backends {pg_cpu:.2f} s",
         f"plain bulk insert of the same ledger rows (executemany, no hashing, no checks, no "
         f"projection): {plain_s:.2f} s = {n / plain_s:,.0f} rows/s",
         f"ratio service / plain: {service_s / plain_s:.1f}× slower",
