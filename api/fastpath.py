@@ -95,7 +95,9 @@ class CompiledPagesFront:
         now = timesource.now()
 
         def read() -> bytes:
-            with Session(self.engine, expire_on_commit=False) as session:
+            # A read and nothing else: no transaction to begin and roll back around it.
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection, \
+                    Session(bind=connection) as session:
                 return orjson.dumps({"data": answer_page(plan, session, viewer, args, now)})
         return await to_thread.run_sync(read)
 
