@@ -153,6 +153,17 @@ def create_app(engine: Engine) -> Starlette:
     return app
 
 
+def app_from_settings() -> Starlette:
+    """The app of one process of ``esv serve --workers N``: the database and the case-time speed
+    from the settings (each process reads them itself)."""
+    from esupervision.db import get_engine
+    from esupervision.models import tables  # noqa: F401  (registers every table)
+    speed = get_settings().speed
+    if speed != 1:
+        timesource.install(timesource.SpeedTime(speed))
+    return create_app(get_engine())
+
+
 KNOWN_PATHS = ("/graphql", "/healthz", "/overview", "/metrics")
 
 

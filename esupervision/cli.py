@@ -114,7 +114,9 @@ def _has_data() -> bool:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--speed", default=None, type=float, help="run case time N times faster than real time")
 @click.option("--no-worker", is_flag=True, help="do not run the in-process worker (production runs `esv worker`)")
-def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker: bool) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="API processes on the one address (production, with --no-worker and Redis)")
+def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker: bool, workers: int) -> None:
     """Serve the API (health, overview) with the in-process worker of the embedded default."""
     import uvicorn
 
@@ -128,6 +130,16 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     ensure_schema()
     if with_demo and not _has_data():
         _build_demo(3000, 7)
+    if workers > 1:
+        # Several processes share light changes only through Redis, and the embedded worker
+        # (one scheduler) belongs to one process: production runs `esv worker` beside them.
+        if not no_worker or get_settings().broker != "redis":
+            raise click.UsageError("--workers N 需要 --no-worker 并使用 Redis（ESV_BROKER=redis，多进程经 Redis 共享实时消息）"
+                                   " / --workers needs --no-worker and ESV_BROKER=redis")
+        console.print(f"esupervision serving on http://{host}:{port}/ with {workers} processes")
+        uvicorn.run("esupervision.api.app:app_from_settings", factory=True, host=host, port=port,
+                    workers=workers, log_level="info")
+        return
     engine = _engine()
     if not no_worker:
         start_embedded_worker(engine)

@@ -6,6 +6,7 @@ subscriber on another."""
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
 import time
@@ -339,7 +340,8 @@ def test_an_event_on_one_process_reaches_a_subscriber_on_another(empty_db_url: s
     env = {"ESV_BROKER": "redis", "REDIS_URL": redis_url}
     with serving(empty_db_url, tmp_path, env=env) as a:
         tokens = seed_city(empty_db_url)
-        with serving(empty_db_url, tmp_path, "--no-worker", env=env) as b:
+        # B is itself two processes on one address (esv serve --workers 2), as production runs.
+        with serving(empty_db_url, tmp_path, "--no-worker", "--workers", "2", env=env) as b:
             a.tokens["apikey"] = tokens["apikey"]
             number = _number("REDIS")
             accept_case(a, number)
@@ -357,6 +359,17 @@ def test_an_event_on_one_process_reaches_a_subscriber_on_another(empty_db_url: s
                 turned = lights.take_until(_red(red))
                 assert turned[-1]["case"]["number"] == red
                 assert plain.take_until(_red(red))[-1]["ledgerId"] == turned[-1]["ledgerId"]
+
+
+def test_several_api_processes_need_redis_and_an_outside_worker(tmp_path: Path) -> None:
+    import subprocess
+
+    from tests.servers import esv
+    for extra, env in ((["--workers", "2"], {"ESV_BROKER": "redis"}),
+                       (["--workers", "2", "--no-worker"], {"ESV_BROKER": "inprocess"})):
+        done = subprocess.run([esv(), "serve", "--port", str(free_port()), *extra], capture_output=True, text=True,
+                              env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db", **env}, timeout=60)
+        assert done.returncode == 2 and "--workers needs --no-worker and ESV_BROKER=redis" in done.stderr, done
 
 
 # ----------------------------------------------------------------------------- lost messages
