@@ -171,7 +171,8 @@ class WorkCalendar:
     ``TypeError`` (convert to an Asia/Shanghai date first).
     """
 
-    __slots__ = ("_working", "_count_before", "_nth", "_names", "_weekly", "_official_prefix", "official_years")
+    __slots__ = ("_working", "_count_before", "_nth", "_names", "_weekly", "_official_prefix", "official_years",
+                 "derived")
 
     _working: bytes  # 1 per working day, indexed by days since FIRST_DAY
     _count_before: array  # [i] = working days with index < i; length _DAY_COUNT + 1
@@ -180,6 +181,9 @@ class WorkCalendar:
     _weekly: bytes  # the plain weekly pattern, indexed like _working
     _official_prefix: array  # [i] = official notice years among FIRST_YEAR .. FIRST_YEAR+i-1
     official_years: frozenset[int]
+    # Results computed from this calendar alone (e.g. deadlines, see ``clock.compute_deadline``),
+    # kept by whoever computes them: the calendar never changes, so neither do they.
+    derived: dict[Any, Any]
 
     def __init__(
         self,
@@ -203,6 +207,7 @@ class WorkCalendar:
             ("_weekly", bytes(weekly)),
             ("_official_prefix", prefix),
             ("official_years", frozenset(official_years)),
+            ("derived", {}),
         ):
             object.__setattr__(self, slot, value)
 

@@ -42,6 +42,7 @@ from esupervision.models.transaction import Transaction
 # A reporter's clock may run a little ahead of ours; beyond this an event is "in the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
 OPEN_CLOCK = (ClockState.RUNNING.value, ClockState.PAUSED.value)
+_NONE = object()   # "not remembered yet", where None is a remembered answer
 
 
 @dataclass(frozen=True)
@@ -209,9 +210,10 @@ class CaseSet:
         """``tally.contribution``, computed once per distinct (state, subject type, department,
         yellow, red): the clocks of a batch share a few deadlines."""
         key = (clock.state, clock.subject_type, clock.department_id, clock.yellow_at, clock.red_at)
-        if key not in self._contributions:
-            self._contributions[key] = tally.contribution(clock)
-        return self._contributions[key]
+        found = self._contributions.get(key, _NONE)
+        if found is _NONE:
+            found = self._contributions[key] = tally.contribution(clock)
+        return found
 
     def write(self) -> None:
         """Write every touched row: clocks, then cases, then steps."""

@@ -80,8 +80,11 @@ class Deadline:
 
 
 def local_date(instant: datetime) -> date:
-    """The Asia/Shanghai date of an instant."""
-    return utc(instant).astimezone(LOCAL_TZ).date()
+    """The Asia/Shanghai date of an instant (refuses naive datetimes, as ``utc``)."""
+    if instant.tzinfo is None:
+        raise ValueError(f"naive datetime {instant!r}: instants must be timezone-aware")
+    # Straight from the instant's own offset: going through UTC first gives the same date.
+    return instant.astimezone(LOCAL_TZ).date()
 
 
 def end_of_day(day: date) -> datetime:
@@ -119,18 +122,40 @@ def compute_deadline(
     """
     if limit_days < 0 or extended_days < 0 or paused_days < 0:
         raise ValueError("day counts must not be negative")
-    start = local_date(started_at)
-    limit = limit_days + extended_days
-    due_day = add_days(calendar, start, limit + paused_days, basis)
-    red_at = end_of_day(due_day)
-    warn = rule.days(limit)
-    if warn >= limit:
-        yellow_at = utc(started_at)
-    else:
-        yellow_at = end_of_day(add_days(calendar, start, limit - warn + paused_days, basis))
-    provisional = basis is Basis.WORKING and calendar.is_provisional(start, due_day)
-    return Deadline(due_at=red_at - timedelta(seconds=1), yellow_at=yellow_at, red_at=red_at,
-                    provisional=provisional)
+    due_at, yellow_at, red_at, provisional = _deadline(
+        calendar, utc(started_at), limit_days + extended_days, paused_days, Basis(basis).value,
+        rule.min_days, rule.fraction)
+    return Deadline(due_at=due_at, yellow_at=yellow_at, red_at=red_at, provisional=provisional)
+
+
+# Deadlines kept per calendar (``WorkCalendar.derived``); past this many, the memo starts over.
+_DEADLINE_MEMO_SIZE = 50_000
+
+
+def _deadline(calendar: WorkCalendar, started_at: datetime, limit: int, paused_days: int, basis: str,
+              min_days: int, fraction: float) -> tuple[datetime, datetime, datetime, bool]:
+    """(due_at, yellow_at, red_at, provisional) of a clock started at the UTC instant
+    ``started_at`` with ``limit`` days in force. Everything but a yellow-at-start depends on the
+    start's local date alone, so a batch's clocks (a few start days, a few limits) share a memo
+    kept on the calendar."""
+    start = started_at.astimezone(LOCAL_TZ).date()
+    key = ("deadline", start, limit, paused_days, basis, min_days, fraction)
+    memo = calendar.derived
+    found = memo.get(key)
+    if found is None:
+        natural = basis == Basis.NATURAL.value
+        add = calendar.add_natural_days if natural else calendar.add_working_days
+        due_day = add(start, limit + paused_days)
+        red_at = end_of_day(due_day)
+        warn = max(min_days, int(fraction * limit))
+        yellow_at = None if warn >= limit else end_of_day(add(start, limit - warn + paused_days))
+        provisional = not natural and calendar.is_provisional(start, due_day)
+        if len(memo) >= _DEADLINE_MEMO_SIZE:
+            memo.clear()
+        found = memo[key] = (red_at - timedelta(seconds=1), yellow_at, red_at, provisional)
+    due_at, yellow_at, red_at, provisional = found
+    # A limit no longer than its warning is yellow from the start: the instant, not the day.
+    return due_at, started_at if yellow_at is None else yellow_at, red_at, provisional
 
 
 def fixed_deadline(started_at: datetime, due_at: datetime, *, limit_days: int,
@@ -227,11 +252,11 @@ def next_announcement(clock: Clock) -> datetime | None:
 def _reschedule(clock: Clock, calendar: WorkCalendar) -> None:
     if clock.fixed_due:
         return
-    deadline = compute_deadline(calendar, started_at=clock.started_at, limit_days=clock.limit_days,
-                                basis=Basis(clock.basis), extended_days=clock.extended_days,
-                                paused_days=clock.paused_days, rule=clock.rule)
-    clock.due_at, clock.yellow_at, clock.red_at = deadline.due_at, deadline.yellow_at, deadline.red_at
-    clock.provisional = deadline.provisional
+    if clock.limit_days < 0 or clock.extended_days < 0 or clock.paused_days < 0:
+        raise ValueError("day counts must not be negative")
+    clock.due_at, clock.yellow_at, clock.red_at, clock.provisional = _deadline(
+        calendar, utc(clock.started_at), clock.limit_days + clock.extended_days, clock.paused_days,
+        Basis(clock.basis).value, clock.warn_min_days, clock.warn_fraction)
 
 
 def start_clock(calendar: WorkCalendar, *, center_id: uuid.UUID, subject_type: SubjectType,

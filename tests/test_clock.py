@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from esupervision.models.calendar import default_calendar
+from esupervision.models.calendar import WorkCalendar, default_calendar
 from esupervision.models.clock import (Basis, SubjectType, WarningRule, compute_deadline, extend_clock,
                                        finish_clock, local_date, pause_clock, resume_clock, start_clock)
 from esupervision.models.light import Light, light_at
@@ -94,3 +94,19 @@ def test_national_day_week_is_skipped():
                                 basis=Basis.WORKING)
     assert local_date(deadline.due_at) == date(2024, 10, 9)
     assert deadline.due_at == datetime(2024, 10, 9, 23, 59, 59, tzinfo=SH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(started=instants, later=st.integers(0, 24 * 60 - 1), limit=limits, basis=bases,
+       extended=st.integers(0, 10), paused=st.integers(0, 10), min_days=st.integers(0, 5),
+       fraction=st.sampled_from([0.0, 0.2, 0.5, 1.0]))
+def test_a_remembered_deadline_is_the_one_computed_afresh(started, later, limit, basis, extended, paused,
+                                                          min_days, fraction):
+    # The calendar keeps deadlines per start day: a second clock started later the same day gets
+    # what a calendar that never saw the first computes, its own instant when yellow from the start.
+    rule = WarningRule(min_days, fraction)
+    second = datetime.combine(local_date(started), time(0), SH) + timedelta(minutes=later)
+    args = dict(limit_days=limit, basis=basis, extended_days=extended, paused_days=paused, rule=rule)
+    compute_deadline(CAL, started_at=started, **args)
+    fresh = WorkCalendar.build()
+    assert compute_deadline(CAL, started_at=second, **args) == compute_deadline(fresh, started_at=second, **args)
