@@ -343,17 +343,65 @@ def test_known_pages_are_answered_before_strawberry_as_the_stock_executor_answer
         __typename totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
         edges {{ cursor node {{ {fields} }} again: node {{ number light }} }} }} }}"""
     after = api.data("{ cases(first: 10) { edges { cursor } } }")["cases"]["edges"][4]["cursor"]
+    callers = {name: ({"token": api.login(name)}, viewer) for name, viewer in viewers.items()}
+    callers["admin"] = ({"token": api.login("admin")}, None)
+    callers["system"] = _department_system(engine)
+    callers["applicant"] = _applicant(engine, "李华")
     requests = 0
-    for name in viewers:
-        token = api.login(name)
+    for name, (credentials, viewer) in callers.items():
+        viewer = viewer or _viewer_of(credentials["token"])
         for variables in ({"first": 5}, {"first": 50}, {"first": 7, "after": after},
                           {"filter": {"lights": ["RED", "PAUSED"]}}, {"first": 3, "filter": {"text": "G03"}}):
-            body = api(query, variables, token=token)
+            api.as_public()                # only these credentials
+            body = api(query, variables, **credentials)
             requests += 1
-            (data, errors), _, _ = answers.both(query, variables, viewers[name])
+            (data, errors), _, _ = answers.both(query, variables, viewer)
             assert not errors and body == {"data": data}, (name, variables)
+            if name == "applicant" and variables == {"first": 50}:
+                assert data["cases"]["totalCount"] == GROUPS    # their own cases, no one else's
     assert front.answered >= requests - 1          # all but the first, which vetted the document
     api.login("supervisor")
+
+
+def _viewer_of(token: str):  # noqa: ANN202
+    from esupervision.api.tokens import viewer_from_token
+    from esupervision.models import timesource
+    return viewer_from_token(token, now=timesource.now())
+
+
+def _department_system(engine: Engine):  # noqa: ANN202
+    """A department system's key (SCJ) and the viewer it is."""
+    import asyncio
+
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from esupervision.api.keys import viewer_for_api_key
+    from esupervision.models import timesource
+    from esupervision.models.apikey import create_api_key
+    from esupervision.models.catalogue import Department
+    with Session(engine) as s:
+        scj = s.scalars(select(Department).where(Department.code == "SCJ")).one()
+        _, key = create_api_key(s, department=scj, name="前端测试系统", now=timesource.now())
+        s.commit()
+    return {"api_key": key}, asyncio.run(viewer_for_api_key(engine, key))
+
+
+def _applicant(engine: Engine, name: str):  # noqa: ANN202
+    """An applicant's token: the phone of the cases filed in ``name`` (given one here)."""
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from esupervision.api.tokens import issue_access_token
+    from esupervision.models import timesource
+    from esupervision.models.access import Role, Viewer
+    from esupervision.models.case import Case
+    phone = "13800001111"
+    with Session(engine) as s:
+        s.execute(update(Case).where(Case.applicant_name == name).values(applicant_phone=phone))
+        s.commit()
+    viewer = Viewer(role=Role.APPLICANT, applicant_phone=phone)
+    return {"token": issue_access_token(viewer, now=timesource.now())}, viewer
 
 
 def test_the_front_leaves_every_refusal_to_strawberry(api: GraphQLClient) -> None:
@@ -390,3 +438,22 @@ def test_the_front_leaves_every_refusal_to_strawberry(api: GraphQLClient) -> Non
     api.data(costly, {"first": 1})
     answered = front.answered
     assert api.error_codes(costly, {"first": 100}) == ["QUERY_TOO_COMPLEX"] and front.answered == answered
+
+
+@pytest.mark.postgres_only
+def test_postgresql_writes_instants_as_the_schema_serializes_them(engine: Engine) -> None:
+    # The SQL writer's instants must be datetime.isoformat() of the UTC value, microseconds
+    # only when there are any, whatever the offset they were stored with.
+    from datetime import timezone
+
+    from sqlalchemy import literal, select
+
+    from esupervision.api.schema.compiled_sql import iso
+    from esupervision.models.base import UTCDateTime
+    instants = [datetime(2026, 11, 26, 9, 0, tzinfo=SH), datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=SH),
+                datetime(2027, 1, 1, 0, 0, 0, 1, tzinfo=timezone.utc), datetime(1999, 3, 4, 5, 6, 7, 120000, tzinfo=SH)]
+    with engine.connect() as connection:
+        for instant in instants:
+            values = select(literal(instant, UTCDateTime()).label("at")).subquery("v")
+            written = connection.scalar(select(iso(values.c.at)))
+            assert written == instant.astimezone(timezone.utc).isoformat(), instant
