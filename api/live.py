@@ -409,6 +409,14 @@ def _frames(websocket: Any, frame: dict[str, Any]) -> _Frames | None:
         return None
 
 
+def _internal_error(error: Exception, context: Any) -> dict[str, Any]:
+    """The payload the stock path sends when a subscription fails unexpectedly: the error
+    masked, with its code and the request id (``api.errors``)."""
+    from esupervision.api.errors import _shape
+    shaped = _shape(GraphQLError(str(error), original_error=error), getattr(context, "request_id", "-"))
+    return {"data": None, "errors": [shaped.formatted]}
+
+
 class LiveTransportWSHandler(BaseGraphQLTransportWSHandler):
     """graphql-transport-ws: known ``lightChanged`` documents through the fan-out, the rest as stock."""
 
@@ -427,9 +435,10 @@ class LiveTransportWSHandler(BaseGraphQLTransportWSHandler):
             await run_light(*known, frames.encode, send)
         except WebSocketDisconnected:
             return   # the connection's own loop ends the operations
-        except Exception as error:  # noqa: BLE001 - as the stock run_operation: logged, completed
+        except Exception as error:  # noqa: BLE001 - as the stock path: an INTERNAL_ERROR result, completed
             await self.handle_task_exception(error)
             try:
+                await send(frames.encode(_internal_error(error, self.context)))
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             except Exception:  # noqa: BLE001
                 pass

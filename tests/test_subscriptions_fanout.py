@@ -4,6 +4,7 @@ live — on both subprotocols; and it catches up from the ledger when the channe
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -303,3 +304,32 @@ def test_a_fast_subscriber_that_lost_messages_catches_up_from_the_ledger(engine:
         got = [json.loads(f)["payload"]["data"]["lightChanged"] for f in connection.frames["1"]]
         assert sorted((m["number"], m["light"]) for m in got[2:]) == [(city["A"], "RED"), (city["B"], "RED")]
         assert [m["ledgerId"] for m in got] == sorted({m["ledgerId"] for m in got})
+
+
+def test_a_failure_while_subscribing_is_answered_as_the_stock_path_answers(
+        engine: Engine, city: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database failing under a subscription: an INTERNAL_ERROR result (masked, no internals)
+    and "complete", from the fan-out exactly as from the stock path."""
+    from esupervision.api.schema import subscription
+
+    async def failing(self: Any, after: int):  # noqa: ANN202
+        raise RuntimeError("connection to server lost: secret internals")
+        yield  # pragma: no cover - an async generator that fails on its first step
+
+    monkeypatch.setattr(subscription._LightStream, "replay", failing)
+    token = GraphQLClient(engine).login("supervisor")
+    fast = TestClient(Starlette(routes=[WebSocketRoute("/graphql", GraphQLApp(engine))]))
+    stock = TestClient(Starlette(routes=[WebSocketRoute("/graphql", StockApp(engine))]))
+    answers = []
+    with ExitStack() as stack:
+        for app in (fast, stock):
+            connection = Connection(stack, app, TRANSPORT_WS, token)
+            connection.subscribe("1", PLAIN, {"after": "0"})
+            first = _first_answer(connection, "1")
+            for error in _errors(first):   # the request id is each connection's own
+                error["message"] = re.sub(r"[0-9a-f]{32}", "<request>", error["message"])
+            answers.append((first, json.loads(connection.raw())))
+    assert answers[0] == answers[1]
+    (first, then), _ = answers
+    assert [e["extensions"]["code"] for e in _errors(first)] == ["INTERNAL_ERROR"]
+    assert "secret" not in json.dumps(first) and then == {"id": "1", "type": "complete"}
