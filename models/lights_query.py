@@ -86,33 +86,47 @@ def status_counts(session: Session) -> dict[tuple[uuid.UUID, uuid.UUID], dict[st
     return dict(out)
 
 
+# What the overview counts besides the cases themselves: complaints and supervision orders run
+# on clocks of their own, and a screen shows their lights beside the cases'.
+OTHER_LIGHTS = {"complaint_lights": SubjectType.COMPLAINT, "order_lights": SubjectType.ORDER}
+
+
 def overview(session: Session, *, now: datetime) -> dict[str, Any]:
-    """Counts by light and status per center and per department, as of ``now``."""
+    """Counts by light and status per center and per department, as of ``now``; with the lights
+    of the complaints and supervision orders each department has to answer."""
     from esupervision.models.catalogue import Center, Department
 
     centers = {c.id: c for c in session.scalars(select(Center))}
     departments = {d.id: d for d in session.scalars(select(Department))}
     lights = light_counts(session, now=now)
+    others = {key: light_counts(session, now=now, subject_type=subject) for key, subject in OTHER_LIGHTS.items()}
     statuses = status_counts(session)
     per_dept: dict[uuid.UUID, dict[str, Any]] = {}
     for (center_id, dept_id), counts in statuses.items():
         per_dept[dept_id] = {"center_id": center_id, "status": counts}
     rows = []
     totals: dict[uuid.UUID, dict[str, Any]] = {}
+
+    def none() -> dict[str, int]:
+        return {"white": 0, "yellow": 0, "red": 0, "paused": 0}
     for dept_id, dept in departments.items():
-        light = lights.get(dept_id, {"white": 0, "yellow": 0, "red": 0, "paused": 0})
+        light = lights.get(dept_id, none())
+        other = {key: counts.get(dept_id, none()) for key, counts in others.items()}
         status = per_dept.get(dept_id, {}).get("status", {s.value: 0 for s in CaseStatus})
-        if not any(light.values()) and not any(status.values()):
+        if not any(light.values()) and not any(status.values()) and not any(
+                any(counts.values()) for counts in other.values()):
             continue
         rows.append({"department": dept.name, "department_code": dept.code,
-                     "center": centers[dept.center_id].name, "lights": light, "status": status})
+                     "center": centers[dept.center_id].name, "lights": light, "status": status, **other})
         total = totals.setdefault(dept.center_id, {
             "center": centers[dept.center_id].name, "center_code": centers[dept.center_id].code,
-            "lights": {"white": 0, "yellow": 0, "red": 0, "paused": 0},
-            "status": {s.value: 0 for s in CaseStatus}})
+            "lights": none(), "status": {s.value: 0 for s in CaseStatus}, **{key: none() for key in others}})
         for key, value in light.items():
             total["lights"][key] += value
         for key, value in status.items():
             total["status"][key] += value
+        for name, counts in other.items():
+            for key, value in counts.items():
+                total[name][key] += value
     rows.sort(key=lambda r: (-r["lights"]["red"], -r["lights"]["yellow"], r["department_code"]))
     return {"as_of": now.isoformat(), "centers": list(totals.values()), "departments": rows}

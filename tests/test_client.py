@@ -174,6 +174,7 @@ def test_supervisor_logs_in_and_pages_through_cases(server: str) -> None:
         overview = dashboard.overview()
         assert overview.centers and overview.departments
         assert sum(r.lights.red for r in overview.centers) >= len(red)
+        assert all(r.complaint_lights.red >= 0 and r.order_lights.white >= 0 for r in overview.departments)
 
         detail = dashboard.case(every[0].number)
         assert detail is not None and detail.number == every[0].number and detail.history

@@ -297,3 +297,33 @@ def test_an_sms_files_a_complaint_from_any_number(sms, city):
     assert "请在“投诉”或“咨询”后写明内容" in sms("+8613800138000", "投诉")
     assert state(city) == before
     assert "办理中" in sms("+8613800138000", "QH2026112600001")   # status questions answer as before
+
+
+def test_the_overview_shows_complaint_and_order_lights_beside_the_cases(city, fixed_time):
+    # A screen watches the complaints and supervision orders a department must answer, on their
+    # own clocks, beside its cases: white when filed, yellow near the deadline, red past it.
+    from esupervision.models.supervision import Target, issue_order
+
+    file(city, APPLICANT, case_number="QH2026112600001")             # SCJ's, five working days
+    with transaction(city, actor=SUPERVISOR.actor) as tx:
+        issue_order(tx, target=Target(case_number="QH2026112600001"), message="请说明办理进度", by=SUPERVISOR,
+                    reply_days=3)
+    client = GraphQLClient(city)
+    query = ("{ overview { centers { code complaintLights { white yellow red } orderLights { white yellow red } }"
+             " departments { code complaintLights { white yellow red paused } orderLights { white yellow red } } } }")
+
+    def scj() -> tuple[dict, dict, dict]:
+        overview = client.data(query)["overview"]
+        [row] = [d for d in overview["departments"] if d["code"] == "SCJ"]
+        [center] = [c for c in overview["centers"] if c["code"] == "C01"]
+        return row["complaintLights"], row["orderLights"], center
+
+    complaints, orders, center = scj()
+    assert complaints == {"white": 1, "yellow": 0, "red": 0, "paused": 0} and orders == {"white": 1, "yellow": 0, "red": 0}
+    assert center["complaintLights"] == {"white": 1, "yellow": 0, "red": 0}
+    fixed_time.set(datetime(2026, 12, 3, 12, 0, tzinfo=SH))   # the complaint's last day, the order past due
+    complaints, orders, _ = scj()
+    assert complaints["yellow"] == 1 and orders["red"] == 1
+    fixed_time.set(datetime(2026, 12, 4, 9, 0, tzinfo=SH))
+    complaints, orders, center = scj()
+    assert complaints["red"] == 1 and center["complaintLights"]["red"] == 1 and center["orderLights"]["red"] == 1

@@ -30,6 +30,8 @@ class OverviewRow:
     center: str
     lights: LightCounts
     statuses: list[StatusCount]
+    complaint_lights: LightCounts = strawberry.field(description="待答复的投诉、咨询的灯色")
+    order_lights: LightCounts = strawberry.field(description="待反馈的督办单的灯色")
 
 
 @strawberry.type(description="实时总览")
@@ -41,7 +43,9 @@ class Overview:
 
 def _row(name: str, code: str | None, center: str, body: dict) -> OverviewRow:
     return OverviewRow(name=name, code=code, center=center, lights=LightCounts(**body["lights"]),
-                       statuses=[StatusCount(status=k, count=v) for k, v in body["status"].items()])
+                       statuses=[StatusCount(status=k, count=v) for k, v in body["status"].items()],
+                       complaint_lights=LightCounts(**body["complaint_lights"]),
+                       order_lights=LightCounts(**body["order_lights"]))
 
 
 @strawberry.type

@@ -52,7 +52,8 @@ mutation Refresh($refreshToken: String!) {{
 }}
 """
 
-ROW = "name code center lights { white yellow red paused } statuses { status count }"
+ROW = ("name code center lights { white yellow red paused } statuses { status count } "
+       "complaintLights { white yellow red paused } orderLights { white yellow red paused }")
 
 OVERVIEW = f"""
 query Overview {{

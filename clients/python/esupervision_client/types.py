@@ -263,12 +263,16 @@ class OverviewRow:
     center: str
     lights: LightCounts
     statuses: dict[str, int]
+    complaint_lights: LightCounts      # complaints and consultations awaiting an answer
+    order_lights: LightCounts          # supervision orders awaiting a reply
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> "OverviewRow":
         return cls(name=body["name"], code=body.get("code"), center=body["center"],
                    lights=LightCounts(**body["lights"]),
-                   statuses={s["status"]: s["count"] for s in body["statuses"]})
+                   statuses={s["status"]: s["count"] for s in body["statuses"]},
+                   complaint_lights=LightCounts(**body["complaintLights"]),
+                   order_lights=LightCounts(**body["orderLights"]))
 
 
 @dataclass(frozen=True)
