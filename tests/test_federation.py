@@ -27,7 +27,8 @@ from esupervision.db import make_engine
 from esupervision.models.catalogue import Department
 from tests.builders import accept
 from tests.conftest import IN_CI
-from tests.test_subscriptions import free_port, seed_city, serving
+from tests.servers import free_port, serving
+from tests.test_subscriptions import seed_city
 
 pytestmark = pytest.mark.slow
 

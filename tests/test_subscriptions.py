@@ -26,7 +26,7 @@ from esupervision.db import make_engine
 from tests.builders import build_city
 from tests.conftest import _database
 from tests.gql import create_accounts
-from tests.servers import Server, free_port, serving  # noqa: F401  (test_federation imports them from here)
+from tests.servers import Server, free_port, serving  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
