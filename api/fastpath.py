@@ -31,9 +31,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esupervision.api.auth import viewer_for_request
-from esupervision.api.limits import _has_nul, query_cost_rule
+from esupervision.api.limits import has_nul, query_cost_rule
 from esupervision.api.schema.case import READERS
-from esupervision.api.schema.compiled import _Fallback, answer_page, plan_arguments, vetted_plan
+from esupervision.api.schema.compiled import Fallback, answer_page, plan_arguments, vetted_plan
 from esupervision.models import timesource
 from esupervision.settings import get_settings
 
@@ -63,7 +63,7 @@ class CompiledPagesFront:
         if complete:
             try:
                 answer = await self._answer(scope, body)
-            except _Fallback:
+            except Fallback:
                 answer = None
             except Exception:  # a bug here must not cost an answer: the stock path still gives it
                 log.exception("compiled case page failed; answering through Strawberry")
@@ -86,7 +86,7 @@ class CompiledPagesFront:
                 or not (name is None or isinstance(name, str)):
             return None
         plan = vetted_plan(self.schema, query, name)
-        if plan is None or _has_nul(variables) or not self._affordable(plan, variables or {}):
+        if plan is None or has_nul(variables) or not self._affordable(plan, variables or {}):
             return None
         viewer, error = await viewer_for_request(self.engine, Request(scope))
         if error is not None or viewer.role not in READERS:

@@ -261,13 +261,14 @@ def query_cost_rule(limit: int, largest_page: int, variables: Mapping[str, Any])
     return QueryCost
 
 
-def _has_nul(value: Any) -> bool:
+def has_nul(value: Any) -> bool:
+    """Whether a variable value holds a NUL character anywhere (strings, keys, lists, objects)."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, Mapping):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
     if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
+        return any(has_nul(v) for v in value)
     return False
 
 
@@ -289,7 +290,7 @@ def no_nul_rule(variables: Mapping[str, Any]) -> type[ValidationRule]:
                 self._report(node)
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-            if _has_nul(variables):
+            if has_nul(variables):
                 self._report(node)
 
     return NoNul

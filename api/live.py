@@ -42,7 +42,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import CompleteMessage
 from strawberry.types.arguments import convert_arguments
 
 from esupervision.api.context import Context
-from esupervision.api.limits import _has_nul
+from esupervision.api.limits import has_nul
 from esupervision.api.schema import MAX_ALIASES
 from esupervision.api.schema.subscription import (LIGHT_TOPIC, LightChange, Subscription, _case_scopes,
                                                   _latest_ledger_id, _LightMatch, _LightStream, in_scope,
@@ -168,7 +168,7 @@ def light_subscription(schema: Any, context: Context, query: str, variables: dic
     if plan is None or not isinstance(context, Context) or context.auth_error is not None:
         return None
     settings = get_settings()
-    if plan.aliases > MAX_ALIASES or plan.cost > settings.max_query_cost or _has_nul(variables or {}):
+    if plan.aliases > MAX_ALIASES or plan.cost > settings.max_query_cost or has_nul(variables or {}):
         return None
     try:
         coerced = get_variable_values(schema._schema, plan.operation.variable_definitions or [], variables or {})

@@ -37,7 +37,7 @@ from esupervision.models.light import light_at
 log = logging.getLogger(__name__)
 
 
-class _Fallback(Exception):
+class Fallback(Exception):
     """This request is for the stock executor."""
 
 
@@ -69,30 +69,30 @@ def _collect(selection_set: Any, type_name: str, fragments: dict[str, Any], into
     from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
     for node in selection_set.selections:
         if node.directives:
-            raise _Fallback
+            raise Fallback
         if isinstance(node, FieldNode):
             key = node.alias.value if node.alias else node.name.value
             selection = into.setdefault(key, _Selection(key, node.name.value))
             if selection.name != node.name.value:
-                raise _Fallback
+                raise Fallback
             selection.nodes.append(node)
         elif isinstance(node, (InlineFragmentNode, FragmentSpreadNode)):
             fragment = node if isinstance(node, InlineFragmentNode) else fragments.get(node.name.value)
             if fragment is None:
-                raise _Fallback
+                raise Fallback
             condition = fragment.type_condition.name.value if fragment.type_condition else type_name
             if condition != type_name or fragment.directives:
-                raise _Fallback
+                raise Fallback
             _collect(fragment.selection_set, type_name, fragments, into)
         else:
-            raise _Fallback
+            raise Fallback
 
 
 def _compile_selections(schema: Any, selection_sets: list[Any], type_name: str,
                         fragments: dict[str, Any]) -> list[_Selection]:
     from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, is_leaf_type
     if type_name not in _OBJECT_TYPES:
-        raise _Fallback
+        raise Fallback
     collected: dict[str, _Selection] = {}
     for selection_set in selection_sets:
         _collect(selection_set, type_name, fragments, collected)
@@ -103,22 +103,22 @@ def _compile_selections(schema: Any, selection_sets: list[Any], type_name: str,
         if selection.name == "__typename":
             continue
         if any(n.arguments for n in selection.nodes):
-            raise _Fallback
+            raise Fallback
         if selection.name not in relations and selection.name not in plain:
-            raise _Fallback          # a resolver the compiled path does not know
+            raise Fallback          # a resolver the compiled path does not know
         field_type = graphql_type.fields[selection.name].type
         while isinstance(field_type, (GraphQLNonNull, GraphQLList)):
             field_type = field_type.of_type
         if is_leaf_type(field_type):
             if any(n.selection_set for n in selection.nodes):
-                raise _Fallback
+                raise Fallback
             selection.leaf = field_type
         elif isinstance(field_type, GraphQLObjectType):
             selection.type_name = field_type.name
             selection.children = _compile_selections(
                 schema, [n.selection_set for n in selection.nodes], field_type.name, fragments)
         else:
-            raise _Fallback
+            raise Fallback
     return list(collected.values())
 
 
@@ -147,10 +147,10 @@ class _CompiledPage:
         root: dict[str, _Selection] = {}
         _collect(operation.selection_set, "Query", fragments, root)
         if len(root) != 1:
-            raise _Fallback
+            raise Fallback
         (self.root,) = root.values()
         if self.root.name != "cases" or len(self.root.nodes) != 1:
-            raise _Fallback
+            raise Fallback
         self.field_def = schema.query_type.fields["cases"]
         self.root.type_name = "CaseConnection"
         self.root.children = _compile_selections(schema, [self.root.nodes[0].selection_set],
@@ -228,7 +228,7 @@ def _plan(execution_context: Any) -> _CompiledPage | None:
     if len(chosen) == 1 and chosen[0].operation is OperationType.QUERY and not chosen[0].directives:
         try:
             plan = _CompiledPage(execution_context.schema._schema, document, chosen[0])
-        except (_Fallback, KeyError, AttributeError):
+        except (Fallback, KeyError, AttributeError):
             plan = None
     if len(_PLANS) >= _PLAN_CACHE_SIZE:
         _PLANS.clear()
@@ -237,7 +237,7 @@ def _plan(execution_context: Any) -> _CompiledPage | None:
 
 
 def plan_arguments(plan: _CompiledPage, strawberry_schema: Any, variables: dict[str, Any] | None) -> dict[str, Any]:
-    """The ``cases`` arguments of this request, coerced as the stock executor would; _Fallback
+    """The ``cases`` arguments of this request, coerced as the stock executor would; Fallback
     for any variable it would refuse (so that it refuses it, with its own words)."""
     from graphql.execution.values import get_argument_values, get_variable_values
     from strawberry.types.arguments import convert_arguments
@@ -245,7 +245,7 @@ def plan_arguments(plan: _CompiledPage, strawberry_schema: Any, variables: dict[
     coerced = get_variable_values(strawberry_schema._schema, plan.operation.variable_definitions or [],
                                   variables or {})
     if isinstance(coerced, list):
-        raise _Fallback
+        raise Fallback
     raw = get_argument_values(plan.field_def, plan.root.nodes[0], coerced)
     definition = CaseQuery.__strawberry_definition__  # type: ignore[attr-defined]
     field = next(f for f in definition.fields if f.python_name == "cases")
@@ -256,13 +256,13 @@ def plan_arguments(plan: _CompiledPage, strawberry_schema: Any, variables: dict[
 def answer_page(plan: _CompiledPage, session: Any, who: Any, args: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The ``data`` of the answer: the page's rows (at most three statements) written by the plan."""
     if who.role not in READERS:
-        raise _Fallback
+        raise Fallback
     try:
         size = page_size(args.get("first"))
         flt = (args.get("filter") or CaseFilter()).to_domain()
         statements = page_statements(viewer=who, flt=flt, first=size, after=args.get("after"), now=now)
     except DomainError:
-        raise _Fallback from None
+        raise Fallback from None
     if plan.sql_nodes and session.get_bind().dialect.name == "postgresql":
         return _answer_in_sql(plan, session, statements, size, now)
     found: dict[str, dict[Any, Any]] = {name: {} for name in _MODELS}
@@ -298,7 +298,7 @@ def _answer_in_sql(plan: _CompiledPage, session: Any, statements: Any, size: int
     rows = plan.template.execute(session, statements.rows, now)
     cases = rows[:size]
     if any(r.missing for r in cases):
-        raise _Fallback          # a non-null relation that did not load: let the stock path say so
+        raise Fallback          # a non-null relation that did not load: let the stock path say so
     total = (session.scalar(statements.count) or 0) if plan.counts else 0
     keys = [id(s) for s in plan.node_selections]
     edges = [_SqlEdge(encode_cursor(r.id), {key: orjson.Fragment(r[2 + i]) for i, key in enumerate(keys)})
@@ -312,7 +312,7 @@ def _answer_in_sql(plan: _CompiledPage, session: Any, statements: Any, size: int
 async def _run_compiled(plan: _CompiledPage, execution_context: Any) -> dict[str, Any]:
     context = execution_context.context
     if context.auth_error is not None or context.viewer.role not in READERS:
-        raise _Fallback
+        raise Fallback
     args = plan_arguments(plan, execution_context.schema, execution_context.variables)
     who, now = context.viewer, context.now
 
@@ -506,7 +506,7 @@ def _catalogue(s: _Selection, name: str, *, nullable: bool) -> Write:
             if loaded is None:
                 if nullable:
                     return None
-                raise _Fallback      # a non-null relation that did not load: let the stock path say so
+                raise Fallback      # a non-null relation that did not load: let the stock path say so
             done = page.written[(memo, key)] = values(from_row(loaded), page)
         return done
     return write
@@ -614,7 +614,7 @@ class CompiledCasePages(SchemaExtension):
         if plan is not None:
             try:
                 data = await _run_compiled(plan, execution_context)
-            except _Fallback:
+            except Fallback:
                 data = None
             except Exception:  # a bug here must not cost an answer: the stock path still gives it
                 log.exception("compiled case page failed; answering with the stock executor")
