@@ -287,6 +287,12 @@ class CaseConnection:
     edges: list[Edge[CaseNode]]
     page_info: PageInfo
 
+    @classmethod
+    def of(cls, edges: list[Any], *, total: int, has_next: bool, has_previous: bool) -> "CaseConnection":
+        return cls(total_count=total, edges=edges, page_info=PageInfo(
+            has_next_page=has_next, has_previous_page=has_previous,
+            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+
 
 @strawberry.input(description="办件筛选")
 class CaseFilter:
@@ -337,9 +343,8 @@ class CaseQuery:
                                                              now=info.context.now, count=count))
         edges = [Edge(cursor=encode_cursor(c.id), node=CaseNode.from_row(c)) for c in page.cases]
         # A total nobody asked for is not counted, and never sent.
-        return CaseConnection(total_count=page.total or 0, edges=edges, page_info=PageInfo(
-            has_next_page=page.has_next, has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        return CaseConnection.of(edges, total=page.total or 0, has_next=page.has_next,
+                                 has_previous=page.has_previous)
 
     @strawberry.field(description="按办件编号查询；无权查看的与不存在的同样返回空")
     async def case(self, info: Info, number: str) -> CaseNode | None:

@@ -26,7 +26,7 @@ from strawberry.extensions import SchemaExtension
 from esupervision.api.schema.case import (READERS, CaseConnection, CaseFilter, CaseNode, CaseQuery, ClockInfo,
                                           Step, _step)
 from esupervision.api.schema.catalogue import Center, Department, Item, Staff, Window
-from esupervision.api.schema.common import Edge, Light, PageInfo, page_size
+from esupervision.api.schema.common import Edge, Light, page_size
 from esupervision.models import case as domain
 from esupervision.models import catalogue
 from esupervision.models.case_query import encode_cursor, page_statements
@@ -263,7 +263,7 @@ def answer_page(plan: _CompiledPage, session: Any, who: Any, args: dict[str, Any
         statements = page_statements(viewer=who, flt=flt, first=size, after=args.get("after"), now=now)
     except DomainError:
         raise Fallback from None
-    if plan.sql_nodes and session.get_bind().dialect.name == "postgresql":
+    if _in_sql(plan, session):
         return _answer_in_sql(plan, session, statements, size, now)
     found: dict[str, dict[Any, Any]] = {name: {} for name in _MODELS}
     rows = [_split(row, plan.case_columns, found) for row in session.execute(plan.joined(statements.rows))]
@@ -275,11 +275,15 @@ def answer_page(plan: _CompiledPage, session: Any, who: Any, args: dict[str, Any
             step = _split(row, plan.step_columns, found)
             steps.setdefault(step.case_id, []).append(step)
     edges = [Edge(cursor=encode_cursor(c.id), node=CaseNode.from_row(c)) for c in cases]
-    connection = CaseConnection(total_count=total, edges=edges, page_info=PageInfo(
-        has_next_page=len(rows) > size, has_previous_page=statements.has_previous,
-        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+    connection = CaseConnection.of(edges, total=total, has_next=len(rows) > size,
+                                   has_previous=statements.has_previous)
     page = _Page(now, found, steps)
     return {plan.root.key: plan.write(connection, page)}
+
+
+def _in_sql(plan: _CompiledPage, session: Any) -> bool:
+    """Whether PostgreSQL writes this plan's nodes for this session."""
+    return plan.sql_nodes and session.get_bind().dialect.name == "postgresql"
 
 
 class _SqlEdge:
@@ -303,9 +307,8 @@ def _answer_in_sql(plan: _CompiledPage, session: Any, statements: Any, size: int
     keys = [id(s) for s in plan.node_selections]
     edges = [_SqlEdge(encode_cursor(r.id), {key: orjson.Fragment(r[2 + i]) for i, key in enumerate(keys)})
              for r in cases]
-    connection = CaseConnection(total_count=total, edges=edges, page_info=PageInfo(  # type: ignore[arg-type]
-        has_next_page=len(rows) > size, has_previous_page=statements.has_previous,
-        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+    connection = CaseConnection.of(edges, total=total, has_next=len(rows) > size,
+                                   has_previous=statements.has_previous)
     return {plan.root.key: plan.write_sql(connection, _Page(now, {}, {}))}
 
 
@@ -320,7 +323,7 @@ async def _run_compiled(plan: _CompiledPage, execution_context: Any) -> dict[str
         import orjson
         data = answer_page(plan, session, who, args, now)
         # Nodes PostgreSQL wrote are JSON text: decoded here, where Strawberry wants values.
-        return orjson.loads(orjson.dumps(data)) if plan.sql_nodes else data
+        return orjson.loads(orjson.dumps(data)) if _in_sql(plan, session) else data
     return await context.run(answer)
 
 
