@@ -60,7 +60,10 @@ def test_mainland_sms_goes_to_aliyun_with_its_sign_and_template_and_is_polled_de
     assert notice(engine, notice_id).status == "delivered"
 
 
-def test_other_numbers_go_to_twilio_and_signed_callbacks_mark_them_delivered(engine, settings, twilio, aliyun, webhooks):
+def test_other_numbers_go_to_twilio_and_signed_callbacks_mark_them_delivered(engine, settings, twilio, aliyun, webhooks,
+                                                                            fixed_time):
+    # A weekday morning: a voice call is held through the quiet hours (test_voice_waits_for_morning…)
+    fixed_time.set(datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     gateway = Gateway(engine, settings)
     sms_id = queue(engine, US)
     call_id = queue(engine, US, template="overdue", params={"number": "N1", "deadline": "今天"}, channels=("voice",))
