@@ -18,7 +18,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from esupervision.api.loaders import rows_by_id, rows_grouped
-from esupervision.api.schema.catalogue import Department, Staff, Window
+from esupervision.api.schema.catalogue import Department, Staff, Window, window_of
 from esupervision.api.schema.common import (Edge, PageInfo, decode_offset, offset_cursor, page_size, parse_id, require,
                                             viewer)
 from esupervision.models import accountability as domain
@@ -122,8 +122,7 @@ class _Owned:
 
     @strawberry.field
     async def window(self, info: Info) -> Window | None:
-        row = await info.context.loaders.window.load(self.row.window_id) if self.row.window_id else None
-        return Window.from_row(row) if row else None
+        return await window_of(info, self.row.window_id)
 
     @strawberry.field
     async def staff(self, info: Info) -> Staff | None:

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from esupervision.api.limits import check_rate
-from esupervision.api.schema.catalogue import Department
+from esupervision.api.schema.catalogue import Department, department_of
 from esupervision.api.schema.common import RoleEnum, require, viewer
 from esupervision.api.schema.notice import Notice, my_notices
 from esupervision.api.tokens import issue_access_token
@@ -67,7 +67,7 @@ class ApiKey:
 
     @strawberry.field(description="所属部门")
     async def department(self, info: Info) -> Department:
-        return Department.from_row(await info.context.loaders.department.load(self.department_id))
+        return await department_of(info, self.department_id)
 
 
 @strawberry.type(description="新建的 API 密钥")

@@ -13,7 +13,7 @@ from strawberry.types import Info
 from strawberry.types.nodes import SelectedField
 
 from esupervision.api.privacy import reveal
-from esupervision.api.schema.catalogue import Center, Department, Item, Staff, Window
+from esupervision.api.schema.catalogue import Center, Department, Item, Staff, Window, department_of, window_of
 from esupervision.api.schema.notice import Notice, case_notices
 from esupervision.api.schema.complaint import ComplaintNode, case_complaints
 from esupervision.api.schema.evaluation import EvaluationNode, case_evaluation
@@ -91,7 +91,7 @@ class Step:
 
     @strawberry.field
     async def department(self, info: Info) -> Department:
-        return Department.from_row(await info.context.loaders.department.load(self.row.department_id))
+        return await department_of(info, self.row.department_id)
 
     @strawberry.field
     async def clock(self, info: Info) -> ClockInfo | None:
@@ -163,12 +163,11 @@ class CaseNode:
 
     @strawberry.field
     async def department(self, info: Info) -> Department:
-        return Department.from_row(await info.context.loaders.department.load(self.row.department_id))
+        return await department_of(info, self.row.department_id)
 
     @strawberry.field
     async def window(self, info: Info) -> Window | None:
-        row = await info.context.loaders.window.load(self.row.window_id) if self.row.window_id else None
-        return Window.from_row(row) if row else None
+        return await window_of(info, self.row.window_id)
 
     @strawberry.field
     async def staff(self, info: Info) -> Staff | None:

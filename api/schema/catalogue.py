@@ -81,12 +81,23 @@ class Window:
 
     @strawberry.field
     async def department(self, info: Info) -> Department:
-        return Department.from_row(await info.context.loaders.department.load(self.department_id))
+        return await department_of(info, self.department_id)
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID | None = None) -> "Window | None":
         row = await info.context.loaders.window.load(_reference_id(id))
         return cls.from_row(row) if row else None
+
+
+async def department_of(info: Info, department_id: uuid.UUID) -> Department:
+    """The department with this id, through the request's loader (every type's ``department``)."""
+    return Department.from_row(await info.context.loaders.department.load(department_id))
+
+
+async def window_of(info: Info, window_id: uuid.UUID | None) -> Window | None:
+    """The window with this id, if any, through the request's loader (every type's ``window``)."""
+    row = await info.context.loaders.window.load(window_id) if window_id else None
+    return Window.from_row(row) if row else None
 
 
 @strawberry.type(description="工作人员")
@@ -149,7 +160,7 @@ class Item:
 
     @strawberry.field
     async def department(self, info: Info) -> Department:
-        return Department.from_row(await info.context.loaders.department.load(self.department_id))
+        return await department_of(info, self.department_id)
 
     @strawberry.field
     async def steps(self, info: Info) -> list[ItemStepType]:

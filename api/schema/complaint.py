@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from esupervision.api.privacy import reveal
-from esupervision.api.schema.catalogue import Center, Department
+from esupervision.api.schema.catalogue import Center, Department, department_of
 from esupervision.api.schema.common import (Edge, Light, Outcome, PageInfo, decode_offset, enum_value, offset_cursor,
                                             page_size, parse_id, require, viewer)
 from esupervision.models import complaint as domain
@@ -98,7 +98,7 @@ class ComplaintNode:
     async def department(self, info: Info) -> Department | None:
         if self.row.department_id is None:
             return None
-        return Department.from_row(await info.context.loaders.department.load(self.row.department_id))
+        return await department_of(info, self.row.department_id)
 
     @strawberry.field(description="关联办件（无权查看的为空）")
     async def case_number(self, info: Info) -> str | None:

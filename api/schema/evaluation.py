@@ -13,7 +13,7 @@ from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
-from esupervision.api.schema.catalogue import Department
+from esupervision.api.schema.catalogue import Department, department_of
 from esupervision.api.schema.common import Light, Outcome, enum_value, parse_optional_id, require, viewer
 from esupervision.models import evaluation as domain
 from esupervision.models.access import Role
@@ -75,7 +75,7 @@ class FollowUpNode:
 
     @strawberry.field(description="承办部门")
     async def department(self, info: Info) -> Department:
-        return Department.from_row(await info.context.loaders.department.load(self.row.department_id))
+        return await department_of(info, self.row.department_id)
 
 
 @strawberry.type(name="Evaluation", description="好差评：申请人对办结办件的评价")

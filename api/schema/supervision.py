@@ -17,7 +17,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from esupervision.api.schema.case import ClockInfo
-from esupervision.api.schema.catalogue import Department, Staff, Window
+from esupervision.api.schema.catalogue import Department, Staff, Window, department_of, window_of
 from esupervision.api.schema.common import (Edge, Light, PageInfo, decode_offset, offset_cursor, page_size, parse_id,
                                             require, viewer)
 from esupervision.models import supervision as domain
@@ -106,12 +106,11 @@ class UrgeNode:
 
     @strawberry.field
     async def department(self, info: Info) -> Department:
-        return Department.from_row(await info.context.loaders.department.load(self.row.department_id))
+        return await department_of(info, self.row.department_id)
 
     @strawberry.field
     async def window(self, info: Info) -> Window | None:
-        row = await info.context.loaders.window.load(self.row.window_id) if self.row.window_id else None
-        return Window.from_row(row) if row else None
+        return await window_of(info, self.row.window_id)
 
 
 @strawberry.type(name="SupervisionOrder", description="督办单：有反馈期限（工作日）和自己的计时、灯色")
@@ -170,12 +169,11 @@ class OrderNode:
 
     @strawberry.field
     async def department(self, info: Info) -> Department:
-        return Department.from_row(await info.context.loaders.department.load(self.row.department_id))
+        return await department_of(info, self.row.department_id)
 
     @strawberry.field
     async def window(self, info: Info) -> Window | None:
-        row = await info.context.loaders.window.load(self.row.window_id) if self.row.window_id else None
-        return Window.from_row(row) if row else None
+        return await window_of(info, self.row.window_id)
 
 
 @strawberry.type(name="SupervisionRule", description="自动催办、督办规则")
