@@ -153,6 +153,7 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
 def worker(processes: int, threads: int) -> None:
     """Run the light-transition scheduler, the notice relay and receipt polling here, and
     notice delivery in Dramatiq worker processes on the configured broker (Redis / RabbitMQ)."""
+    import signal
     import subprocess
 
     from esupervision.workers.dispatch import start_in_process
@@ -176,6 +177,11 @@ def worker(processes: int, threads: int) -> None:
         f"上月效能报告已发布 monthly reports published: {', '.join(made)}"))
     console.print(f"light scheduler, notice relay, monthly reports and {len(children)} delivery processes running "
                   "(Ctrl-C to stop)")
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt   # SIGTERM (systemd, a supervisor) stops as Ctrl-C does: children included
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         scheduler.run()
     except KeyboardInterrupt:

@@ -276,3 +276,44 @@ def test_the_embedded_default_delivers_in_process_through_the_console(engine, fi
         set_publisher(None)
     console = running.dispatch.gateway.providers["console"]
     assert [m.notice_id for m in console.sent] == [str(notice_id)]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def test_esv_worker_stopped_by_sigterm_stops_its_delivery_processes(tmp_path, redis_url):
+    # A service manager stops `esv worker` with SIGTERM: its Dramatiq delivery processes must go
+    # with it, not linger consuming the queue.
+    from tests.servers import esv
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}", "ESV_BROKER": "redis",
+           "REDIS_URL": redis_url, "ESV_DRAMATIQ_NAMESPACE": f"esv-test-{uuid.uuid4().hex[:8]}"}
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen([esv(), "worker", "--processes", "1", "--threads", "1"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        children = []
+        while not children and time.monotonic() < deadline and process.poll() is None:
+            children = _children(process.pid)
+            time.sleep(0.2)
+        assert children, (tmp_path / "worker.log").read_text()
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, (tmp_path / "worker.log").read_text()
+        assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        for pid in _children(process.pid):
+            os.kill(pid, signal.SIGKILL)
