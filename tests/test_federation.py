@@ -27,13 +27,12 @@ from esupervision.db import make_engine
 from esupervision.models.catalogue import Department
 from tests.builders import accept
 from tests.conftest import IN_CI
-from tests.servers import free_port, serving
+from tests.servers import START_TIMEOUT_S, free_port, serving, stop
 from tests.test_subscriptions import seed_city
 
 pytestmark = pytest.mark.slow
 
 JS = Path(__file__).with_name("js")
-START_TIMEOUT_S = 60
 
 
 def _node_tools() -> tuple[str, str]:
@@ -70,12 +69,7 @@ def node_process(node: str, script: str, *args: str, log: Path, ready: str) -> I
             time.sleep(0.1)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop(process)
 
 
 def test_a_gateway_resolves_one_query_across_our_subgraph_and_another(tmp_path: Path) -> None:
