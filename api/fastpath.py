@@ -131,8 +131,7 @@ async def _read(receive: Receive) -> tuple[bytes, bool]:
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            chunks.append(b"")
+        if message["type"] != "http.request":     # the client left: Strawberry sees the same
             return b"".join(chunks), False
         chunk = message.get("body", b"")
         chunks.append(chunk)
