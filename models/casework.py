@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import gc
 import operator
+from itertools import compress
+from operator import is_not
 import uuid
 import weakref
 from collections import Counter
@@ -300,6 +302,7 @@ class _Columns:
 
     def __init__(self, table: Any) -> None:
         self.keys: tuple[str, ...] = tuple(c.key for c in table.columns)
+        self.indexes = range(len(self.keys))
         self.values = operator.attrgetter(*self.keys)
         self.instants = tuple(i for i, c in enumerate(table.columns) if isinstance(c.type, UTCDateTime))
 
@@ -400,9 +403,14 @@ class _Work:
             after = columns.values(row)
             if after == saved[1]:
                 continue
-            changed = {key: instant(new) if new.__class__ is datetime else new
-                       for key, old, new in zip(columns.keys, saved[1], after, strict=True)
-                       if new is not old and new != old}
+            # Most columns hold the very object they held before: find the others by identity
+            # in C (``map``/``compress``), then compare only those by value.
+            before = saved[1]
+            changed = {}
+            for i in compress(columns.indexes, map(is_not, before, after)):
+                value = after[i]
+                if value != before[i]:
+                    changed[columns.keys[i]] = instant(value) if value.__class__ is datetime else value
             if changed:
                 changes.append({"table": table, "id": row.id, "set": changed})
                 self.cases.changed.setdefault(id(row), set()).update(changed)

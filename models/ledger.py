@@ -21,7 +21,7 @@ import orjson
 from cryptography.exceptions import InvalidSignature
 from psycopg.types.json import Json, Jsonb
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, func, select, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
@@ -388,10 +388,13 @@ class Ledger:
     def _allocate_ids(self, count: int) -> list[int]:
         bind = self.session.get_bind()
         if bind.dialect.name == "postgresql":
-            # One row holding them all (an array), not a row per id; ascending, as appended.
-            return sorted(self.session.scalar(text(
-                "SELECT array_agg(nextval(pg_get_serial_sequence('ledger_event', 'id'))) "
-                "FROM generate_series(1, :n)"), {"n": count}))
+            # One row holding them all (an array, read in binary), not a row per id; ascending,
+            # as appended.
+            dbapi = self.session.connection().connection.driver_connection
+            with dbapi.cursor(binary=True) as cursor:
+                cursor.execute("SELECT array_agg(nextval(pg_get_serial_sequence('ledger_event', 'id'))) "
+                               "FROM generate_series(1, %s)", [count])
+                return sorted(cursor.fetchone()[0])
         first = (self.session.scalar(select(func.max(LedgerEvent.id))) or 0) + 1
         return list(range(first, first + count))
 
