@@ -204,6 +204,26 @@ def test_a_claim_in_another_workers_hands_is_left_alone_until_its_lease_ends(eng
     assert len(aliyun.sms()) == 1
 
 
+@pytest.mark.parametrize("fixed_time", [datetime(2026, 11, 26, 23, 59, 30, tzinfo=ZoneInfo("Asia/Shanghai"))],
+                         indirect=True)
+def test_a_send_that_reached_aliyun_after_midnight_is_found_and_not_sent_again(engine, settings, aliyun, fixed_time):
+    # Aliyun files an SMS under the China day it arrived: claimed at 23:59:30, it arrived on the
+    # next day, and the worker died before recording it.
+    gateway = Gateway(engine, settings)
+    notice_id = queue(engine)
+    claimed = fixed_time.now()
+    with Session(engine) as s, s.begin():
+        s.execute(update(NOTICE).where(NOTICE.c.id == notice_id).values(
+            status="sending", claimed_at=claimed, claim_token="dead", attempts=1))
+    fixed_time.advance(seconds=40)   # 00:00:10, 27 November
+    gateway.providers["aliyun"].send(Outgoing(str(notice_id), "sms", CN, "case_resumed", RESUMED,
+                                              "【市行政服务中心】您的办件N1已恢复办理，计时继续。", claimed))
+    fixed_time.advance(seconds=settings.notify_claim_lease_s + 1)
+    result = gateway.deliver(notice_id)
+    assert result.outcome == "sent" and result.provider == "aliyun"
+    assert len(aliyun.sms()) == 1
+
+
 @pytest.mark.parametrize("phone", [CN, US])
 def test_a_worker_that_died_after_sending_is_not_sent_again(engine, settings, aliyun, twilio, fixed_time, phone):
     gateway = Gateway(engine, settings)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
+from esupervision.models import timesource
 from esupervision.notify.mocks import MockServer, Reply, Request, post_later
 from esupervision.notify.templates import TEMPLATES
 
@@ -194,7 +195,7 @@ class AliyunMock(MockServer):
                 return self._answer("isv.TEMPLATE_MISSING_PARAMETERS", "模板缺少变量", _action=action)
             parsed.append(given)
         biz_id = f"{secrets.randbelow(10**15):015d}^{secrets.randbelow(10**10):010d}"
-        now = datetime.now(CHINA)
+        now = timesource.now().astimezone(CHINA)
         with self.state.lock:
             for phone, sign, given in zip(phones, signs, parsed, strict=True):
                 record = Accepted(biz_id=biz_id, action=action, phone=phone, sign_name=sign,
@@ -217,10 +218,11 @@ class AliyunMock(MockServer):
         call_id, prod, day = params.get("CallId", ""), params.get("ProdId", ""), params.get("QueryDate", "")
         if not call_id or not prod.isdigit() or not day.isdigit():
             return self._answer("isv.INVALID_PARAMETERS", "参数异常", _action="QueryCallDetailByCallId")
-        # Aliyun searches the 24 hours from QueryDate; the mock does not, as tests run the gateway
-        # on a fixed clock while the mock keeps the real one.
+        # Aliyun searches the 24 hours from QueryDate (milliseconds since the epoch).
+        since = datetime.fromtimestamp(int(day) / 1000, CHINA)
         with self.state.lock:
-            call = next((a for a in self.accepted if a.call_id == call_id), None)
+            call = next((a for a in self.accepted if a.call_id == call_id
+                         and since <= a.sent_at < since + timedelta(hours=24)), None)
         if call is None:
             return self._answer("OK", "OK", Data="")
         heard = call.status == 3

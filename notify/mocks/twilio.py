@@ -8,13 +8,14 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
+from esupervision.models import timesource
 from esupervision.notify.mocks import MockServer, Reply, Request, post_later
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -135,7 +136,7 @@ class TwilioMock(MockServer):
             self.stall()
         sent = Sent(sid=("SM" if kind == "sms" else "CA") + secrets.token_hex(16), kind=kind, to=to,
                     from_=from_, body=body, status_callback=form.get("StatusCallback"),
-                    created_at=datetime.now(timezone.utc), params=dict(form))
+                    created_at=timesource.now(), params=dict(form))
         with self.state.lock:
             self.sent.append(sent)
         if sent.status_callback and self.send_callbacks:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,9 @@ from esupervision.notify.providers import ErrorKind, Outgoing, ProviderError, Re
 from esupervision.settings import Settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
+# How long after its claim an attempt can reach Aliyun: the claim lease (two minutes by default),
+# a slow request and the two clocks' skew, with room to spare.
+SEND_WINDOW = timedelta(minutes=10)
 VOICE_NOTICE_PRODUCT = 11000000300006   # Dyvmsapi's ProdId of voice notifications (SingleCallByTts)
 PERMANENT = frozenset({
     "isv.MOBILE_NUMBER_ILLEGAL", "isv.SMS_TEMPLATE_ILLEGAL", "isv.SMS_SIGNATURE_ILLEGAL",
@@ -181,9 +184,15 @@ class AliyunProvider:
     def find(self, message: Outgoing) -> str | None:
         if message.channel == "voice":
             return self._find_call(message)
-        for row in self.details(message.to, message.claimed_at):
-            if row.get("OutId") == message.notice_id:
-                return f"out:{message.notice_id}"
+        # Aliyun files a message under the China day it was sent: an attempt claimed just before
+        # midnight may be filed under the next day, so both are searched then.
+        days = [message.claimed_at]
+        if (message.claimed_at + SEND_WINDOW).astimezone(CHINA).date() != message.claimed_at.astimezone(CHINA).date():
+            days.append(message.claimed_at + SEND_WINDOW)
+        for day in days:
+            for row in self.details(message.to, day):
+                if row.get("OutId") == message.notice_id:
+                    return f"out:{message.notice_id}"
         return None
 
     def call_detail(self, call_id: str, placed_at: datetime) -> dict[str, Any] | None:
