@@ -267,7 +267,10 @@ def test_the_embedded_default_delivers_in_process_through_the_console(engine, fi
     channel = InProcessChannel()
     set_publisher(channel.publish)
     settings = Settings(environment="development", broker="inprocess", notify_relay_interval_s=30)
-    running = start_in_process(engine, settings, channel.subscribe)
+    # Its own channel throughout: the process's (``runtime.channel``) would, when first made,
+    # take over where transactions publish, so whether the relay heard of the notice depended on
+    # which tests this worker process ran before.
+    running = start_in_process(engine, settings, channel.subscribe, publish=channel.publish)
     try:
         [notice_id] = queue_many(engine, 1, tag="embedded")   # the commit's announcement wakes the relay
         wait_for(lambda: finished(engine, 1), timeout=10)

@@ -160,16 +160,19 @@ class Running:
 
 
 def start_in_process(engine: Engine, settings: Settings, subscribe: Callable | None = None,
-                     *, threads: int = 4, consume: bool = True) -> Running:
+                     *, threads: int = 4, consume: bool = True,
+                     publish: Callable[[str, dict], None] | None = None) -> Running:
     """The embedded default's delivery (``esv serve``): Dramatiq's stub broker in memory, its
     worker threads and the relay in this process; ``subscribe`` (the internal channel) wakes
     the relay as soon as a transaction writes notices. With ``consume=False`` only the relay
-    runs (``esv worker`` starts separate delivery processes)."""
+    runs (``esv worker`` starts separate delivery processes). Delivery results are published on
+    ``publish``, by default the process's channel (``workers.runtime.channel``, which on first
+    use also becomes where transactions publish)."""
     from esupervision.workers.broker import make_broker
     from esupervision.workers.runtime import channel
 
     broker = make_broker(settings)
-    dispatch = declare(broker, Gateway(engine, settings, publish=channel().publish))
+    dispatch = declare(broker, Gateway(engine, settings, publish=publish or channel().publish))
     worker = start_worker(broker, threads=threads) if consume else None
     relay_loop = Relay(engine, dispatch.enqueue, settings)
     if subscribe is not None:
