@@ -170,6 +170,31 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Any]) -> None:
             copy.write_row(row)
 
 
+def insert_new_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]], key: str) -> None:
+    """Insert rows (dicts with every column) except those whose unique ``key`` exists already.
+
+    PostgreSQL gets them as one JSON document taken apart by the server (COPY has no ON
+    CONFLICT); SQLite as one executemany of INSERT … ON CONFLICT DO NOTHING."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+        for start in range(0, len(rows), 1000):
+            session.execute(statement, list(rows[start:start + 1000]))
+        return
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    name = quote(table.name)
+    names = ", ".join(quote(c.name) for c in table.columns)
+    dbapi = session.connection().connection.driver_connection
+    # Values as orjson writes them (as the JSON columns' own serializer does): instants in ISO
+    # 8601 with their offset, ids as text; the server casts each to its column's type.
+    dbapi.execute(f"INSERT INTO {name} ({names}) SELECT {names} "
+                  f"FROM json_populate_recordset(NULL::{name}, %s::json) "
+                  f"ON CONFLICT ({quote(table.c[key].name)}) DO NOTHING",
+                  [orjson.dumps([{c.name: row[c.key] for c in table.columns} for row in rows]).decode()])
+
+
 def _column_types(connection: Any, table: Table) -> list[int]:
     """The type oids of ``table``'s columns, in order (read once per database connection)."""
     known = connection.info.setdefault("esv_column_types", {})

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Column, Index, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from esupervision.db import among
+from esupervision.db import among, insert_new_rows
 from esupervision.models.base import UTCDateTime, new_id
 from esupervision.notify import templates
 from esupervision.notify.phones import PhoneError, to_e164
@@ -148,13 +147,10 @@ def add_notices(tx: "Transaction", drafts: Iterable[NoticeDraft]) -> int:
             })
     if not rows:
         return 0
-    dialect = tx.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     defaults = {c.key: None for c in NOTICE.columns}
-    for start in range(0, len(rows), 500):
-        chunk = [{**defaults, **row} for row in rows[start:start + 500]]
-        tx.session.execute(insert(NOTICE).values(chunk).on_conflict_do_nothing(
-            index_elements=["idempotency_key"]))
+    # A batch of reports queues thousands: one statement for them all (``.values(rows)`` compiled a
+    # new statement for every batch, about 30 ms per 500 rows, before a row was sent).
+    insert_new_rows(tx.session, NOTICE, [{**defaults, **row} for row in rows], "idempotency_key")
     tx.announce("notice.queued", {"count": len(rows)})
     staff = sorted({str(row["staff_id"]) for row in rows if row["staff_id"]})
     if staff:
