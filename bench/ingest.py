@@ -19,7 +19,10 @@ each completion opens its rating window (2,500 evaluation requests) instead.
 batches), as several workers of a department-system feed would: one center, so every batch
 still goes through the one hash chain.
 
-    python bench/ingest.py [--cases 2500] [--batch 500] [--timely] [--workers N] [--no-record]
+``--phones`` gives every applicant a mobile number, as department systems usually do: each
+acceptance and completion then also queues an SMS notice to the applicant in the outbox.
+
+    python bench/ingest.py [--cases 2500] [--batch 500] [--timely] [--workers N] [--phones] [--no-record]
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ from esupervision.db import make_engine  # noqa: E402
 from esupervision.models.case import Case, CaseStatus  # noqa: E402
 from esupervision.models.casework import ingest  # noqa: E402
 from esupervision.models.ledger import LedgerEvent, verify_ledger  # noqa: E402
+from esupervision.models.notice import Notice  # noqa: E402
 from esupervision.models.report import CaseAction, ReportedEvent  # noqa: E402
 from esupervision.models.transaction import transaction  # noqa: E402
 from esupervision.settings import get_settings  # noqa: E402
@@ -51,12 +55,14 @@ SH = ZoneInfo("Asia/Shanghai")
 SOURCE = "dept:bench"
 
 
-def events_for(cases: int, start: datetime) -> list[ReportedEvent]:
+def events_for(cases: int, start: datetime, phones: bool = False) -> list[ReportedEvent]:
     out: list[ReportedEvent] = []
     for n in range(cases):
         number, t = f"B{n:07d}", start + timedelta(seconds=n)
+        applicant = {"applicant_phone": f"139{n:08d}"} if phones else {}
         out.append(ReportedEvent(f"{number}:0", number, CaseAction.ACCEPT, t, item_code="SCJ-001",
-                                 center_code="C01", window_code="W01", applicant_name="王芳"))
+                                 center_code="C01", window_code="W01", applicant_name="王芳",
+                                 attributes=applicant))
         out.append(ReportedEvent(f"{number}:1", number, CaseAction.ADVANCE, t + timedelta(hours=1)))
         out.append(ReportedEvent(f"{number}:2", number, CaseAction.ADVANCE, t + timedelta(hours=2)))
         out.append(ReportedEvent(f"{number}:3", number, CaseAction.COMPLETE, t + timedelta(hours=3),
@@ -159,12 +165,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="ingest from this many processes at once, each its own cases in its own "
                              "batches (one center, so one chain): as several dramatiq workers would")
+    parser.add_argument("--phones", action="store_true",
+                        help="applicants give a mobile number, so accepting and completing each case "
+                             "queues an SMS to them (the outbox rows are written in the same transactions)")
     parser.add_argument("--profile", metavar="FILE",
                         help="write a cProfile of the timed run to FILE (the numbers then include its overhead)")
     args = parser.parse_args()
     start = datetime(2026, 11, 2, 9, tzinfo=SH)
     now = datetime(2026, 11, 26, 9, tzinfo=SH)
-    events = events_for(args.cases, start)
+    events = events_for(args.cases, start, args.phones)
     with fresh_postgres() as url:
         engine = make_engine(url)
         create_schema(engine)
@@ -193,6 +202,8 @@ def main() -> None:
         with Session(engine) as s:
             derived = dict(s.execute(select(LedgerEvent.kind, func.count()).where(
                 LedgerEvent.source.is_(None)).group_by(LedgerEvent.kind)).all())
+        with Session(engine) as s:
+            notices = s.scalar(select(func.count()).select_from(Notice))
         columns = [c.key for c in LedgerEvent.__table__.columns]  # type: ignore[attr-defined]
         with Session(engine) as s:
             rows = [dict(zip(columns, r, strict=True)) for r in s.execute(
@@ -214,7 +225,9 @@ def main() -> None:
     report("Ledger ingest through the service function (PostgreSQL)", command_line(), [
         f"{n} events ({args.cases} cases × accept, 2 advances, complete), batches of {args.batch} "
         f"per transaction, refused {refused}; ledger verified, every case completed"
-        + (f"; {args.workers} worker processes at once, each its own cases" if args.workers > 1 else ""),
+        + (f"; {args.workers} worker processes at once, each its own cases" if args.workers > 1 else "")
+        + ("; every applicant gave a mobile number (SMS notices queued in the outbox: "
+           f"{notices:,})" if args.phones else ""),
         ("each batch recorded a minute after its last event (timely reports)" if args.timely else
          f"every batch recorded at {now.isoformat()} (weeks after the events: late reports)")
         + "; events the listeners added in the same transactions: "
