@@ -400,13 +400,18 @@ def invalidate_calendar_cache() -> None:
 def _fingerprint(session: Session) -> tuple[Any, ...]:
     # One cheap query; it changes when another process loads a year or adds an override, so a
     # long-running server sees `esv calendar load` without a restart.
-    statement = select(
+    return tuple(session.exec(_fingerprint_statement()).one())
+
+
+@lru_cache
+def _fingerprint_statement() -> Any:
+    """Built once: every transaction that touches a clock asks it."""
+    return select(
         select(func.count()).select_from(CalendarYearRow).scalar_subquery(),
         select(func.max(CalendarYearRow.loaded_at)).scalar_subquery(),
         select(func.count()).select_from(CalendarOverrideRow).scalar_subquery(),
         select(func.max(CalendarOverrideRow.created_at)).scalar_subquery(),
     )
-    return tuple(session.exec(statement).one())
 
 
 def calendar_for(

@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Date, Index, delete, func, select
@@ -245,26 +246,33 @@ class Deltas:
             _bulk_add(session, StatisticsHandling.__table__,  # type: ignore[attr-defined]
                       [*_KEY_COLUMNS, "handling_days", "count"], hist_rows)
             return
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        table = StatisticsDay.__table__  # type: ignore[attr-defined]
-        statement = insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(_KEY_COLUMNS),
-            set_={m: table.c[m] + statement.excluded[m] for m in METRICS})
+        add_days, add_handling = _upserts(session.get_bind().dialect.name)
         names = [*_KEY_COLUMNS, *METRICS]
         values = [dict(zip(names, row)) for row in sorted(day_rows)]
         for start in range(0, len(values), 1000):
-            session.execute(statement, values[start:start + 1000])
-        table = StatisticsHandling.__table__  # type: ignore[attr-defined]
-        statement = insert(table)
-        statement = statement.on_conflict_do_update(
-            index_elements=[*_KEY_COLUMNS, "handling_days"],
-            set_={"count": table.c.count + statement.excluded["count"]})
+            session.execute(add_days, values[start:start + 1000])
         names = [*_KEY_COLUMNS, "handling_days", "count"]
         values = [dict(zip(names, row)) for row in sorted(hist_rows)]
         for start in range(0, len(values), 1000):
-            session.execute(statement, values[start:start + 1000])
+            session.execute(add_handling, values[start:start + 1000])
+
+
+@lru_cache
+def _upserts(dialect: str) -> tuple[Any, Any]:
+    """The day rows' and the histogram's add-on-conflict statements, built once per dialect: every
+    transaction that records a case event runs them, and building them (an expression per
+    metric) cost more than running them for a few rows."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = StatisticsDay.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    days = statement.on_conflict_do_update(
+        index_elements=list(_KEY_COLUMNS), set_={m: table.c[m] + statement.excluded[m] for m in METRICS})
+    table = StatisticsHandling.__table__  # type: ignore[attr-defined]
+    statement = insert(table)
+    handling = statement.on_conflict_do_update(
+        index_elements=[*_KEY_COLUMNS, "handling_days"],
+        set_={"count": table.c.count + statement.excluded["count"]})
+    return days, handling
 
 
 def _bulk_add(session: Session, table: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> None:

@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Date, and_, delete, func, select
@@ -64,15 +65,21 @@ def apply(session: Session, deltas: Counter) -> None:
             for k, n in sorted(deltas.items()) if n]
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
+    statement = _upsert(session.get_bind().dialect.name)
+    for start in range(0, len(rows), 1000):
+        session.execute(statement, rows[start:start + 1000])
+
+
+@lru_cache
+def _upsert(dialect: str) -> Any:
+    """The tally's add-on-conflict statement, built once per dialect: every transaction that moves
+    a clock runs it, and building it cost more than running it for a few rows."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = LightTally.__table__  # type: ignore[attr-defined]
     statement = insert(table)
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["subject_type", "department_id", "day", "kind"],
         set_={"count": table.c.count + statement.excluded["count"]})
-    for start in range(0, len(rows), 1000):
-        session.execute(statement, rows[start:start + 1000])
 
 
 def counts(session: Session, *, now: datetime, subject_type: str,
