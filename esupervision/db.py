@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Table, any_, bindparam, event, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -178,7 +179,6 @@ def insert_new_rows(session: Session, table: Table, rows: Sequence[dict[str, Any
     if not rows:
         return
     if session.get_bind().dialect.name != "postgresql":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
         statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
         for start in range(0, len(rows), 1000):
             session.execute(statement, list(rows[start:start + 1000]))

@@ -13,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import operator
-from itertools import compress
-from operator import is_not
 import uuid
 import weakref
 from collections import Counter
@@ -22,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import compress
 from typing import Any
 
 from sqlalchemy import select
@@ -407,7 +406,7 @@ class _Work:
             # in C (``map``/``compress``), then compare only those by value.
             before = saved[1]
             changed = {}
-            for i in compress(columns.indexes, map(is_not, before, after)):
+            for i in compress(columns.indexes, map(operator.is_not, before, after)):
                 value = after[i]
                 if value != before[i]:
                     changed[columns.keys[i]] = instant(value) if value.__class__ is datetime else value
