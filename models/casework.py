@@ -254,7 +254,7 @@ class CaseSet:
                     deltas[key] -= n
                 for key in after or ():
                     deltas[key] += n
-        tally.apply(session, deltas)
+        self.owner().count_lights(deltas)
         for model in (Clock, Case, Step):
             table = model.__table__  # type: ignore[attr-defined]
             rows = new.get(table.name, [])

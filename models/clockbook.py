@@ -71,10 +71,10 @@ class ClockBook:
                      cancelled=cancelled)
 
     def settle(self) -> None:
-        """Flush the session and write the light tally's changes for every clock touched."""
+        """Flush the session and queue the light tally's changes for every clock touched."""
         self.tx.session.flush()
         deltas: Counter = Counter()
         for clock_id, before in self.before.items():
             tally.add_change(deltas, before, tally.contribution(self.clocks[clock_id]))
-        tally.apply(self.tx.session, deltas)
+        self.tx.count_lights(deltas)
         self.before = {cid: tally.contribution(c) for cid, c in self.clocks.items()}

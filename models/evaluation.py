@@ -187,7 +187,7 @@ def request_evaluations(tx: "Transaction", events: list[Any]) -> None:
             asked.append((case, event))
     insert_rows(tx.session, Clock.__table__, clocks)  # type: ignore[attr-defined]
     insert_rows(tx.session, EvaluationRequest.__table__, requests)  # type: ignore[attr-defined]
-    tally.apply(tx.session, deltas)
+    tx.count_lights(deltas)
     # The transaction's own flush has written its ledger already: these events go in now.
     tx.ledger.flush()
     add_notices(tx, [NoticeDraft(

@@ -64,7 +64,7 @@ def load_year(tx: Transaction, year_calendar: YearCalendar) -> int:
                                                  "subject_type": clock.subject_type,
                                                  "subject_id": str(clock.subject_id)})
         last_id = clocks[-1].id
-        tally.apply(tx.session, deltas)
+        tx.count_lights(deltas)
         tx.session.flush()
 
 

@@ -287,11 +287,11 @@ class _Work:
         return clock
 
     def changes(self) -> list[dict[str, Any]]:
-        """Write the light tally's deltas and return the ledger's record of every touched row."""
+        """Queue the light tally's deltas and return the ledger's record of every touched row."""
         deltas: Counter = Counter()
         for clock_id, before in self.counted.items():
             tally.add_change(deltas, before, tally.contribution(self.clocks[clock_id]))
-        tally.apply(self.tx.session, deltas)
+        self.tx.count_lights(deltas)
         self.counted = {cid: tally.contribution(c) for cid, c in self.clocks.items()}
         order = {"clock": 0, "tender": 1, "tender_lot": 2, "tender_bid": 3, "tender_stage": 4,
                  "tender_objection": 5, "tender_red_flag": 6}

@@ -3,6 +3,7 @@ commit. Every service function takes one, so a change and its ledger event commi
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.models import timesource
+from esupervision.models import tally, timesource
 from esupervision.models.base import utc
 from esupervision.models.calendar import WorkCalendar, calendar_for
 from esupervision.models.ledger import Ledger, LedgerEvent
@@ -34,6 +35,8 @@ class Transaction:
         # Per-transaction lookups of the catalogue (items, departments ...), filled on demand.
         self.cache: dict[Any, Any] = {}
         self._before_flush: list[Callable[[], None]] = []
+        # Changes to the light tally, written last in each flush (see ``count_lights``).
+        self._light_deltas: Counter = Counter()
 
     def on_flush(self, writer: Callable[[], None]) -> None:
         """Run ``writer`` (once) at the next ``flush``, before the ledger is written."""
@@ -49,7 +52,17 @@ class Transaction:
         self.ledger.flush()
         for listener in _event_listeners:
             listener(self, appended)
+        if self._light_deltas:
+            deltas, self._light_deltas = self._light_deltas, Counter()
+            tally.apply(self.session, deltas)
         self.session.flush()
+
+    def count_lights(self, deltas: Counter) -> None:
+        """Add changes to the light tally (``tally.add_change``), written at the end of the next
+        ``flush``. Every writer of a department updates the same few tally rows, and each holds
+        their locks until it commits: taken last, they are held for the commit alone, so
+        concurrent writers do not queue behind each other's whole flush."""
+        self._light_deltas.update(deltas)
 
     def calendar(self, center_id: uuid.UUID | None) -> WorkCalendar:
         """The working-day calendar of a center: official data, loaded years, local overrides."""
