@@ -15,14 +15,15 @@ every case (5,000 fault events on top of the 10,000). ``--timely`` records each 
 after its last event, as a department system reporting as things happen: no such faults, and
 each completion opens its rating window (2,500 evaluation requests) instead.
 
-``--workers N`` sends the cases from N processes at once (each case wholly in one, each its own
-batches), as several workers of a department-system feed would: one center, so every batch
-still goes through the one hash chain.
+``--workers N`` (default 2, one per core of the 2-core machines we run on) sends the cases from
+N processes at once (each case wholly in one, each its own batches), as the API's processes
+(``esv serve --workers N``) take the batches of several department systems: one center, so
+every batch still goes through the one hash chain. ``--workers 1`` measures one caller alone.
 
 ``--phones`` gives every applicant a mobile number, as department systems usually do: each
 acceptance and completion then also queues an SMS notice to the applicant in the outbox.
 
-    python bench/ingest.py [--cases 2500] [--batch 500] [--timely] [--workers N] [--phones] [--no-record]
+    python bench/ingest.py [--cases 2500] [--batch 500] [--timely] [--workers 2] [--phones] [--no-record]
 """
 from __future__ import annotations
 
@@ -162,15 +163,18 @@ def main() -> None:
                         help="record each batch a minute after its last event (no late reports)")
     parser.add_argument("--no-record", action="store_true",
                         help="print the numbers without appending them to bench/RESULTS.md")
-    parser.add_argument("--workers", type=int, default=1,
+    parser.add_argument("--workers", type=int, default=2,
                         help="ingest from this many processes at once, each its own cases in its own "
-                             "batches (one center, so one chain): as several dramatiq workers would")
+                             "batches (one center, so one chain), as the API's processes do (default: "
+                             "2, one per core here); 1 measures one caller alone")
     parser.add_argument("--phones", action="store_true",
                         help="applicants give a mobile number, so accepting and completing each case "
                              "queues an SMS to them (the outbox rows are written in the same transactions)")
     parser.add_argument("--profile", metavar="FILE",
                         help="write a cProfile of the timed run to FILE (the numbers then include its overhead)")
     args = parser.parse_args()
+    if args.profile and args.workers != 1:
+        parser.error("--profile profiles one process: add --workers 1")
     start = datetime(2026, 11, 2, 9, tzinfo=SH)
     now = datetime(2026, 11, 26, 9, tzinfo=SH)
     events = events_for(args.cases, start, args.phones)
