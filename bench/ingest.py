@@ -4,7 +4,7 @@ Target (core issue): ≥ 5,000 events/s through ``casework.ingest``: 2,500 cases
 advances and complete, interleaved by time as department systems report them, in batches of 500
 events per transaction, every one accepted. Baseline: the very ledger rows the service wrote
 (same ids, documents and hashes), inserted into an empty ledger of a fresh database with one
-executemany per batch in one transaction: no hashing, no checks, no projection.
+executemany per batch in one transaction, best of three runs: no hashing, no checks, no projection.
 
 After the timed run the ledger is verified (hash chain and signed checkpoints) and every case
 must be completed, so a faster number cannot come from skipping work.
@@ -214,15 +214,21 @@ def main() -> None:
                 select(*LedgerEvent.__table__.columns).where(  # type: ignore[attr-defined]
                     LedgerEvent.source == SOURCE).order_by(LedgerEvent.id))]
         engine.dispose()
-    with fresh_postgres() as url:
-        engine = make_engine(url)
-        create_schema(engine)
-        t0 = time.perf_counter()
-        with engine.begin() as c:
-            for i in range(0, len(rows), args.batch):
-                c.execute(insert(LedgerEvent), rows[i:i + args.batch])
-        plain_s = time.perf_counter() - t0
-        engine.dispose()
+    # The baseline is the best of three runs, each into a fresh database: on a shared machine one
+    # run of a fraction of a second swings by 2x (a checkpoint, another tenant), and the ratio
+    # is meant to show what the service adds, not what the machine did in that second.
+    plain_runs = []
+    for _ in range(3):
+        with fresh_postgres() as url:
+            engine = make_engine(url)
+            create_schema(engine)
+            t0 = time.perf_counter()
+            with engine.begin() as c:
+                for i in range(0, len(rows), args.batch):
+                    c.execute(insert(LedgerEvent), rows[i:i + args.batch])
+            plain_runs.append(time.perf_counter() - t0)
+            engine.dispose()
+    plain_s = min(plain_runs)
     n = len(events)
     derived = {k: v for k, v in derived.items() if not k.startswith("catalogue.")}
     report = print_lines if args.no_record or args.profile else record
@@ -239,8 +245,9 @@ def main() -> None:
         f"service function: {service_s:.2f} s = {n / service_s:,.0f} events/s (target ≥ 5,000); "
         f"CPU of the bench process{'es' if args.workers > 1 else ''} {service_cpu:.2f} s, "
         f"of {'their' if args.workers > 1 else 'its'} PostgreSQL backends {pg_cpu:.2f} s",
-        f"plain bulk insert of the same ledger rows (executemany, no hashing, no checks, no "
-        f"projection): {plain_s:.2f} s = {n / plain_s:,.0f} rows/s",
+        f"plain bulk insert of the same ledger rows (executemany in one process, no hashing, no "
+        f"checks, no projection), best of 3: {plain_s:.2f} s = {n / plain_s:,.0f} rows/s "
+        f"(runs: {', '.join(f'{t:.2f}' for t in plain_runs)} s)",
         f"ratio service / plain: {service_s / plain_s:.1f}× slower",
         f"1-min load average {load_before[0]:.1f} before the timed run, {load_after[0]:.1f} after "
         f"(2 cores, shared with other work)",
