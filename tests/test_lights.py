@@ -71,3 +71,55 @@ def test_red_page_is_most_urgent_first_and_overview_counts(engine, fixed_time):
     city = next(c for c in body["centers"] if c["center_code"] == "C01")
     assert city["lights"]["red"] == len(reds)
     assert sum(city["lights"][k] for k in ("white", "yellow", "red")) == 6
+
+
+def test_department_feeds_reporting_at_once_keep_the_tally_and_the_chain(engine, fixed_time):
+    """Several department systems report batches at the same moment (the API's processes do):
+    every batch commits, each event once, on one unbroken chain, and the light tally, written
+    last in each transaction, still agrees with the clocks."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from esupervision.models.clock import SubjectType
+    from esupervision.models.ledger import LedgerEvent, verify_ledger
+    from esupervision.settings import get_settings
+
+    build_city(engine)
+    fixed_time.set(datetime(2026, 12, 31, tzinfo=SH))
+    feeds, rounds = 3, 4
+    barrier, outcomes, errors = threading.Barrier(feeds), [], []
+
+    def feed(f: int) -> None:
+        try:
+            barrier.wait(10)
+            for r in range(rounds):
+                at = T0 + timedelta(hours=r)
+                numbers = [f"F{f}-{r}-{n}" for n in range(5)]
+                batch = [event(n, CaseAction.ACCEPT, at, center_code="C01", item_code="SCJ-001") for n in numbers]
+                batch += [event(n, CaseAction.ADVANCE, at + timedelta(minutes=30)) for n in numbers[:3]]
+                batch += [event(n, CaseAction.COMPLETE, at + timedelta(minutes=40), attributes={"result": "approved"})
+                          for n in numbers[:1]]
+                outcomes.extend(report(engine, *batch, source=f"dept:feed{f}"))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=feed, args=(f,)) for f in range(feeds)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert len(outcomes) == feeds * rounds * 9 and {o.status for o in outcomes} == {"accepted"}
+    with Session(engine) as s:
+        assert verify_ledger(s, get_settings().ledger_signing_key)[1] is None
+        per_source = dict(s.execute(select(LedgerEvent.source, func.count()).where(
+            LedgerEvent.source.like("dept:feed%")).group_by(LedgerEvent.source)).all())
+        assert per_source == {f"dept:feed{f}": rounds * 9 for f in range(feeds)}
+        for hours in (0, 12, 24 * 3, 24 * 10, 24 * 30):
+            now = T0 + timedelta(hours=hours)
+            for kind in (SubjectType.CASE, SubjectType.STEP):
+                counts = plain(light_counts(s, now=now, subject_type=kind))
+                assert counts == light_counts_by_scan(s, now=now, subject_type=kind)
+        running = plain(light_counts(s, now=T0, subject_type=SubjectType.CASE))
+        assert sum(sum(lights.values()) for lights in running.values()) == feeds * rounds * 4   # one of 5 completed
