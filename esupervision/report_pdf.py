@@ -3,11 +3,16 @@ on-time rate of the last 12 months, the ranking of departments, lights by depart
 tables; and each window unit's copy about itself. Rendered from the report's snapshot alone, so a
 PDF downloaded today shows what was published, whatever happened to the cases since.
 
-Chinese text uses reportlab's built-in CID font STSong-Light: no font file to ship.
+Chinese text is set in a TrueType CJK font embedded in the file (only the characters used), so a
+report reads the same on any device and can be archived as published: ``ESV_PDF_FONT``, or the
+first of ``SYSTEM_FONTS`` the machine has (Debian: ``fonts-wqy-microhei``). With none, reportlab's
+built-in CID font STSong-Light is named instead, and the reader's own fonts have to supply it.
 """
 from __future__ import annotations
 
 import io
+import logging
+from pathlib import Path
 from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
@@ -22,10 +27,47 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+from esupervision.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+# TrueType (not CFF) CJK fonts as Debian and most Linux distributions install them: reportlab
+# embeds TrueType outlines only, so the Noto / Source Han OpenType fonts cannot serve.
+SYSTEM_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+                "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+                "/usr/share/fonts/truetype/arphic/uming.ttc",
+                "C:/Windows/Fonts/simhei.ttf")
+EMBEDDED_FONT = "ESV-CJK"
+CID_FONT = "STSong-Light"
+
+
+def _register_font() -> str:
+    """Register the font Chinese text is set in; returns its name. A configured font that cannot
+    be read stops the start with the reason: the operator asked for it by name."""
+    configured = get_settings().pdf_font
+    for path in [configured] if configured else SYSTEM_FONTS:
+        if not configured and not Path(path).is_file():
+            continue
+        try:
+            pdfmetrics.registerFont(TTFont(EMBEDDED_FONT, path, subfontIndex=0))
+        except (OSError, TTFError) as exc:
+            if configured:
+                raise RuntimeError(f"ESV_PDF_FONT={configured}: 无法读取该 TrueType 字体 (cannot use it as a "
+                                   f"TrueType font: {exc})") from exc
+            log.warning("report PDFs: skipping %s (%s)", path, exc)
+            continue
+        return EMBEDDED_FONT
+    log.warning("report PDFs: no TrueType CJK font found (ESV_PDF_FONT, or one of %s); Chinese text "
+                "names the built-in %s and is shown only where the reader has such a font",
+                ", ".join(SYSTEM_FONTS), CID_FONT)
+    pdfmetrics.registerFont(UnicodeCIDFont(CID_FONT))
+    return CID_FONT
+
+
+FONT = _register_font()
 
 PAGE = landscape(A4)
 MARGIN = 15 * mm

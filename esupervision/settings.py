@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     follow_up_days: int = 15
     # How the evaluation request tells the applicant to rate (the {link} of evaluation_request).
     evaluation_link: str = "回复数字1-5（5非常满意，1非常不满意），或登录政务服务网评价"
+    # A TrueType CJK font (.ttf / .ttc) embedded in report PDFs; unset: the first usual system
+    # font found (see ``report_pdf.SYSTEM_FONTS``).
+    pdf_font: str | None = None
     # Dramatiq: Redis heartbeat after which a dead worker's messages are requeued.
     dramatiq_heartbeat_ms: int = 60_000
     dramatiq_namespace: str = "esv"

@@ -205,6 +205,40 @@ def test_a_supervisor_publishes_through_graphql_and_a_second_time_changes_nothin
 
 # ----------------------------------------------------------------------------- PDF
 
+def test_the_pdf_carries_its_chinese_font_so_it_reads_the_same_on_any_device(city: Engine) -> None:
+    """The machine's TrueType CJK font is embedded (a subset, as a FontFile2 stream), not merely
+    named: a reader without Chinese fonts still shows the report. (.ci/run installs Debian's
+    fonts-wqy-microhei; without such a font this fails, as a PDF whose text may not show would.)"""
+    assert report_pdf.FONT == report_pdf.EMBEDDED_FONT, \
+        f"no TrueType CJK font on this machine: install fonts-wqy-microhei (one of {report_pdf.SYSTEM_FONTS})"
+    reader = pypdf.PdfReader(io.BytesIO(report_pdf.leaders_pdf(publish(city).report.snapshot)))
+    fonts = {}
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendants = font.get("/DescendantFonts")
+            described = descendants[0].get_object() if descendants else font
+            descriptor = described.get("/FontDescriptor")
+            fonts[str(font["/BaseFont"])] = descriptor is not None and "/FontFile2" in descriptor.get_object()
+    cjk = {name: embedded for name, embedded in fonts.items() if "WenQuanYi" in name or "ESV-CJK" in name}
+    assert cjk and all(cjk.values()), fonts
+
+
+def test_a_configured_pdf_font_that_is_not_a_font_stops_the_start_with_the_reason(tmp_path, monkeypatch) -> None:
+    from esupervision import settings
+
+    bogus = tmp_path / "song.ttf"
+    bogus.write_text("not a font")
+    monkeypatch.setenv("ESV_PDF_FONT", str(bogus))
+    settings.get_settings.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="ESV_PDF_FONT=.*song.ttf"):
+            report_pdf._register_font()
+    finally:
+        monkeypatch.delenv("ESV_PDF_FONT")
+        settings.get_settings.cache_clear()
+
+
 def test_the_leaders_pdf_has_the_chinese_title_the_departments_and_the_window_copies_their_own(city: Engine) -> None:
     report_row = publish(city).report
     text = pdf_text(report_pdf.leaders_pdf(report_row.snapshot))
