@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlmodel import Session
 
+from esupervision.db import among
 from esupervision.models.access import Role, Viewer
 from esupervision.models.case import Case
 from esupervision.models.catalogue import Center, Item
@@ -24,16 +25,22 @@ def refuse_outside_department(session: Session, viewer: Viewer,
         number: (center_id, dept_id, window_id)
         for number, center_id, dept_id, window_id in session.execute(
             select(Case.number, Case.center_id, Case.department_id, Case.window_id)
-            .where(Case.number.in_(numbers)))  # type: ignore[attr-defined]
+            .where(among(session, Case.number, numbers)))
     }
+    # A batch's new cases name a few items between them: each looked up once.
+    items: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID, None] | None] = {}
     refusals: list[DomainError | None] = []
     for ev in events:
         scope = owner.get(ev.case_number)
         if scope is None and ev.item_code and ev.center_code:
-            item = session.scalars(select(Item).join(Center, Center.id == Item.center_id).where(
-                Center.code == ev.center_code, Item.code == ev.item_code)).first()
-            if item is not None:
-                scope = (item.center_id, item.department_id, None)
+            key = (ev.center_code, ev.item_code)
+            if key not in items:
+                found = session.execute(select(Item.center_id, Item.department_id).join(
+                    Center, Center.id == Item.center_id).where(
+                    Center.code == ev.center_code, Item.code == ev.item_code)).first()
+                items[key] = (found[0], found[1], None) if found else None
+            scope = items[key]
+            if scope is not None:
                 owner[ev.case_number] = scope   # later events of the same new case
         if scope is None or _allowed(viewer, scope):
             refusals.append(None)   # unknown cases and items get the core's own refusal

@@ -120,10 +120,17 @@ def test_department_system_reports_idempotently_within_its_department(api):
          "centerCode": "C01", "itemCode": "SCJ-001"},
         {"sourceEventId": "oa-2", "caseNumber": "K1", "action": "RESUME", "occurredAt": (T0 + timedelta(hours=21)).isoformat()},
         {"sourceEventId": "oa-3", "caseNumber": "A2", "action": "ADVANCE", "occurredAt": (T0 + timedelta(hours=21)).isoformat()},
+        # a new case of another department's item is not this key's to open, nor to go on with
+        {"sourceEventId": "oa-4", "caseNumber": "Z9", "action": "ACCEPT", "occurredAt": (T0 + timedelta(hours=21)).isoformat(),
+         "centerCode": "C01", "itemCode": "ZJJ-JOINT"},
+        {"sourceEventId": "oa-5", "caseNumber": "K2", "action": "ACCEPT", "occurredAt": (T0 + timedelta(hours=22)).isoformat(),
+         "centerCode": "C01", "itemCode": "SCJ-001"},
+        {"sourceEventId": "oa-6", "caseNumber": "Z9", "action": "ADVANCE", "occurredAt": (T0 + timedelta(hours=22)).isoformat()},
     ]
     results = api.data(mutation, {"events": events}, api_key=api.keys["apikey"])["reportCaseEvents"]
-    assert [(r["status"], r["code"]) for r in results] == [("accepted", None), ("refused", "CLOCK_NOT_PAUSED"),
-                                                            ("refused", "CASE_NOT_FOUND")]
+    assert [(r["status"], r["code"]) for r in results] == [
+        ("accepted", None), ("refused", "CLOCK_NOT_PAUSED"), ("refused", "CASE_NOT_FOUND"),
+        ("refused", "CASE_NOT_FOUND"), ("accepted", None), ("refused", "CASE_NOT_FOUND")]
     again = api.data(mutation, {"events": events[:1]}, api_key=api.keys["apikey"])["reportCaseEvents"]
     assert again[0]["status"] == "duplicate" and again[0]["ledgerId"] == results[0]["ledgerId"]
 
