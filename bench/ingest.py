@@ -92,13 +92,13 @@ def print_lines(title: str, command: str, lines: list[str]) -> None:
     print("\n".join(lines))
 
 
-def check(engine, cases: int, events: int) -> None:  # noqa: ANN001
+def check(engine, cases: int, events: int, source: str = SOURCE) -> None:  # noqa: ANN001
     """The run did all its work: every event on a verified chain, every case completed."""
     with Session(engine) as s:
         checked, breach = verify_ledger(s, get_settings().ledger_signing_key)
         if breach is not None:
             raise SystemExit(breach.describe())
-        recorded = s.scalar(select(func.count()).select_from(LedgerEvent).where(LedgerEvent.source == SOURCE))
+        recorded = s.scalar(select(func.count()).select_from(LedgerEvent).where(LedgerEvent.source == source))
         completed = s.scalar(select(func.count()).select_from(Case).where(
             Case.status == CaseStatus.COMPLETED.value))
     if recorded != events or completed != cases:
