@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import strawberry
 
 from esupervision.models.report import CaseAction
 from tests.builders import build_city, event, report
@@ -133,6 +134,57 @@ def test_department_system_reports_idempotently_within_its_department(api):
         ("refused", "CASE_NOT_FOUND"), ("accepted", None), ("refused", "CASE_NOT_FOUND")]
     again = api.data(mutation, {"events": events[:1]}, api_key=api.keys["apikey"])["reportCaseEvents"]
     assert again[0]["status"] == "duplicate" and again[0]["ledgerId"] == results[0]["ledgerId"]
+
+
+
+def test_reported_events_arrive_whole_in_the_document_or_as_variables(api):
+    """Every field of a reported event reaches the case, however the event is written: in the
+    document itself or as variables (graphql-core's coerced values build the input directly)."""
+    accepted_at = (T0 + timedelta(hours=20)).isoformat()
+    literal = f"""mutation {{ reportCaseEvents(events: [
+        {{ sourceEventId: "lit-1", caseNumber: "L1", action: ACCEPT, occurredAt: "{accepted_at}",
+           centerCode: "C01", itemCode: "SCJ-001", windowCode: "W01", staffCode: "S01", applicantName: "赵六",
+           channel: "window", attributes: {{ applicant_phone: "13900001111" }} }}
+    ]) {{ status code }} }}"""
+    assert api.data(literal, api_key=api.keys["apikey"])["reportCaseEvents"] == [{"status": "accepted", "code": None}]
+    variables = """mutation($events: [ReportedEventInput!]!) { reportCaseEvents(events: $events) { status code } }"""
+    done = [{"sourceEventId": "lit-2", "caseNumber": "L1", "action": "COMPLETE",
+             "occurredAt": (T0 + timedelta(hours=21)).isoformat(),
+             "attributes": {"result": "denied", "reason": "申请材料不齐全"}}]
+    # An instant without its UTC offset refuses the whole batch, and nothing of it is applied.
+    unzoned = {"sourceEventId": "lit-3", "caseNumber": "L2", "action": "ACCEPT", "occurredAt": "2026-11-26T10:00:00",
+               "centerCode": "C01", "itemCode": "SCJ-001"}
+    assert api.error_codes(variables, {"events": [*done, unzoned]}, api_key=api.keys["apikey"]) == ["BAD_INPUT"]
+    assert api.data(variables, {"events": done}, api_key=api.keys["apikey"])["reportCaseEvents"] == [
+        {"status": "accepted", "code": None}]
+    api.login("supervisor")
+    case = api.data('{ case(number: "L1") { status result reason applicantName applicantPhone channel '
+                    'window { code } staff { code } acceptedAt } }')["case"]
+    assert case["status"] == "COMPLETED" and case["result"] == "denied" and case["reason"] == "申请材料不齐全"
+    assert case["applicantName"] == "赵六" and case["channel"] == "window"
+    assert case["window"] == {"code": "W01"} and case["staff"] == {"code": "S01"}
+    assert case["applicantPhone"] is not None and case["applicantPhone"].endswith("1111")
+    assert datetime.fromisoformat(case["acceptedAt"]) == T0 + timedelta(hours=20)
+
+
+@strawberry.input
+class _Inner:
+    code: str
+
+
+def test_only_flat_input_types_are_built_from_coerced_values():
+    from esupervision.api.schema.common import built_from_coerced_values
+
+    with pytest.raises(TypeError, match="only scalar and enum fields"):
+        @built_from_coerced_values
+        @strawberry.input
+        class Nested:
+            inner: _Inner
+    with pytest.raises(TypeError, match="only scalar and enum fields"):
+        @built_from_coerced_values
+        @strawberry.input
+        class Listed:
+            codes: list[str]
 
 
 def test_tokens_are_checked(api):

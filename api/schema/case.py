@@ -17,8 +17,8 @@ from esupervision.api.schema.catalogue import Center, Department, Item, Staff, W
 from esupervision.api.schema.notice import Notice, case_notices
 from esupervision.api.schema.complaint import ComplaintNode, case_complaints
 from esupervision.api.schema.evaluation import EvaluationNode, case_evaluation
-from esupervision.api.schema.common import (CaseStatus, Edge, Light, Outcome, PageInfo, enum_value, page_size, parse_id,
-                                            require, viewer)
+from esupervision.api.schema.common import (CaseStatus, Edge, Light, Outcome, PageInfo, built_from_coerced_values,
+                                            enum_value, page_size, parse_id, require, viewer)
 from esupervision.models import case as domain
 from esupervision.models.access import Role
 from esupervision.models.case_query import CaseFilter as DomainFilter
@@ -491,6 +491,7 @@ class CaseMutation:
         return await info.context.call(run)
 
 
+@built_from_coerced_values   # a batch holds up to 1,000
 @strawberry.input(description="报送的一条办件事件")
 class ReportedEventInput:
     source_event_id: str = strawberry.field(description="报送系统自己的事件编号（幂等键）")

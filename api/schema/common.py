@@ -117,3 +117,33 @@ def parse_id(value: Any) -> uuid.UUID:
 def parse_optional_id(value: Any) -> uuid.UUID | None:
     """``parse_id`` for an optional argument: ``None`` stays ``None``."""
     return None if value is None else parse_id(value)
+
+
+def built_from_coerced_values(cls: type[T]) -> type[T]:
+    """Have Strawberry build instances of the input type ``cls`` straight from the values
+    graphql-core has already coerced, through the definition's ``from_input`` hook.
+
+    For an input type whose fields are all scalars or enums, graphql-core's coercion leaves
+    nothing to convert: scalars are parsed, enums are members, omitted fields hold their
+    defaults. Strawberry still converts each field of each value anew (type resolution and name
+    conversion per field), 60 µs per value: 30 ms for a department system's batch of 500 events,
+    a third of what the service function takes to apply them. Here a value is one call of the
+    class with its fields renamed."""
+    from strawberry.types.base import StrawberryContainer, StrawberryOptional, has_object_definition
+
+    definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+    for field in definition.fields:
+        inner = field.type.of_type if isinstance(field.type, StrawberryOptional) else field.type
+        # Not lists either: graphql-core hands every request the same default list object.
+        if has_object_definition(inner) or isinstance(inner, StrawberryContainer):
+            raise TypeError(f"{cls.__name__}.{field.python_name}: only scalar and enum fields are built "
+                            "from coerced values")
+    names: list[tuple[str, str]] = []
+
+    def from_input(type_: type, value: Any, context: Any) -> Any:
+        if not names:   # the schema's own names, known once it is built
+            names.extend((context.config.name_converter.from_field(f), f.python_name) for f in definition.fields)
+        return type_(**{python: value[graphql] for graphql, python in names if graphql in value})
+
+    definition.from_input = from_input
+    return cls
