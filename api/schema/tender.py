@@ -19,7 +19,8 @@ from strawberry.types import Info
 from esupervision.api.loaders import _by_id, _grouped
 from esupervision.api.schema.case import EventResult, LedgerEntry, event_results
 from esupervision.api.schema.catalogue import Center
-from esupervision.api.schema.common import Edge, Light, PageInfo, enum_value, page_size, parse_id, require, viewer
+from esupervision.api.schema.common import (Edge, Light, PageInfo, built_from_coerced_values, enum_value, page_size,
+                                            parse_id, require, viewer)
 from esupervision.models import tender as domain
 from esupervision.models.access import Role
 from esupervision.models.clock import Clock
@@ -596,6 +597,7 @@ class TenderMutation:
         return await info.context.call(run)
 
 
+@built_from_coerced_values   # a trading center's batch holds many
 @strawberry.input(description="报送的一条招投标事件")
 class TenderEventInput:
     source_event_id: str = strawberry.field(description="交易中心系统自己的事件编号（幂等键）")
