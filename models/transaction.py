@@ -44,7 +44,8 @@ class Transaction:
 
     def flush(self) -> None:
         """Write everything buffered: projection rows, the ledger events, then what listeners
-        derive from those events (outbox notices) — all in this one transaction."""
+        derive from those events (outbox notices), and last the light tally's changes — all in
+        this one transaction."""
         writers, self._before_flush = self._before_flush, []
         for writer in writers:
             writer()
