@@ -130,9 +130,10 @@ def add_notices(tx: "Transaction", drafts: Iterable[NoticeDraft]) -> int:
             recipient, status, error_code, error_message = draft.phone, NoticeStatus.FAILED, exc.code, str(exc)
         try:
             template = templates.check(draft.template, draft.params)
-            urgent = template.urgent
+            urgent, params = template.urgent, templates.fit(draft.template, draft.params)
         except templates.TemplateError as exc:
-            urgent, status, error_code, error_message = False, NoticeStatus.FAILED, exc.code, exc.message
+            urgent, params = False, draft.params
+            status, error_code, error_message = NoticeStatus.FAILED, exc.code, exc.message
         for channel in draft.channels:
             rows.append({
                 "id": new_id(), "idempotency_key": f"{draft.key}:{draft.template}:{channel}:{recipient}",
@@ -140,7 +141,7 @@ def add_notices(tx: "Transaction", drafts: Iterable[NoticeDraft]) -> int:
                 "subject_type": draft.subject_type, "subject_id": draft.subject_id,
                 "ledger_event_id": draft.ledger_event_id, "recipient_kind": draft.recipient_kind,
                 "staff_id": draft.staff_id, "recipient": recipient, "channel": channel,
-                "template": draft.template, "params": draft.params, "urgent": urgent,
+                "template": draft.template, "params": params, "urgent": urgent,
                 "status": status.value, "attempts": 0, "error_code": error_code,
                 "error_message": error_message, "created_at": tx.now,
                 "finished_at": tx.now if status is NoticeStatus.FAILED else None,

@@ -104,6 +104,28 @@ def check(code: str, params: Mapping[str, Any]) -> Template:
     return template
 
 
+# Sentence punctuation, Chinese and ASCII: a value written as a sentence ("请抓紧办理。") must
+# not end in it where the template goes on with its own ("{message}，请于…" gave "。，").
+_PUNCTUATION = "，。；：！？、,.;:!?"
+
+
+def fit(code: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` of the template ``code`` with the sentence punctuation at the end of each text
+    value dropped where the template puts punctuation right after it. What is queued (and sent
+    to Aliyun as template parameters, to be set in its copy of the template) is this."""
+    followed = {name for after, name in _fields_and_what_follows(get(code).text)
+                if after and after[0] in _PUNCTUATION}
+    return {k: v.rstrip(_PUNCTUATION + " ") or v if k in followed and isinstance(v, str) else v
+            for k, v in params.items()}
+
+
+def _fields_and_what_follows(text: str) -> list[tuple[str, str]]:
+    """(the literal text after the field, the field's name) for each field of ``text``."""
+    parts = list(string.Formatter().parse(text))
+    return [(parts[i + 1][0] if i + 1 < len(parts) else "", name)
+            for i, (_, name, _, _) in enumerate(parts) if name]
+
+
 def render(code: str, params: Mapping[str, Any]) -> str:
-    """The text of ``code`` filled with ``params`` (checked first)."""
-    return check(code, params).text.format(**{k: str(v) for k, v in params.items()})
+    """The text of ``code`` filled with ``params`` (checked, then fitted)."""
+    return check(code, params).text.format(**{k: str(v) for k, v in fit(code, params).items()})

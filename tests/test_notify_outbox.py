@@ -76,6 +76,16 @@ def test_every_template_renders_with_exactly_its_parameters():
     assert unknown.value.code == "TEMPLATE_UNKNOWN"
 
 
+def test_a_value_ending_a_sentence_does_not_double_the_templates_punctuation():
+    params = {"number": "N1", "message": "您窗口的办件即将到期（黄灯），请抓紧办理。", "reply_by": "11月30日"}
+    assert templates.render("urge", params) == \
+        "【电子监察】办件N1被催办：您窗口的办件即将到期（黄灯），请抓紧办理，请于11月30日前反馈。"
+    # only where the template goes on with punctuation; a reason that ends the text keeps its own
+    decided = templates.render("appeal_decided", {"subject": "窗口", "outcome": "维持", "reason": "证据充分。"})
+    assert decided.endswith("理由：证据充分。")
+    assert templates.fit("urge", {**params, "message": "。"})["message"] == "。"   # nothing left: kept as written
+
+
 # ----------------------------------------------------------------------------- case events
 
 

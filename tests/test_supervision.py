@@ -25,6 +25,7 @@ from esupervision.models.supervision import create_rule, disable_rule, update_ru
 from esupervision.models.tally import LightTally
 from esupervision.models.timeline import case_timeline
 from esupervision.models.transaction import transaction
+from esupervision.notify import templates
 from esupervision.workers.lights import announce_due
 from tests.builders import apply, build_city, event
 
@@ -93,7 +94,7 @@ def staff_viewer(ids, *, role=Role.WINDOW_STAFF, staff_id=None) -> Viewer:
 def test_urge_tells_the_staff_handling_the_case_by_sms_and_live(engine, fixed_time, city):
     accept_at_w2(engine, "U-1", fixed_time.now())
     with transaction(engine) as tx:
-        urge = create_urge(tx, target=Target(case_number="U-1"), message="请加快审查", by=SUPERVISOR)
+        urge = create_urge(tx, target=Target(case_number="U-1"), message="请加快审查。", by=SUPERVISOR)
         announced = tx.announcements
     with Session(engine) as s:
         row = s.get(Urge, urge.id)
@@ -104,6 +105,9 @@ def test_urge_tells_the_staff_handling_the_case_by_sms_and_live(engine, fixed_ti
         assert (notice.template, notice.channel, notice.recipient, notice.staff_id) == \
             ("urge", "sms", "+8613900000002", city["s02"])
         assert notice.params["number"] == "U-1" and notice.case_id == row.case_id
+        # The supervisor wrote a sentence; the SMS goes on after it with its own "，请于…".
+        assert row.message == "请加快审查。" and notice.params["message"] == "请加快审查"
+        assert "被催办：请加快审查，请于" in templates.render(notice.template, notice.params)
         event_ = s.scalars(select(LedgerEvent).where(LedgerEvent.kind == "urge.created")).one()
         assert notice.ledger_event_id == event_.id and event_.actor == "supervisor:jc"
     assert [(t, m["staff_ids"]) for t, m, _ in announced if t == "supervision.event"] == [("supervision.event", [str(city["s02"])])]
