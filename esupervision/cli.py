@@ -73,9 +73,10 @@ def demo(cases: int, seed: int) -> None:
 
 
 def _build_demo(cases: int, seed: int) -> dict[str, int]:
-    from esupervision.demo import build_demo
+    from esupervision.demo import build_demo, settle_past_notices
     from esupervision.models import timesource
 
+    started = timesource.now()
     with _progress() as progress:
         tasks: dict[str, int] = {}
 
@@ -84,9 +85,10 @@ def _build_demo(cases: int, seed: int) -> dict[str, int]:
                 tasks[phase] = progress.add_task(phase, total=total)
             progress.update(tasks[phase], completed=done, total=total)
 
-        counts = build_demo(_engine(), now=timesource.now(), cases=cases, seed=seed, progress=report)
+        counts = build_demo(_engine(), now=started, cases=cases, seed=seed, progress=report)
         from esupervision.tender_demo import build_tender_demo
         counts.update(build_tender_demo(_engine(), now=timesource.now(), seed=seed, progress=report))
+    counts["past_notices_sent"] = settle_past_notices(_engine(), before=started)
     from esupervision.demo_accounts import create_demo_accounts
     accounts = create_demo_accounts(_engine())
     console.print(json.dumps(counts, ensure_ascii=False))

@@ -984,3 +984,23 @@ def _supervision(engine: Engine, calendar: WorkCalendar, now: datetime, seed: in
             report("supervision", n, len(instants) + 1)
         afternoons[local_date(at)] = (at, happen)
     return afternoons, story
+
+
+def settle_past_notices(engine: Engine, *, before: datetime) -> int:
+    """Mark the notices the demo's history queued before ``before`` as sent when they were
+    written (by the console provider, as the embedded default sends); returns how many.
+
+    The history runs weeks of cases in minutes: without this, ``esv serve --demo`` would send
+    its twelve thousand notices at start, stamped with today's date — the console flooded, and
+    staff called in the morning about cases that went red weeks ago. Notices written at the
+    build's own instant (the lights due now) stay queued and go out as the server starts."""
+    from sqlalchemy import update
+
+    from esupervision.models.notice import Notice, NoticeStatus
+
+    with engine.begin() as connection:
+        result = connection.execute(
+            update(Notice).where(Notice.status == NoticeStatus.QUEUED.value, Notice.created_at < utc(before))
+            .values(status=NoticeStatus.SENT.value, provider="console", attempts=1,
+                    sent_at=Notice.created_at, finished_at=Notice.created_at, not_before=None))
+    return result.rowcount

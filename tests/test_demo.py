@@ -138,6 +138,32 @@ def test_every_record_is_in_the_ledger(city):
         assert 0 < late < CASES // 20
 
 
+
+def test_the_historys_notices_count_as_sent_when_written_and_todays_wait_for_the_worker(city, fixed_time):
+    """``esv serve --demo`` must not send weeks of history's notices at start (stamped today,
+    voice calls held for the morning): they went out when they were written."""
+    from esupervision.demo import settle_past_notices
+    from esupervision.models.notice import Notice
+
+    engine, _, _ = city
+    now = fixed_time.now()
+    with Session(engine) as s:
+        past = s.scalar(select(func.count()).select_from(Notice).where(
+            Notice.status == "queued", Notice.created_at < now))
+        current = s.scalar(select(func.count()).select_from(Notice).where(
+            Notice.status == "queued", Notice.created_at >= now))
+        failed = s.scalar(select(func.count()).select_from(Notice).where(Notice.status == "failed"))
+    assert past > 100
+    assert settle_past_notices(engine, before=now) == past
+    with Session(engine) as s:
+        queued = s.scalars(select(Notice).where(Notice.status == "queued")).all()
+        assert len(queued) == current and all(n.created_at >= now for n in queued)
+        sent = s.scalars(select(Notice).where(Notice.status == "sent")).all()
+        assert len(sent) == past and all(n.sent_at == n.created_at and n.provider == "console" for n in sent)
+        assert s.scalar(select(func.count()).select_from(Notice).where(Notice.status == "failed")) == failed
+    assert settle_past_notices(engine, before=now) == 0
+
+
 def test_building_twice_is_refused_and_changes_nothing(engine, fixed_time):
     build_demo(engine, now=fixed_time.now(), cases=10)
     with Session(engine) as s:
