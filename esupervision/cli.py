@@ -91,10 +91,12 @@ def _build_demo(cases: int, seed: int) -> dict[str, int]:
     counts["past_notices_sent"] = settle_past_notices(_engine(), before=started)
     from esupervision.demo_accounts import create_demo_accounts
     accounts = create_demo_accounts(_engine())
-    console.print(json.dumps(counts, ensure_ascii=False))
+    click.echo(json.dumps(counts, ensure_ascii=False))   # one line, as scripts read it
     table = Table(title="演示账号 demo accounts (密码 password: demo)")
-    for column in ("用户名 username", "角色 role", "范围 scope"):
-        table.add_column(column)
+    # The username column is never cut: the department system's API key is one, used as printed.
+    table.add_column("用户名 username", no_wrap=True, min_width=30)
+    table.add_column("角色 role")
+    table.add_column("范围 scope", overflow="fold")   # wrapped, never cut off
     for account in accounts:
         table.add_row(account["username"], account["role"], account["scope"])
     console.print(table)

@@ -268,8 +268,8 @@ def _mark_late(plans: list[Plan]) -> set[tuple[str, int]]:
 
 def build_tender_demo(engine: Engine, *, now: datetime, seed: int = 7,
                       progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
-    """Build a trading center per county and its tenders; returns counts (tenders, events,
-    refused, flags by code). Deterministic for ``seed`` and ``now`` (ids aside)."""
+    """Build a trading center per county and its tenders; returns counts (tenders, tender_events,
+    tender_refused, flags by code). Deterministic for ``seed`` and ``now`` (ids aside)."""
     now = utc(now)
     rng = random.Random(f"{seed}:tenders")
     report = progress or (lambda phase, done, total: None)
@@ -308,7 +308,8 @@ def build_tender_demo(engine: Engine, *, now: datetime, seed: int = 7,
     events.sort(key=lambda e: (e[0], e[1]))
     counts: dict[str, int] = defaultdict(int)
     counts["tenders"] = len(plans)
-    counts["events"] = counts["refused"] = 0
+    # Named apart from the cases' own counts: ``esv demo`` prints both in one summary.
+    counts["tender_events"] = counts["tender_refused"] = 0
     batch: list[TenderEvent] = []
     batch_end: datetime | None = None
     done = 0
@@ -318,7 +319,7 @@ def build_tender_demo(engine: Engine, *, now: datetime, seed: int = 7,
         if batch:
             with transaction(engine, actor=SOURCE, now=min(until + timedelta(minutes=1), now)) as tx:
                 for outcome in ingest_tender_events(tx, batch, source=SOURCE):
-                    counts["events" if outcome.status == "accepted" else "refused"] += 1
+                    counts["tender_events" if outcome.status == "accepted" else "tender_refused"] += 1
             done += len(batch)
             report("tenders", done, len(events))
         batch = []
@@ -328,7 +329,9 @@ def build_tender_demo(engine: Engine, *, now: datetime, seed: int = 7,
             flush(batch_end or at)
             with transaction(engine, actor=SOURCE, now=min(at, now)) as tx:
                 outcome = ingest_tender_events(tx, [event], source=SOURCE)[0]
-                counts["events" if outcome.status == "accepted" else "refused"] += 1
+                counts["tender_events" if outcome.status == "accepted" else "tender_refused"] += 1
+            done += 1
+            report("tenders", done, len(events))
             continue
         if batch_end is not None and at - batch_end > timedelta(hours=1):
             flush(batch_end)

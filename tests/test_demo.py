@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from esupervision.demo import PHASES, DemoDatabaseNotEmpty, build_demo, plan_demo
+from esupervision.demo import PHASES, SOURCE as DEMO_SOURCE, DemoDatabaseNotEmpty, build_demo, plan_demo
 from esupervision.demo_accounts import create_demo_accounts
 from esupervision.models.calendar import default_calendar
 from esupervision.models.case import Case, CaseStatus, SuspendKind
@@ -162,6 +162,37 @@ def test_the_historys_notices_count_as_sent_when_written_and_todays_wait_for_the
         assert len(sent) == past and all(n.sent_at == n.created_at and n.provider == "console" for n in sent)
         assert s.scalar(select(func.count()).select_from(Notice).where(Notice.status == "failed")) == failed
     assert settle_past_notices(engine, before=now) == 0
+
+
+
+def test_esv_demo_prints_what_it_built_and_the_demo_accounts_whole(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from esupervision import db, settings
+    from esupervision.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["demo", "--cases", "40"])
+        with Session(db.get_engine()) as s:
+            # the history's case reports (not the demo applicant's own two cases, made afterwards)
+            reported = s.scalar(select(func.count()).select_from(LedgerEvent).join(
+                Case, Case.id == LedgerEvent.subject_id).where(
+                LedgerEvent.source == DEMO_SOURCE, Case.number.not_like("QH-DEMO-%")))
+    finally:
+        settings.get_settings.cache_clear()
+        db.get_engine.cache_clear()
+    assert result.exit_code == 0, result.output
+    counts = json.loads(next(line for line in result.output.splitlines() if line.startswith("{")))
+    # the cases' events and the tenders' are counted apart (one used to overwrite the other)
+    assert counts["cases"] == 40 and counts["events"] == reported and counts["refused"] == 0
+    assert counts["tender_events"] > 0 and counts["tender_refused"] == 0
+    assert counts["past_notices_sent"] > 0
+    assert "esv_demo_department_system_key" in result.output   # the key as it is used, not cut off
 
 
 def test_building_twice_is_refused_and_changes_nothing(engine, fixed_time):
