@@ -124,6 +124,11 @@ def ledger_entries(session: Session, case: Case) -> list[TimelineEntry]:
     return entries
 
 
+def _step_limit(days: int) -> str:
+    """A step's limit as staff say it: a limit of 0 working days is the day the step starts."""
+    return "时限：当日办结" if days == 0 else f"时限 {days} 个工作日"
+
+
 def step_entries(session: Session, case: Case) -> list[TimelineEntry]:
     """Each finished step: who handled it, and how long it took against its own limit."""
     from esupervision.models.catalogue import Department, Staff
@@ -144,7 +149,7 @@ def step_entries(session: Session, case: Case) -> list[TimelineEntry]:
                           outcome_days=clock.outcome_days,
                           pauses=clock.pauses)
         entries.append(TimelineEntry(at=step.started_at, kind="step.started",
-                                     title=f"环节「{step.name}」开始（时限 {step.limit_days} 个工作日）",
+                                     title=f"环节「{step.name}」开始（{_step_limit(step.limit_days)}）",
                                      actor=staff, detail=detail))
         if step.finished_at is not None:
             outcome = {"early": "提前办结", "on_time": "按时办结", "overdue": "超期办结"}.get(
@@ -160,6 +165,7 @@ def step_entries(session: Session, case: Case) -> list[TimelineEntry]:
 def notice_entries(session: Session, case: Case) -> list[TimelineEntry]:
     """Every notice written for the case (to the applicant or to staff) and its delivery status."""
     from esupervision.models.notice import Notice
+    from esupervision.notify import templates
 
     channel_labels = {"sms": "短信", "voice": "语音电话"}
     status_labels = {"queued": "待发送", "sending": "发送中", "retrying": "重试中", "sent": "已发送",
@@ -169,7 +175,7 @@ def notice_entries(session: Session, case: Case) -> list[TimelineEntry]:
         audience = "申请人" if notice.recipient_kind == "applicant" else "工作人员"
         entries.append(TimelineEntry(
             at=notice.created_at, kind="notice",
-            title=f"{channel_labels.get(notice.channel, notice.channel)}通知{audience}（{notice.template}）："
+            title=f"{channel_labels.get(notice.channel, notice.channel)}通知{audience}（{templates.label(notice.template)}）："
                   f"{status_labels.get(notice.status, notice.status)}",
             actor=None,
             detail={"channel": notice.channel, "template": notice.template, "status": notice.status,

@@ -81,6 +81,30 @@ _TEMPLATES = [
 ]
 TEMPLATES: Mapping[str, Template] = {t.code: t for t in _TEMPLATES}
 
+# What people read where a notice is listed (a case's timeline, a staff member's notices).
+LABELS: Mapping[str, str] = {
+    "case_received": "申报收件通知", "case_accepted": "受理通知", "case_supplement": "补正通知",
+    "case_suspended": "特别程序通知", "case_resumed": "恢复办理通知", "case_extended": "延期通知",
+    "case_completed": "办结通知", "case_rejected": "不予受理（退件）通知",
+    "approaching_deadline": "黄灯预警", "overdue": "红灯超期提醒",
+    "urge": "催办通知", "supervision_order": "督办通知", "order_overdue": "督办逾期提醒",
+    "urge_unit": "催办通知（单位）", "supervision_order_unit": "督办通知（单位）",
+    "login_code": "登录验证码",
+    "complaint_reply": "投诉答复", "evaluation_request": "评价邀请", "complaint_received": "投诉咨询登记回执",
+    "consultation_reply": "咨询答复", "complaint_assigned": "投诉咨询转办通知",
+    "complaint_empty": "投诉咨询格式提示", "evaluation_received": "评价回执",
+    "evaluation_not_pending": "无待评价办件提示", "follow_up_assigned": "差评核实回访通知",
+    "report_published": "效能报告发布通知", "accountability_decided": "责任追究决定通知",
+    "appeal_decided": "申诉处理结果通知", "tender_red_flags": "招投标红旗预警",
+    "tender_red_flags_summary": "招投标红旗预警汇总", "case_status": "办件查询答复",
+    "case_not_found": "办件查询（未查到）",
+}
+
+
+def label(code: str) -> str:
+    """The Chinese name of the template ``code`` (the code itself for one without a name)."""
+    return LABELS.get(code, code)
+
 
 def get(code: str) -> Template:
     """The template named ``code``; ``TemplateError(TEMPLATE_UNKNOWN)`` if there is none."""

@@ -239,3 +239,9 @@ def test_the_horizon_is_a_setting(engine, fixed_time, monkeypatch):
     fixed_time.set(T0 + timedelta(days=10))
     accept(engine, "OLD2", T0, attributes={"applicant_phone": PHONE})
     assert [n.template for n in notices(engine)] == ["case_accepted"]
+
+
+def test_every_template_has_a_chinese_name():
+    assert set(templates.LABELS) == set(templates.TEMPLATES)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in templates.LABELS.values())
+    assert templates.label("urge") == "催办通知" and templates.label("no_such") == "no_such"

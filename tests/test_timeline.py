@@ -43,6 +43,11 @@ def test_timeline_tells_steps_pauses_and_notices_in_order(engine, fixed_time):
     notices = [e for e in entries if e.kind == "notice"]
     assert notices and all(e.detail["status"] == "queued" for e in notices)
     assert {e.detail["template"] for e in notices} >= {"case_accepted", "case_supplement", "case_resumed"}
+    # read by people: the notice by its Chinese name, not its template code
+    accepted = next(e for e in notices if e.detail["template"] == "case_accepted")
+    assert accepted.title == "短信通知申请人（受理通知）：待发送"
+    started = [e.title for e in entries if e.kind == "step.started"]
+    assert started[0] == "环节「受理」开始（时限 1 个工作日）"
 
 
 def test_other_modules_contribute_entries(engine, fixed_time):
@@ -79,3 +84,9 @@ def test_a_completed_case_reads_its_days_against_the_limit(engine, fixed_time):
     # Five working days from the 18th end on the 25th; completed on the 26th: one day late.
     assert complete.detail["outcome"] == "overdue" and complete.detail["used_days"] == 6
     assert complete.title.endswith("超期办结（用时 6 / 时限 5 个工作日）")
+
+
+def test_a_step_due_the_day_it_starts_reads_as_such():
+    from esupervision.models.timeline import _step_limit
+
+    assert _step_limit(0) == "时限：当日办结" and _step_limit(3) == "时限 3 个工作日"

@@ -27,6 +27,7 @@ from esupervision.models.catalogue import Staff
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.notice import NOTICE_TOPIC
 from esupervision.models.notice import Notice as NoticeRow
+from esupervision.notify import templates
 from esupervision.notify.phones import mask
 
 # A subscriber looks again this often even if no message came (a receipt recorded by a process
@@ -55,6 +56,7 @@ class Notice:
     recipient: str = strawberry.field(description="接收号码（脱敏）")
     recipient_kind: str = strawberry.field(description="applicant / staff")
     template: str
+    template_label: str = strawberry.field(description="通知名称（中文），如 受理通知、催办通知")
     status: NoticeStatus
     provider: str | None
     provider_message_id: str | None
@@ -70,7 +72,8 @@ class Notice:
     @classmethod
     def from_row(cls, row: NoticeRow) -> "Notice":
         return cls(id=strawberry.ID(str(row.id)), channel=row.channel, recipient=mask(row.recipient) or "",
-                   recipient_kind=row.recipient_kind, template=row.template, status=NoticeStatus(row.status),
+                   recipient_kind=row.recipient_kind, template=row.template,
+                   template_label=templates.label(row.template), status=NoticeStatus(row.status),
                    provider=row.provider, provider_message_id=row.provider_message_id,
                    provider_status=row.provider_status, error_code=row.error_code,
                    error_message=row.error_message, attempts=row.attempts, created_at=row.created_at,
