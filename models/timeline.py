@@ -81,6 +81,8 @@ def _case_event_title(event: LedgerEvent) -> str:
         return f"{label}：{event.data['reason']}"
     if action == "extend" and event.data.get("days"):
         return f"{label} {event.data['days']} 个工作日"
+    if action == "advance" and event.data.get("step"):
+        return f"{label}：{event.data['step']}"   # which one: a joint approval runs several
     return label
 
 

@@ -46,6 +46,7 @@ def test_timeline_tells_steps_pauses_and_notices_in_order(engine, fixed_time):
     # read by people: the notice by its Chinese name, not its template code
     accepted = next(e for e in notices if e.detail["template"] == "case_accepted")
     assert accepted.title == "短信通知申请人（受理通知）：待发送"
+    assert next(e for e in entries if e.kind == "case.advance").title == "环节办结：受理"
     started = [e.title for e in entries if e.kind == "step.started"]
     assert started[0] == "环节「受理」开始（时限 1 个工作日）"
 
