@@ -9,6 +9,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 
@@ -137,17 +138,17 @@ def fit(code: str, params: Mapping[str, Any]) -> dict[str, Any]:
     """``params`` of the template ``code`` with the sentence punctuation at the end of each text
     value dropped where the template puts punctuation right after it. What is queued (and sent
     to Aliyun as template parameters, to be set in its copy of the template) is this."""
-    followed = {name for after, name in _fields_and_what_follows(get(code).text)
-                if after and after[0] in _PUNCTUATION}
+    followed = _followed_by_punctuation(code)
     return {k: v.rstrip(_PUNCTUATION + " ") or v if k in followed and isinstance(v, str) else v
             for k, v in params.items()}
 
 
-def _fields_and_what_follows(text: str) -> list[tuple[str, str]]:
-    """(the literal text after the field, the field's name) for each field of ``text``."""
-    parts = list(string.Formatter().parse(text))
-    return [(parts[i + 1][0] if i + 1 < len(parts) else "", name)
-            for i, (_, name, _, _) in enumerate(parts) if name]
+@lru_cache
+def _followed_by_punctuation(code: str) -> frozenset[str]:
+    """The fields of ``code``'s text that punctuation follows (parsed once: every notice asks)."""
+    parts = list(string.Formatter().parse(get(code).text))
+    return frozenset(name for (_, name, _, _), after in zip(parts, [*parts[1:], ("", None, None, None)])
+                     if name and after[0] and after[0][0] in _PUNCTUATION)
 
 
 def render(code: str, params: Mapping[str, Any]) -> str:
