@@ -114,6 +114,19 @@ async def through_api(port: int, key: str, streams: list[list[ReportedEvent]], b
     return wall, sum(d[0] for d in done), sum(d[1] for d in done)
 
 
+def check_source(engine) -> str:  # noqa: ANN001
+    """The ledger source the API gave the department system's events (``dept:<department id>``)."""
+    from sqlalchemy import func
+
+    from esupervision.models.ledger import LedgerEvent
+    with Session(engine) as s:
+        sources = s.execute(select(LedgerEvent.source, func.count()).where(LedgerEvent.source.like("dept:%"))
+                            .group_by(LedgerEvent.source)).all()
+    if len(sources) != 1:
+        raise SystemExit(f"expected one department source in the ledger, found {sources}")
+    return sources[0][0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=2500)
@@ -157,7 +170,6 @@ def main() -> None:
     if refused:
         raise SystemExit(f"the service function refused {refused} events")
 
-    report = print if args.no_record else None
     lines = [
         f"{n:,} events ({args.cases:,} cases × accept, 2 advances, complete) in batches of {args.batch}, "
         f"dated in the hours before the run (no late reports); {args.callers} department-system feeds at once, "
@@ -172,23 +184,10 @@ def main() -> None:
         f"1-min load average {load_before[0]:.1f} before the API run, {load_after[0]:.1f} after "
         f"(2 cores; the feeds' client runs on the same machine)",
     ]
-    if report:
+    if args.no_record:
         print("\n".join(lines))
     else:
         record("reportCaseEvents through the API (PostgreSQL)", command_line(), lines)
-
-
-def check_source(engine) -> str:  # noqa: ANN001
-    """The ledger source the API gave the department system's events (``dept:<department id>``)."""
-    from sqlalchemy import func
-
-    from esupervision.models.ledger import LedgerEvent
-    with Session(engine) as s:
-        sources = s.execute(select(LedgerEvent.source, func.count()).where(LedgerEvent.source.like("dept:%"))
-                            .group_by(LedgerEvent.source)).all()
-    if len(sources) != 1:
-        raise SystemExit(f"expected one department source in the ledger, found {sources}")
-    return sources[0][0]
 
 
 if __name__ == "__main__":
