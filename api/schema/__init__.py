@@ -1,12 +1,8 @@
 """The one schema every entry point uses: an Apollo Federation v2 subgraph."""
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
-from strawberry.schema.config import StrawberryConfig
-from strawberry.schema.name_converter import NameConverter
 from strawberry.tools import merge_types
 
 from esupervision.api.errors import ErrorCodes
@@ -40,27 +36,9 @@ MAX_DEPTH = 10
 MAX_ALIASES = 15
 
 
-class FieldNames(NameConverter):
-    """Strawberry's names, each field's worked out once. Strawberry asks for a field's GraphQL
-    name on every input value it converts — for each of the fields of each of the 500 events of
-    a department system's batch — and derives it anew each time (a quarter of converting it)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Keyed by id(): a field is not hashable by value; the field is kept to keep its id.
-        self._names: dict[int, tuple[Any, str]] = {}
-
-    def from_field(self, field: Any) -> str:
-        known = self._names.get(id(field))
-        if known is None or known[0] is not field:
-            known = self._names[id(field)] = (field, super().from_field(field))
-        return known[1]
-
-
 def build_schema() -> strawberry.federation.Schema:
     return strawberry.federation.Schema(
         query=Query, mutation=Mutation, subscription=Subscription, federation_version="2.5",
-        config=StrawberryConfig(name_converter=FieldNames()),
         # ErrorCodes first: it wraps the others, so it shapes the errors they leave.
         extensions=[ErrorCodes, RecordPersonalReads, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
                     lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES), QueryLimits, IntrospectionPolicy,
