@@ -526,10 +526,8 @@ def run(args: argparse.Namespace, url: str, seed_s: float | None) -> None:
         f"machine load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min, "
         f"{os.cpu_count()} cores, shared with other work)",
     ]
-    if args.no_record:
-        print("\n".join(lines))
-    else:
-        record("API: a page of 50 cases at 200 requests/s (PostgreSQL, 1,000,000 cases)", command_line(), lines)
+    record("API: a page of 50 cases at 200 requests/s (PostgreSQL, 1,000,000 cases)", command_line(), lines,
+           keep=not args.no_record)
 
 
 if __name__ == "__main__":

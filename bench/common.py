@@ -78,8 +78,12 @@ def speed() -> str:
             f"sum(range(1000)) {loop * 1e6:.1f} µs")
 
 
-def record(title: str, command: str, lines: list[str]) -> None:
-    """Append one section to bench/RESULTS.md (never rewrites other sections)."""
+def record(title: str, command: str, lines: list[str], *, keep: bool = True) -> None:
+    """Print a run's lines and append them as one section to bench/RESULTS.md (never rewrites
+    other sections); ``keep=False`` (a bench's ``--no-record``) only prints them."""
+    if not keep:
+        print("\n".join(lines))
+        return
     if not RESULTS.exists():
         RESULTS.write_text("# Benchmark results\n")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

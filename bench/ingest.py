@@ -88,10 +88,6 @@ def backend_cpu(engine) -> dict[int, float]:  # noqa: ANN001
     return out
 
 
-def print_lines(title: str, command: str, lines: list[str]) -> None:
-    print("\n".join(lines))
-
-
 def check(engine, cases: int, events: int, source: str = SOURCE) -> None:  # noqa: ANN001
     """The run did all its work: every event on a verified chain, every case completed."""
     with Session(engine) as s:
@@ -231,8 +227,7 @@ def main() -> None:
     plain_s = min(plain_runs)
     n = len(events)
     derived = {k: v for k, v in derived.items() if not k.startswith("catalogue.")}
-    report = print_lines if args.no_record or args.profile else record
-    report("Ledger ingest through the service function (PostgreSQL)", command_line(), [
+    record("Ledger ingest through the service function (PostgreSQL)", command_line(), [
         f"{n} events ({args.cases} cases × accept, 2 advances, complete), batches of {args.batch} "
         f"per transaction, refused {refused}; ledger verified, every case completed"
         + (f"; {args.workers} worker processes at once, each its own cases" if args.workers > 1 else "")
@@ -251,7 +246,7 @@ def main() -> None:
         f"ratio service / plain: {service_s / plain_s:.1f}× slower",
         f"1-min load average {load_before[0]:.1f} before the timed run, {load_after[0]:.1f} after "
         f"(2 cores, shared with other work)",
-    ])
+    ], keep=not (args.no_record or args.profile))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ The events are ``bench/ingest.py``'s (cases × accept, two advances, complete, i
 in batches of 500), dated in the hours before the run so that none is a late report: the API
 records each at its arrival. ``--callers`` department-system feeds post at once, each its own
 cases, one batch at a time (a feed waits for its answer before the next batch, as a real one
-does), each batch on a new connection. Both runs start from a fresh database; after each, every event must have been accepted,
-the ledger must verify and every case must be completed.
+does), each batch on a new connection. Both runs start from a fresh database; after each, every
+event must have been accepted, the ledger must verify and every case must be completed.
 
     python bench/report_api.py [--cases 2500] [--batch 500] [--processes 2] [--callers 2] [--no-record]
 """
@@ -173,8 +173,8 @@ def main() -> None:
     lines = [
         f"{n:,} events ({args.cases:,} cases × accept, 2 advances, complete) in batches of {args.batch}, "
         f"dated in the hours before the run (no late reports); {args.callers} department-system feeds at once, "
-        f"each its own cases, each waiting for one answer before its next batch, each batch on a new connection; every event accepted, "
-        f"ledger verified, every case completed, in both runs",
+        f"each its own cases, each waiting for one answer before its next batch, each batch on a new "
+        f"connection; every event accepted, ledger verified, every case completed, in both runs",
         f"**through the API**: `reportCaseEvents` over HTTP to {args.processes} `esv serve --no-worker` "
         f"processes, authenticated by a department's API key: {api_s:.2f} s = **{n / api_s:,.0f} events/s**",
         f"the service function itself, the same events in {args.callers} processes (`casework.ingest`, as "
@@ -184,10 +184,7 @@ def main() -> None:
         f"1-min load average {load_before[0]:.1f} before the API run, {load_after[0]:.1f} after "
         f"(2 cores; the feeds' client runs on the same machine)",
     ]
-    if args.no_record:
-        print("\n".join(lines))
-    else:
-        record("reportCaseEvents through the API (PostgreSQL)", command_line(), lines)
+    record("reportCaseEvents through the API (PostgreSQL)", command_line(), lines, keep=not args.no_record)
 
 
 if __name__ == "__main__":

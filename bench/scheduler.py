@@ -511,10 +511,8 @@ def main() -> None:
     errors = small_errors + large_errors
     if errors:
         lines.append("worker errors: " + " | ".join(errors[:5]))
-    if args.no_record:
-        print("\n".join(lines))
-    else:
-        record(f"Light scheduler over {running_large:,} open clocks (PostgreSQL)", command_line(), lines)
+    record(f"Light scheduler over {running_large:,} open clocks (PostgreSQL)", command_line(), lines,
+           keep=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -271,10 +271,8 @@ def main() -> None:
         f"1-min load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end "
         f"({os.cpu_count()} cores shared with other work; the subscribers run in the bench process)",
     ]
-    if args.no_record:
-        print("\n".join(lines))
-    else:
-        record(f"Light changes to {args.subscribers:,} subscribers (PostgreSQL, Redis fan-out)", command_line(), lines)
+    record(f"Light changes to {args.subscribers:,} subscribers (PostgreSQL, Redis fan-out)", command_line(), lines,
+           keep=not args.no_record)
 
 
 if __name__ == "__main__":
