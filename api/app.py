@@ -30,12 +30,12 @@ from esupervision.api.context import Context
 from esupervision.api.fastpath import CompiledPagesFront
 from esupervision.api.live import LiveTransportWSHandler, LiveWSHandler
 from esupervision.api.schema import schema
-from esupervision.api.schema.publication import report_pdf_route
-from esupervision.api.schema.statistics import statistics_export_route
+from esupervision.api.schema.supervision.publication import report_pdf_route
+from esupervision.api.schema.supervision.statistics import statistics_export_route
 from esupervision.api.webhooks import twilio_routes
 from esupervision.notify.aliyun_reports import aliyun_report_routes
-from esupervision.models import timesource
-from esupervision.models.lights_query import overview
+from esupervision.models.clocks import timesource
+from esupervision.models.clocks.lights_query import overview
 from esupervision.settings import get_settings
 from esupervision.workers import runtime
 

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 
 from esupervision.api.keys import viewer_for_api_key
 from esupervision.api.tokens import viewer_from_token
-from esupervision.models import timesource
-from esupervision.models.access import PUBLIC, Viewer
+from esupervision.models.clocks import timesource
+from esupervision.models.access.scope import PUBLIC, Viewer
 from esupervision.models.errors import DomainError
 
 

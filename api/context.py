@@ -11,8 +11,9 @@ from anyio import to_thread
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.models import timesource
-from esupervision.models.access import PUBLIC, Viewer
+from esupervision.api.loaders import Loaders
+from esupervision.models.clocks import timesource
+from esupervision.models.access.scope import PUBLIC, Viewer
 
 T = TypeVar("T")
 
@@ -50,6 +51,5 @@ class Context:
                                     "field": field, "request_id": self.request_id})
 
     @cached_property
-    def loaders(self) -> Any:
-        from esupervision.api.loaders import Loaders
+    def loaders(self) -> Loaders:
         return Loaders(self)

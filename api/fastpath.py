@@ -32,9 +32,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.limits import has_nul, query_cost_rule
-from esupervision.api.schema.case import READERS
-from esupervision.api.schema.compiled import Fallback, answer_page, plan_arguments, vetted_plan
-from esupervision.models import timesource
+from esupervision.api.schema.cases.case import READERS
+from esupervision.api.schema.cases.compiled import Fallback, answer_page, plan_arguments, vetted_plan
+from esupervision.models.clocks import timesource
 from esupervision.settings import get_settings
 
 log = logging.getLogger(__name__)

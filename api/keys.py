@@ -5,8 +5,8 @@ from anyio import to_thread
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.models.access import Viewer
-from esupervision.models.apikey import viewer_for_key
+from esupervision.models.access.scope import Viewer
+from esupervision.models.access.apikey import viewer_for_key
 
 
 async def viewer_for_api_key(engine: Engine, key: str) -> Viewer:

@@ -26,8 +26,8 @@ from graphql import (FieldNode, FragmentSpreadNode, GraphQLError, GraphQLNamedTy
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
-from esupervision.models import timesource
-from esupervision.models.access import Role
+from esupervision.models.clocks import timesource
+from esupervision.models.access.scope import Role
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.settings import Settings, get_settings
 

@@ -44,10 +44,10 @@ from strawberry.types.arguments import convert_arguments
 from esupervision.api.context import Context
 from esupervision.api.limits import has_nul
 from esupervision.api.schema import MAX_ALIASES
-from esupervision.api.schema.subscription import (LIGHT_TOPIC, LightChange, Subscription, _case_scopes,
-                                                  _latest_ledger_id, _LightMatch, _LightStream, in_scope,
-                                                  parse_cursor)
-from esupervision.models.access import Role, Viewer
+from esupervision.api.schema.feeds import latest_ledger_id, parse_cursor
+from esupervision.api.schema.subscription import (LIGHT_TOPIC, LightChange, Subscription, _case_scopes, _LightMatch,
+                                                  _LightStream, in_scope)
+from esupervision.models.access.scope import Role, Viewer
 from esupervision.models.errors import DomainError
 from esupervision.settings import get_settings
 from esupervision.workers import runtime
@@ -223,7 +223,7 @@ class _Member:
     async def run(self) -> None:
         stream = self.stream
         # Listening already (the fan-out holds a feed): what the ledger gives next is not missed.
-        start = stream.after if stream.after is not None else await _latest_ledger_id(stream.context)
+        start = stream.after if stream.after is not None else await latest_ledger_id(stream.context)
         if stream.after is not None:
             await self._replay(stream.after)
         while True:

@@ -3,20 +3,26 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
+from sqlmodel import Session
 from strawberry.dataloader import DataLoader
 
 from esupervision.models.base import record_class
-from esupervision.models.case import Step, StepStatus
-from esupervision.models.catalogue import Center, Department, Item, ItemMaterial, ItemStep, Staff, Window
-from esupervision.models.clock import Clock
+from esupervision.models.cases.case import Step, StepStatus
+from esupervision.models.catalogue.catalogue import Center, Department, Item, ItemMaterial, ItemStep, Staff, Window
+from esupervision.models.clocks.clock import Clock
 
-if TYPE_CHECKING:
-    from esupervision.api.context import Context
+T = TypeVar("T")
+
+
+class Context(Protocol):
+    """What loaders use of a request's context (``api.context.Context``, which makes them)."""
+
+    def run(self, fn: Callable[[Session], T]) -> Awaitable[T]: ...
 
 
 @cache
@@ -60,14 +66,14 @@ STEPS = {"order_by": (Step.seq, Step.id)}
 RUNNING_STEPS = {"order_by": (Step.seq, Step.id), "where": Step.status == StepStatus.RUNNING.value}
 
 
-def _by_id(context: "Context", model: type) -> DataLoader[uuid.UUID, Any]:
+def _by_id(context: Context, model: type) -> DataLoader[uuid.UUID, Any]:
     async def load(ids: Sequence[uuid.UUID]) -> list[Any]:
         found = await context.run(lambda session: rows_by_id(session, model, ids))
         return [found.get(i) for i in ids]
     return DataLoader(load_fn=load)
 
 
-def _grouped(context: "Context", model: type, key: str, *, order_by: Any = None,
+def _grouped(context: Context, model: type, key: str, *, order_by: Any = None,
              where: Any = None) -> DataLoader[uuid.UUID, list[Any]]:
     async def load(ids: Sequence[uuid.UUID]) -> list[list[Any]]:
         found = await context.run(lambda session: rows_grouped(session, model, key, ids, order_by=order_by,
@@ -77,7 +83,7 @@ def _grouped(context: "Context", model: type, key: str, *, order_by: Any = None,
 
 
 class Loaders:
-    def __init__(self, context: "Context") -> None:
+    def __init__(self, context: Context) -> None:
         self.center = _by_id(context, Center)
         self.department = _by_id(context, Department)
         self.window = _by_id(context, Window)

@@ -9,8 +9,8 @@ from sqlmodel import Session
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
-from esupervision.models.access import SEES_PERSONAL_DATA, Role, mask_id_number, mask_phone
-from esupervision.models.audit import record_reads
+from esupervision.models.access.scope import SEES_PERSONAL_DATA, Role, mask_id_number, mask_phone
+from esupervision.models.access.audit import record_reads
 
 
 def reveal(info: Info, *, subject_type: str, subject_id: uuid.UUID, field: str, value: str | None,

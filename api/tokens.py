@@ -8,7 +8,7 @@ from typing import Any
 
 import jwt
 
-from esupervision.models.access import Role, Viewer
+from esupervision.models.access.scope import Role, Viewer
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.settings import get_settings
 

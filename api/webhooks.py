@@ -24,8 +24,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
-from esupervision.models import timesource
-from esupervision.models.notice import NOTICE, NOTICE_TOPIC, RECEIPT_RANK, NoticeStatus
+from esupervision.models.clocks import timesource
+from esupervision.models.notices.notice import NOTICE, NOTICE_TOPIC, RECEIPT_RANK, NoticeStatus
 from esupervision.notify.enquiry import sms_reply, status_reply
 from esupervision.notify.providers.twilio import CALL_STATUS, SMS_STATUS
 from esupervision.settings import Settings, get_settings

@@ -44,7 +44,7 @@ from sqlmodel import Session  # noqa: E402
 from bench.common import ROOT, add_model_additions, command_line, fresh_postgres, record  # noqa: E402
 from bench.seed import seed_cases, seed_catalogue  # noqa: E402
 from esupervision.db import make_engine  # noqa: E402
-from esupervision.models.case_query import encode_cursor  # noqa: E402
+from esupervision.models.cases.query import encode_cursor  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 PAGE = 50
@@ -64,10 +64,10 @@ def seed(url: str, cases: int, now: datetime) -> None:
     """bench.seed's catalogue and cases, plus one window per department (every case at one)
     and one running step with its own clock per case."""
     from esupervision.migrate import upgrade
-    from esupervision.models.access import Role
-    from esupervision.models.account import create_account
-    from esupervision.models.catalogue import Center, Department, create_window
-    from esupervision.models.transaction import transaction
+    from esupervision.models.access.scope import Role
+    from esupervision.models.access.account import create_account
+    from esupervision.models.catalogue.catalogue import Center, Department, create_window
+    from esupervision.models.ledger.transaction import transaction
 
     upgrade(url)                      # migrations, so `esv serve` finds the schema at head
     add_model_additions(url)          # and what the models add before the next revision
@@ -174,7 +174,7 @@ def _light(state: str | None, due: Any, yellow: Any, red: Any, paused_at: Any, f
 
 def baseline_page(conn: psycopg.Connection, after: str, now: datetime) -> bytes:
     """The same answer as the GraphQL page, from two SQL statements and orjson."""
-    from esupervision.models.case_query import decode_cursor
+    from esupervision.models.cases.query import decode_cursor
     rows = conn.execute(BASELINE_PAGE, (decode_cursor(after),)).fetchall()
     page = rows[:PAGE]
     steps: dict[uuid.UUID, list[dict[str, Any]]] = {r[0]: [] for r in page}
@@ -252,7 +252,7 @@ def variant_schema(compiled: bool):  # noqa: ANN201
     import copy
 
     from esupervision.api.schema import schema
-    from esupervision.api.schema.compiled import CompiledCasePages
+    from esupervision.api.schema.cases.compiled import CompiledCasePages
     variant = copy.copy(schema)
     stock = tuple(e for e in schema.extensions if e is not CompiledCasePages)
     variant.extensions = (*stock, CompiledCasePages) if compiled else stock
@@ -359,8 +359,8 @@ def in_process(url: str, afters: list[str], compiled: bool = False) -> tuple[lis
 
     from esupervision.api.context import Context
     from esupervision.api.schema import schema
-    from esupervision.api.schema.compiled import CompiledCasePages
-    from esupervision.models.access import Role, Viewer
+    from esupervision.api.schema.cases.compiled import CompiledCasePages
+    from esupervision.models.access.scope import Role, Viewer
     if compiled:
         schema = variant_schema(True)
     else:
@@ -513,7 +513,7 @@ def run(args: argparse.Namespace, url: str, seed_s: float | None) -> None:
         f"servers: {args.processes} uvicorn processes on one listening socket, each the app `esv serve --no-worker` "
         "runs (access log off); **compiled** = the served app: a case-page document its pipeline has vetted is "
         "answered by the front (`api/fastpath.py`) before Strawberry, each node's JSON written by PostgreSQL "
-        "(`api/schema/compiled_sql.py`); **stock** = the same app with a schema without `CompiledCasePages` "
+        "(`api/schema/cases/compiled_sql.py`); **stock** = the same app with a schema without `CompiledCasePages` "
         "(nothing vetted: Strawberry's executor for everything); load: open-loop asyncio generator in the bench process, one "
         "connection per request (Debian has no wrk2), latency from each request's due instant",
         f"baseline, plain SQL (two statements) + orjson, the same JSON (checked equal to both servers' answers "

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import chinese_calendar
 
-from esupervision.models.calendar import WorkCalendar
+from esupervision.models.clocks.calendar import WorkCalendar
 
 FIRST_START = date(2020, 1, 1)
 LAST_START = date(2026, 12, 31)

@@ -27,12 +27,12 @@ from sqlmodel import Session  # noqa: E402
 
 from bench.common import command_line, create_schema, fresh_postgres, record  # noqa: E402
 from esupervision.db import make_engine  # noqa: E402
-from esupervision.models import statistics_rollup  # noqa: E402
-from esupervision.models.calendar import calendar_for  # noqa: E402
-from esupervision.models.catalogue import (CenterLevel, Department, ItemSpec, create_center,  # noqa: E402
-                                           create_department, create_item, create_staff, create_window)
-from esupervision.models.statistics import GroupBy, compute_statistics  # noqa: E402
-from esupervision.models.transaction import transaction  # noqa: E402
+from esupervision.models.supervision import rollup as statistics_rollup  # noqa: E402
+from esupervision.models.clocks.calendar import calendar_for  # noqa: E402
+from esupervision.models.catalogue.catalogue import (CenterLevel, Department, ItemSpec, create_center,  # noqa: E402
+                                                     create_department, create_item, create_staff, create_window)
+from esupervision.models.supervision.statistics import GroupBy, compute_statistics  # noqa: E402
+from esupervision.models.ledger.transaction import transaction  # noqa: E402
 
 DEPARTMENTS, WINDOWS_PER_DEPT, STAFF_PER_WINDOW, ITEMS = 50, 4, 3, 677
 YEAR = (date(2025, 1, 1), date(2025, 12, 31))

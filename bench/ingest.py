@@ -43,12 +43,12 @@ from sqlmodel import Session  # noqa: E402
 
 from bench.common import command_line, create_schema, fresh_postgres, record  # noqa: E402
 from esupervision.db import make_engine  # noqa: E402
-from esupervision.models.case import Case, CaseStatus  # noqa: E402
-from esupervision.models.casework import ingest  # noqa: E402
-from esupervision.models.ledger import LedgerEvent, verify_ledger  # noqa: E402
-from esupervision.models.notice import Notice  # noqa: E402
-from esupervision.models.report import CaseAction, ReportedEvent  # noqa: E402
-from esupervision.models.transaction import transaction  # noqa: E402
+from esupervision.models.cases.case import Case, CaseStatus  # noqa: E402
+from esupervision.models.cases.casework import ingest  # noqa: E402
+from esupervision.models.ledger.ledger import LedgerEvent, verify_ledger  # noqa: E402
+from esupervision.models.notices.notice import Notice  # noqa: E402
+from esupervision.models.cases.report import CaseAction, ReportedEvent  # noqa: E402
+from esupervision.models.ledger.transaction import transaction  # noqa: E402
 from esupervision.settings import get_settings  # noqa: E402
 from tests.builders import build_city  # noqa: E402
 

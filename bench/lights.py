@@ -21,9 +21,9 @@ from sqlmodel import Session  # noqa: E402
 from bench.common import command_line, create_schema, fresh_postgres, record  # noqa: E402
 from bench.seed import seed_cases, seed_catalogue  # noqa: E402
 from esupervision.db import make_engine  # noqa: E402
-from esupervision.models.catalogue import Department  # noqa: E402
-from esupervision.models.light import Light  # noqa: E402
-from esupervision.models.lights_query import cases_by_light, light_counts, light_counts_by_scan  # noqa: E402
+from esupervision.models.catalogue.catalogue import Department  # noqa: E402
+from esupervision.models.clocks.light import Light  # noqa: E402
+from esupervision.models.clocks.lights_query import cases_by_light, light_counts, light_counts_by_scan  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -63,11 +63,11 @@ def main() -> None:
             all_med, all_max = timed(lambda: light_counts(s, now=now))
             page_med, page_max = timed(lambda: cases_by_light(s, light=Light.RED, now=now,
                                                               department_id=dept.id, limit=50))
-            from esupervision.models.clock import Clock, ClockState, SubjectType
-            from esupervision.models.lights_query import light_condition
+            from esupervision.models.clocks.clock import Clock, ClockState, SubjectType
+            from esupervision.models.clocks.lights_query import light_condition
             from sqlalchemy import func
-            from esupervision.models.case import Case
-            from esupervision.models.tally import LightTally
+            from esupervision.models.cases.case import Case
+            from esupervision.models.clocks.tally import LightTally
             tally_sum = (select(LightTally.department_id, LightTally.kind, func.sum(LightTally.count))
                          .where(LightTally.subject_type == "case", LightTally.day < now.date())
                          .group_by(LightTally.department_id, LightTally.kind))

@@ -23,8 +23,8 @@ import redis  # noqa: E402
 
 from bench.common import command_line, create_schema, fresh_postgres, record  # noqa: E402
 from esupervision.db import make_engine  # noqa: E402
-from esupervision.models.notice import NoticeDraft, add_notices  # noqa: E402
-from esupervision.models.transaction import transaction  # noqa: E402
+from esupervision.models.notices.notice import NoticeDraft, add_notices  # noqa: E402
+from esupervision.models.ledger.transaction import transaction  # noqa: E402
 from esupervision.notify.gateway import Gateway  # noqa: E402
 from esupervision.notify.mocks.aliyun import registered_templates  # noqa: E402
 from esupervision.settings import Settings  # noqa: E402

@@ -28,11 +28,11 @@ from sqlmodel import Session  # noqa: E402
 from bench.common import command_line, create_schema, fresh_postgres, record  # noqa: E402
 from esupervision.db import insert_rows, make_engine  # noqa: E402
 from esupervision.models.base import new_id, record_class  # noqa: E402
-from esupervision.models.catalogue import CenterLevel, create_center, create_department  # noqa: E402
-from esupervision.models.redflags import compute_all, get_redflag_settings, refresh_all  # noqa: E402
-from esupervision.models.tender import Tender, TenderBid, TenderEvent, TenderLot, handle_tender_event  # noqa: E402
-from esupervision.models.tender_rules import TenderAction as A  # noqa: E402
-from esupervision.models.transaction import transaction  # noqa: E402
+from esupervision.models.catalogue.catalogue import CenterLevel, create_center, create_department  # noqa: E402
+from esupervision.models.tenders.redflags import compute_all, get_redflag_settings, refresh_all  # noqa: E402
+from esupervision.models.tenders.tender import Tender, TenderBid, TenderEvent, TenderLot, handle_tender_event  # noqa: E402
+from esupervision.models.tenders.rules import TenderAction as A  # noqa: E402
+from esupervision.models.ledger.transaction import transaction  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 15, tzinfo=SH)

@@ -34,7 +34,7 @@ from bench.api import Servers, free_port  # noqa: E402
 from bench.common import add_model_additions, command_line, fresh_postgres, record  # noqa: E402
 from bench.ingest import check, events_for, run_workers  # noqa: E402
 from esupervision.db import make_engine  # noqa: E402
-from esupervision.models.report import ReportedEvent  # noqa: E402
+from esupervision.models.cases.report import ReportedEvent  # noqa: E402
 from tests.builders import build_city  # noqa: E402
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -46,9 +46,9 @@ def prepare(url: str) -> str:
     """Schema at head (as ``esv serve`` expects), the tests' city, and an API key of the
     department whose item the events name; returns the key."""
     from esupervision.migrate import upgrade
-    from esupervision.models import timesource
-    from esupervision.models.apikey import create_api_key
-    from esupervision.models.catalogue import Department
+    from esupervision.models.clocks import timesource
+    from esupervision.models.access.apikey import create_api_key
+    from esupervision.models.catalogue.catalogue import Department
 
     upgrade(url)
     add_model_additions(url)
@@ -118,7 +118,7 @@ def check_source(engine) -> str:  # noqa: ANN001
     """The ledger source the API gave the department system's events (``dept:<department id>``)."""
     from sqlalchemy import func
 
-    from esupervision.models.ledger import LedgerEvent
+    from esupervision.models.ledger.ledger import LedgerEvent
     with Session(engine) as s:
         sources = s.execute(select(LedgerEvent.source, func.count()).where(LedgerEvent.source.like("dept:%"))
                             .group_by(LedgerEvent.source)).all()

@@ -50,8 +50,8 @@ from bench.common import add_model_additions, command_line, fresh_postgres, reco
 from bench.seed import seed_cases, seed_catalogue  # noqa: E402
 from esupervision.db import make_engine  # noqa: E402
 from esupervision.migrate import upgrade  # noqa: E402
-from esupervision.models import tally  # noqa: E402
-from esupervision.models.clock import Clock, end_of_day, local_date  # noqa: E402
+from esupervision.models.clocks import tally  # noqa: E402
+from esupervision.models.clocks.clock import Clock, end_of_day, local_date  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SH = ZoneInfo("Asia/Shanghai")

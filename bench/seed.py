@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from esupervision.models.catalogue import (CenterLevel, ItemSpec, create_center, create_department,
-                                           create_item)
-from esupervision.models.transaction import transaction
+from esupervision.models.catalogue.catalogue import (CenterLevel, ItemSpec, create_center, create_department,
+                                                     create_item)
+from esupervision.models.ledger.transaction import transaction
 
 DEPARTMENTS = 45
 
@@ -83,7 +83,7 @@ def seed_cases(engine: Engine, n: int, now: datetime, spread_days: int = 30) -> 
         """))
     from sqlmodel import Session
 
-    from esupervision.models import tally
+    from esupervision.models.clocks import tally
     with Session(engine) as session:   # the tally is a projection of the clocks: rebuild it
         tally.rebuild(session)
         session.commit()

@@ -42,8 +42,8 @@ from bench.scheduler import ClockMove, clear_horizon, move_clocks, now_utc, perc
 from bench.seed import seed_cases, seed_catalogue
 from esupervision.db import make_engine
 from esupervision.migrate import upgrade
-from esupervision.models.access import Role
-from esupervision.models.account import create_account
+from esupervision.models.access.scope import Role
+from esupervision.models.access.account import create_account
 
 SUBSCRIPTION = "subscription { lightChanged { ledgerId light dueInstant } }"
 LOGIN = 'mutation { login(username: "bench-supervisor", password: "bench") { accessToken } }'

@@ -74,7 +74,7 @@ def demo(cases: int, seed: int) -> None:
 
 def _build_demo(cases: int, seed: int) -> dict[str, int]:
     from esupervision.demo import build_demo, settle_past_notices
-    from esupervision.models import timesource
+    from esupervision.models.clocks import timesource
 
     started = timesource.now()
     with _progress() as progress:
@@ -107,7 +107,7 @@ def _has_data() -> bool:
     from sqlalchemy import select
     from sqlmodel import Session
 
-    from esupervision.models.catalogue import Center
+    from esupervision.models.catalogue.catalogue import Center
     with Session(_engine()) as session:
         return session.scalars(select(Center).limit(1)).first() is not None
 
@@ -125,7 +125,7 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     import uvicorn
 
     from esupervision.api.app import create_app
-    from esupervision.models import timesource
+    from esupervision.models.clocks import timesource
     from esupervision.workers.runtime import start_embedded_worker
 
     speed = speed if speed is not None else get_settings().speed
@@ -165,7 +165,7 @@ def worker(processes: int, threads: int) -> None:
     ensure_schema()
     settings = get_settings()
     engine = _engine()
-    from esupervision.workers.runtime import channel
+    from esupervision.workers.channel import channel
     channel()   # light changes announced here reach subscribers of every API process
     scheduler = LightScheduler(engine)
     running = start_in_process(engine, settings, consume=settings.broker == "inprocess")
@@ -212,9 +212,9 @@ def calendar() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def calendar_load(file: Path) -> None:
     """Load a newly announced year and recompute every open clock it touches."""
-    from esupervision.models.calendar import parse_calendar_file
-    from esupervision.models.recalendar import load_year
-    from esupervision.models.transaction import transaction
+    from esupervision.models.clocks.calendar import parse_calendar_file
+    from esupervision.models.clocks.recalendar import load_year
+    from esupervision.models.ledger.transaction import transaction
 
     ensure_schema()
     try:
@@ -243,7 +243,7 @@ def calendar_show(year: int) -> None:
 def _calendar():
     from sqlmodel import Session
 
-    from esupervision.models.calendar import calendar_for, default_calendar
+    from esupervision.models.clocks.calendar import calendar_for, default_calendar
     try:
         with Session(_engine()) as session:
             return calendar_for(session, None)
@@ -257,7 +257,7 @@ def _calendar():
 @click.option("--natural", is_flag=True, help="natural days instead of working days")
 def calendar_due(start: str, n: int, natural: bool) -> None:
     """Deadline of a clock started at START (date or ISO instant) with N days."""
-    from esupervision.models.clock import LOCAL_TZ, Basis, compute_deadline
+    from esupervision.models.clocks.clock import LOCAL_TZ, Basis, compute_deadline
 
     try:
         started = datetime.fromisoformat(start)
@@ -335,8 +335,8 @@ def tenders() -> None:
 @click.option("--code", "codes", multiple=True, help="only this tender (repeatable)")
 def tenders_export_ocds(output: Path | None, codes: tuple[str, ...]) -> None:
     """Write an OCDS release package (bids extension) validated against ../shared/data/ocds."""
-    from esupervision.models.ocds import export_tenders
-    from esupervision.models.transaction import transaction
+    from esupervision.models.tenders.ocds import export_tenders
+    from esupervision.models.ledger.transaction import transaction
     try:
         with transaction(_engine(), actor="cli:ocds") as tx:
             package = export_tenders(tx, list(codes) or None)
@@ -378,9 +378,9 @@ def reports_publish_monthly(today: str | None, centers: tuple[str, ...]) -> None
 @click.option("--to", "period_to", required=True, help="last day, YYYY-MM-DD")
 def reports_publish(center_code: str, period_from: str, period_to: str) -> None:
     """Publish one center's report for any period that has ended."""
-    from esupervision.models.catalogue import center_by_code
-    from esupervision.models.publication import publish_report
-    from esupervision.models.transaction import transaction
+    from esupervision.models.catalogue.catalogue import center_by_code
+    from esupervision.models.supervision.publication import publish_report
+    from esupervision.models.ledger.transaction import transaction
     try:
         with transaction(_engine(), actor="cli:reports") as tx:
             done = publish_report(tx, center_id=center_by_code(tx, center_code).id,
@@ -404,7 +404,7 @@ def ledger_verify() -> None:
     """Check every chain and signed checkpoint; exit 1 naming the first tampered event."""
     from sqlmodel import Session
 
-    from esupervision.models.ledger import verify_ledger
+    from esupervision.models.ledger.ledger import verify_ledger
     with Session(_engine()) as session:
         checked, breach = verify_ledger(session, get_settings().ledger_signing_key)
     if breach is not None:
@@ -418,7 +418,7 @@ def ledger_replay() -> None:
     """Rebuild cases, steps and clocks from the ledger alone."""
     from sqlmodel import Session
 
-    from esupervision.models.replay import replay
+    from esupervision.models.ledger.replay import replay
     with Session(_engine()) as session, _progress() as progress:
         task = progress.add_task("重放账本 replaying", total=None)
         counts = replay(session, progress=lambda n: progress.advance(task, n))
@@ -429,7 +429,7 @@ def ledger_replay() -> None:
 @ledger.command("checkpoint")
 def ledger_checkpoint() -> None:
     """Sign the current head of every chain."""
-    from esupervision.models.transaction import transaction
+    from esupervision.models.ledger.transaction import transaction
     with transaction(_engine(), actor="cli:ledger") as tx:
         signed = tx.ledger.checkpoint_all(tx.now)
     click.echo(f"{signed} checkpoints signed")

@@ -38,17 +38,17 @@ from sqlalchemy.engine import Engine
 
 from esupervision import demo_names as names
 from esupervision.models.base import utc
-from esupervision.models.calendar import WorkCalendar
-from esupervision.models.case import SuspendKind
-from esupervision.models.casework import ingest
-from esupervision.models.catalogue import (JOINT_DAYS, Center, CenterLevel, ItemKind,
-                                           ItemSpec, MaterialSpec, StepSpec, create_center,
-                                           create_department, create_item, create_staff,
-                                           create_window)
-from esupervision.models.clock import (LOCAL_TZ, Basis, WarningRule, compute_deadline,
-                                       end_of_day, local_date)
-from esupervision.models.report import CaseAction, ReportedEvent
-from esupervision.models.transaction import Transaction, transaction
+from esupervision.models.clocks.calendar import WorkCalendar
+from esupervision.models.cases.case import SuspendKind
+from esupervision.models.cases.casework import ingest
+from esupervision.models.catalogue.catalogue import (JOINT_DAYS, Center, CenterLevel, ItemKind,
+                                                     ItemSpec, MaterialSpec, StepSpec, create_center,
+                                                     create_department, create_item, create_staff,
+                                                     create_window)
+from esupervision.models.clocks.clock import (LOCAL_TZ, Basis, WarningRule, compute_deadline,
+                                              end_of_day, local_date)
+from esupervision.models.cases.report import CaseAction, ReportedEvent
+from esupervision.models.ledger.transaction import Transaction, transaction
 from esupervision.supervision_demo import AFTERNOON, SupervisionStory
 from esupervision.workers.lights import announce_due
 
@@ -996,7 +996,7 @@ def settle_past_notices(engine: Engine, *, before: datetime) -> int:
     build's own instant (the lights due now) stay queued and go out as the server starts."""
     from sqlalchemy import update
 
-    from esupervision.models.notice import Notice, NoticeStatus
+    from esupervision.models.notices.notice import Notice, NoticeStatus
 
     with engine.begin() as connection:
         result = connection.execute(

@@ -9,15 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.models import timesource
-from esupervision.models.access import Role
-from esupervision.models.account import Account, applicant_account, create_account
-from esupervision.models.apikey import create_api_key
-from esupervision.models.case import Case
-from esupervision.models.casework import ingest
-from esupervision.models.catalogue import Center, Department, Item, Window
-from esupervision.models.report import CaseAction, ReportedEvent
-from esupervision.models.transaction import transaction
+from esupervision.models.clocks import timesource
+from esupervision.models.access.scope import Role
+from esupervision.models.access.account import Account, applicant_account, create_account
+from esupervision.models.access.apikey import create_api_key
+from esupervision.models.cases.case import Case
+from esupervision.models.cases.casework import ingest
+from esupervision.models.catalogue.catalogue import Center, Department, Item, Window
+from esupervision.models.cases.report import CaseAction, ReportedEvent
+from esupervision.models.ledger.transaction import transaction
 
 DEMO_PASSWORD = "demo"
 # A fixed key, so the README can show a department system reporting events in the demo.

@@ -7,7 +7,7 @@ from typing import Any
 
 import xlsxwriter
 
-from esupervision.models.statistics import GROUP_LABELS, StatisticsTable, statistics_columns
+from esupervision.models.supervision.statistics import GROUP_LABELS, StatisticsTable, statistics_columns
 
 RATES = {"on_time_rate", "early_rate"}
 DECIMALS = {"average_handling_days", "evaluation_score"}

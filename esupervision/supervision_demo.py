@@ -33,21 +33,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from esupervision.models import accountability as acc
-from esupervision.models import supervision as sup
-from esupervision.models.access import PUBLIC, Role, Viewer
+from esupervision.models.supervision import accountability as acc
+from esupervision.models.supervision import orders as sup
+from esupervision.models.access.scope import PUBLIC, Role, Viewer
 from esupervision.models.base import utc
-from esupervision.models.case import Case, CaseStatus
-from esupervision.models.catalogue import Center, CenterLevel, Department, Staff
-from esupervision.models.clock import LOCAL_TZ, Clock
-from esupervision.models.complaint import (Complaint, ComplaintKind, ComplaintStatus, answer_complaint,
-                                           assign_complaint, file_complaint)
+from esupervision.models.cases.case import Case, CaseStatus
+from esupervision.models.catalogue.catalogue import Center, CenterLevel, Department, Staff
+from esupervision.models.clocks.clock import LOCAL_TZ, Clock
+from esupervision.models.public.complaint import (Complaint, ComplaintKind, ComplaintStatus, answer_complaint,
+                                                  assign_complaint, file_complaint)
 from esupervision.models.errors import DomainError
-from esupervision.models.evaluation import (EvaluationRequest, FollowUp, FollowUpStage, RequestStatus, rate_case,
-                                            record_follow_up)
-from esupervision.models.publication import previous_month, publish_report
-from esupervision.models.supervision_rules import Action, RuleSpec, Trigger
-from esupervision.models.transaction import Transaction, transaction
+from esupervision.models.public.evaluation import (EvaluationRequest, FollowUp, FollowUpStage, RequestStatus, rate_case,
+                                                   record_follow_up)
+from esupervision.models.supervision.publication import previous_month, publish_report
+from esupervision.models.supervision.rules import Action, RuleSpec, Trigger
+from esupervision.models.ledger.transaction import Transaction, transaction
 
 log = logging.getLogger(__name__)
 

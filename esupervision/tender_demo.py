@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from esupervision.models.base import utc
-from esupervision.models.catalogue import Center, CenterLevel, Department, create_center, create_department
-from esupervision.models.clock import LOCAL_TZ, local_date
-from esupervision.models.redflags import _regular_spacing, refresh_all
-from esupervision.models.tender import TenderEvent, ingest_tender_events
-from esupervision.models.tender_rules import TenderAction as A
-from esupervision.models.transaction import transaction
+from esupervision.models.catalogue.catalogue import Center, CenterLevel, Department, create_center, create_department
+from esupervision.models.clocks.clock import LOCAL_TZ, local_date
+from esupervision.models.tenders.redflags import _regular_spacing, refresh_all
+from esupervision.models.tenders.tender import TenderEvent, ingest_tender_events
+from esupervision.models.tenders.rules import TenderAction as A
+from esupervision.models.ledger.transaction import transaction
 
 SOURCE = "demo:tenders"
 ACTOR = "demo"

@@ -25,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from esupervision.models import timesource
-from esupervision.models.notice import NOTICE, NOTICE_TOPIC, RECEIPT_RANK, NoticeStatus
+from esupervision.models.clocks import timesource
+from esupervision.models.notices.notice import NOTICE, NOTICE_TOPIC, RECEIPT_RANK, NoticeStatus
 from esupervision.settings import Settings
 
 log = logging.getLogger(__name__)

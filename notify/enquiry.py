@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.models.case import STATUS_LABELS, Case, CaseStatus
-from esupervision.models.clock import Clock
-from esupervision.models.light import LIGHT_LABELS, light_at
-from esupervision.models.notice import local_time
+from esupervision.models.cases.case import STATUS_LABELS, Case, CaseStatus
+from esupervision.models.clocks.clock import Clock
+from esupervision.models.clocks.light import LIGHT_LABELS, light_at
+from esupervision.models.notices.notice import local_time
 from esupervision.notify import templates
-from esupervision.notify.phones import PhoneError, to_e164
+from esupervision.models.notices.phones import PhoneError, to_e164
 
 NUMBER = re.compile(r"[A-Za-z0-9-]{4,40}")
 
@@ -90,10 +90,10 @@ def sms_reply(engine: Engine, body: str, caller: str, *, now: datetime, tz: str,
 
 
 def _file_by_sms(engine: Engine, kind: str, rest: str, caller: str, *, now: datetime, tz: str) -> str:
-    from esupervision.models.access import PUBLIC
-    from esupervision.models.catalogue import Center
-    from esupervision.models.complaint import KIND_LABELS, ComplaintKind, file_complaint
-    from esupervision.models.transaction import transaction
+    from esupervision.models.access.scope import PUBLIC
+    from esupervision.models.catalogue.catalogue import Center
+    from esupervision.models.public.complaint import KIND_LABELS, ComplaintKind, file_complaint
+    from esupervision.models.ledger.transaction import transaction
 
     content = rest.strip(" \t\r\n:：,，.。;；-")
     if not content:
@@ -114,8 +114,8 @@ def _file_by_sms(engine: Engine, kind: str, rest: str, caller: str, *, now: date
 
 
 def _rate_by_sms(engine: Engine, score: int, comment: str | None, caller: str, *, now: datetime) -> str:
-    from esupervision.models.evaluation import SCORE_LABELS, pending_request_for, rate_case
-    from esupervision.models.transaction import transaction
+    from esupervision.models.public.evaluation import SCORE_LABELS, pending_request_for, rate_case
+    from esupervision.models.ledger.transaction import transaction
 
     with transaction(engine, now=now, actor="sms:inbound") as tx:
         pending = pending_request_for(tx.session, caller)

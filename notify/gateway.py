@@ -20,8 +20,8 @@ from sqlalchemy import and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.models import timesource
-from esupervision.models.notice import NOTICE, NOTICE_TOPIC, NoticeStatus
+from esupervision.models.clocks import timesource
+from esupervision.models.notices.notice import NOTICE, NOTICE_TOPIC, NoticeStatus
 
 # Notices that count against a recipient's limits: handed to a provider, or being handed now.
 WENT = frozenset({NoticeStatus.SENDING.value, NoticeStatus.SENT.value, NoticeStatus.DELIVERED.value,

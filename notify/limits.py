@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-WINDOWS = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1))
+from esupervision.models.notices.rates import WINDOWS, rate_hold  # noqa: F401  (per-recipient rates are the domain's)
 
 
 @dataclass(frozen=True)
@@ -35,20 +34,6 @@ def quiet_until(now: datetime, *, tz: str, quiet: tuple[int, int]) -> datetime |
     if morning <= local:
         morning += timedelta(days=1)
     return morning
-
-
-def rate_hold(now: datetime, sent: Sequence[datetime], limits: Sequence[int]) -> datetime | None:
-    """When the next message may go, given the instants earlier ones went (``sent``) and at most
-    ``limits[i]`` per ``WINDOWS[i]`` (minute, hour, day; 0 means no limit); None: now."""
-    until: datetime | None = None
-    for window, limit in zip(WINDOWS, limits):
-        if not limit:
-            continue
-        inside = sorted(t for t in sent if now - window < t <= now)
-        if len(inside) >= limit:
-            free_at = inside[len(inside) - limit] + window
-            until = free_at if until is None else max(until, free_at)
-    return until
 
 
 class Pace:

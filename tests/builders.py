@@ -6,12 +6,12 @@ from itertools import count
 
 from sqlalchemy.engine import Engine
 
-from esupervision.models.catalogue import (CenterLevel, ItemKind, ItemSpec, StepSpec, create_center,
-                                           create_department, create_item, create_staff,
-                                           create_window)
-from esupervision.models.casework import Outcome, handle, ingest
-from esupervision.models.report import CaseAction, ReportedEvent
-from esupervision.models.transaction import transaction
+from esupervision.models.catalogue.catalogue import (CenterLevel, ItemKind, ItemSpec, StepSpec, create_center,
+                                                     create_department, create_item, create_staff,
+                                                     create_window)
+from esupervision.models.cases.casework import Outcome, handle, ingest
+from esupervision.models.cases.report import CaseAction, ReportedEvent
+from esupervision.models.ledger.transaction import transaction
 
 _ids = count(1)
 

@@ -37,7 +37,7 @@ from sqlalchemy.pool import NullPool
 
 from esupervision.db import make_engine
 from esupervision.migrate import table_metadata
-from esupervision.models import timesource
+from esupervision.models.clocks import timesource
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -8,11 +8,11 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from esupervision.api.app import create_app
-from esupervision.models.access import Role
-from esupervision.models.account import create_account
-from esupervision.models.apikey import create_api_key
-from esupervision.models.catalogue import Center, Department, Window
-from esupervision.models import timesource
+from esupervision.models.access.scope import Role
+from esupervision.models.access.account import create_account
+from esupervision.models.access.apikey import create_api_key
+from esupervision.models.catalogue.catalogue import Center, Department, Window
+from esupervision.models.clocks import timesource
 from sqlalchemy import select
 
 

@@ -12,11 +12,15 @@ import json
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
+
+from esupervision.models.ledger.transaction import set_publisher
+from esupervision.settings import get_settings
 
 log = logging.getLogger(__name__)
 Listener = Callable[[str, dict[str, Any]], None]
@@ -172,3 +176,28 @@ class AsyncFanout:
 
     def close(self) -> None:
         self._unsubscribe()
+
+
+# ----------------------------------------------------------------------------- the process's channel
+
+_channel: InProcessChannel | None = None
+_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncFanout] = weakref.WeakKeyDictionary()
+
+
+def channel() -> InProcessChannel:
+    """The process's channel: Redis pub/sub when the broker is Redis, else in-process."""
+    global _channel
+    if _channel is None:
+        settings = get_settings()
+        _channel = RedisChannel(settings.redis_url) if settings.broker == "redis" else InProcessChannel()
+        set_publisher(_channel.publish)
+    return _channel
+
+
+def fanout() -> AsyncFanout:
+    """The running event loop's view of the process's channel (made on first use)."""
+    loop = asyncio.get_running_loop()
+    current = _fanouts.get(loop)
+    if current is None:
+        current = _fanouts[loop] = AsyncFanout(channel(), loop)
+    return current

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--relay", action="store_true", help="also run the outbox relay in this process")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
-    from esupervision.workers.runtime import channel
+    from esupervision.workers.channel import channel
 
     settings = get_settings()
     engine = get_engine()
@@ -169,7 +169,7 @@ def start_in_process(engine: Engine, settings: Settings, subscribe: Callable | N
     ``publish``, by default the process's channel (``workers.runtime.channel``, which on first
     use also becomes where transactions publish)."""
     from esupervision.workers.broker import make_broker
-    from esupervision.workers.runtime import channel
+    from esupervision.workers.channel import channel
 
     broker = make_broker(settings)
     dispatch = declare(broker, Gateway(engine, settings, publish=publish or channel().publish))

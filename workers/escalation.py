@@ -11,10 +11,10 @@ Imported by ``esupervision.workers`` itself, so every process that runs the sche
 """
 from __future__ import annotations
 
-from esupervision.models.clock import SubjectType
-from esupervision.models.supervision import apply_light_rules, escalate_order, fire_watches
-from esupervision.models.supervision_rules import WATCH_SUBJECT
-from esupervision.models.transaction import Transaction
+from esupervision.models.clocks.clock import SubjectType
+from esupervision.models.supervision.orders import apply_light_rules, escalate_order, fire_watches
+from esupervision.models.supervision.rules import WATCH_SUBJECT
+from esupervision.models.ledger.transaction import Transaction
 from esupervision.workers.lights import Transition, on_transition
 
 

@@ -23,7 +23,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,40 +30,17 @@ from sqlalchemy import Select, and_, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
 
-from esupervision.models import timesource
-from esupervision.models.case import Case, Step
-from esupervision.models.casework import deem_accepted
-from esupervision.models.clock import (Clock, ClockRecord, SubjectType, light_name_at,
-                                       next_announcement)
-from esupervision.models.ledger import json_value
-from esupervision.models.transaction import Transaction, transaction
+from esupervision.models.clocks import timesource
+from esupervision.models.cases.case import Case, Step
+from esupervision.models.cases.casework import deem_accepted
+from esupervision.models.clocks.clock import (Clock, ClockRecord, SubjectType, light_name_at,
+                                              next_announcement)
+from esupervision.models.ledger.ledger import json_value
+from esupervision.models.clocks.transitions import Transition, handlers_for, on_transition  # noqa: F401
+from esupervision.models.ledger.transaction import Transaction, transaction
 
 log = logging.getLogger(__name__)
 LIGHT_LABELS = {"white": "白灯", "yellow": "黄灯", "red": "红灯"}
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One announced light change, as handed to the handlers registered for its subject type."""
-
-    clock: Any            # a ClockRecord (plain values, not an ORM object)
-    light: str
-    previous: str | None
-    number: str | None    # the case number when the clock belongs to a case, its step or acceptance
-    event: Any            # the ledger event that announced it
-
-
-TransitionHandler = Callable[[Transaction, list[Transition]], None]
-_handlers: dict[str, list[TransitionHandler]] = {}
-
-
-def on_transition(subject_type: str, handler: TransitionHandler) -> None:
-    """Run ``handler`` in the scheduler's transaction, after the clocks of a pass are written,
-    with that pass's transitions of ``subject_type`` (order escalation, automatic urges, deemed
-    ratings ...). Registering the same handler twice keeps one."""
-    handlers = _handlers.setdefault(str(subject_type), [])
-    if handler not in handlers:
-        handlers.append(handler)
 
 
 def _deem_accepted(tx: Transaction, transitions: list[Transition]) -> None:
@@ -169,7 +145,7 @@ def announce_due(tx: Transaction, *, limit: int = 500) -> int:
         tx.announce("light.changed", {**message,
                                       "due_instant": due_instant.isoformat() if due_instant else None,
                                       "announced_at": tx.now.isoformat()}, event)
-        if str(clock.subject_type) in _handlers:
+        if handlers_for(clock.subject_type):
             transitions.setdefault(str(clock.subject_type), []).append(
                 Transition(clock=clock, light=light, previous=previous, number=number, event=event))
     # ORM copies of these clocks (if a caller holds any) are stale now; nothing else is.
@@ -178,7 +154,7 @@ def announce_due(tx: Transaction, *, limit: int = 500) -> int:
             tx.session.expire(row)
     # After the clocks above are written: handlers (the case set among them) read clocks afresh.
     for subject_type, changes in transitions.items():
-        for handler in _handlers[subject_type]:
+        for handler in handlers_for(subject_type):
             handler(tx, changes)
     return len(due)
 

@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.models import timesource
-from esupervision.models.catalogue import Center
-from esupervision.models.clock import LOCAL_TZ, local_date
+from esupervision.models.clocks import timesource
+from esupervision.models.catalogue.catalogue import Center
+from esupervision.models.clocks.clock import LOCAL_TZ, local_date
 from esupervision.models.errors import DomainError
-from esupervision.models.publication import previous_month, publish_report
-from esupervision.models.transaction import transaction
+from esupervision.models.supervision.publication import previous_month, publish_report
+from esupervision.models.ledger.transaction import transaction
 
 log = logging.getLogger(__name__)
 ACTOR = "reports:monthly"

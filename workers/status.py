@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.models import timesource
-from esupervision.models.notice import NOTICE, NOTICE_TOPIC, NoticeStatus
+from esupervision.models.clocks import timesource
+from esupervision.models.notices.notice import NOTICE, NOTICE_TOPIC, NoticeStatus
 from esupervision.notify.providers import ProviderError
 
 log = logging.getLogger(__name__)

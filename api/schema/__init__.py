@@ -8,19 +8,19 @@ from strawberry.tools import merge_types
 from esupervision.api.errors import ErrorCodes
 from esupervision.api.limits import IntrospectionPolicy, QueryLimits
 from esupervision.api.privacy import RecordPersonalReads
-from esupervision.api.schema.accountability import AccountabilityMutation, AccountabilityQuery
-from esupervision.api.schema.auth import AuthMutation, AuthQuery
-from esupervision.api.schema.case import CaseMutation, CaseQuery
-from esupervision.api.schema.compiled import CompiledCasePages
-from esupervision.api.schema.catalogue import CatalogueMutation, CatalogueQuery
-from esupervision.api.schema.complaint import ComplaintMutation, ComplaintQuery
-from esupervision.api.schema.evaluation import EvaluationMutation, EvaluationQuery
-from esupervision.api.schema.notice import NoticeQuery, NoticeSubscription
-from esupervision.api.schema.overview import OverviewQuery
-from esupervision.api.schema.publication import PublicationMutation, PublicationQuery
-from esupervision.api.schema.statistics import StatisticsQuery
-from esupervision.api.schema.supervision import SupervisionMutation, SupervisionQuery, SupervisionSubscription
-from esupervision.api.schema.tender import TenderMutation, TenderQuery, TenderSubscription
+from esupervision.api.schema.supervision.accountability import AccountabilityMutation, AccountabilityQuery
+from esupervision.api.schema.access.auth import AuthMutation, AuthQuery
+from esupervision.api.schema.cases.case import CaseMutation, CaseQuery
+from esupervision.api.schema.cases.compiled import CompiledCasePages
+from esupervision.api.schema.catalogue.catalogue import CatalogueMutation, CatalogueQuery
+from esupervision.api.schema.public.complaint import ComplaintMutation, ComplaintQuery
+from esupervision.api.schema.public.evaluation import EvaluationMutation, EvaluationQuery
+from esupervision.api.schema.cases.notice import NoticeQuery, NoticeSubscription
+from esupervision.api.schema.public.overview import OverviewQuery
+from esupervision.api.schema.supervision.publication import PublicationMutation, PublicationQuery
+from esupervision.api.schema.supervision.statistics import StatisticsQuery
+from esupervision.api.schema.supervision.orders import SupervisionMutation, SupervisionQuery, SupervisionSubscription
+from esupervision.api.schema.tenders.tender import TenderMutation, TenderQuery, TenderSubscription
 from esupervision.api.schema.subscription import Subscription, SubscriptionResults
 
 Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,

@@ -10,8 +10,8 @@ import strawberry
 from strawberry.types import Info
 
 from esupervision.api.context import Context
-from esupervision.models.access import Role, Viewer
-from esupervision.models.case import CaseStatus as DomainCaseStatus
+from esupervision.models.access.scope import Role, Viewer
+from esupervision.models.cases.case import CaseStatus as DomainCaseStatus
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.settings import get_settings
 

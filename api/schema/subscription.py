@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +31,7 @@ from typing import Any
 import strawberry
 from anyio import to_thread
 from graphql import GraphQLError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 from strawberry.extensions import SchemaExtension
 from strawberry.scalars import JSON
@@ -40,16 +39,17 @@ from strawberry.types import Info
 
 from esupervision.api.context import Context
 from esupervision.api.errors import _shape
-from esupervision.api.schema.case import READERS, CaseNode
+from esupervision.api.schema.cases.case import READERS, CaseNode
 from esupervision.api.schema.common import CaseStatus, Light, parse_id, require, viewer
-from esupervision.models import timesource
-from esupervision.models.access import Role, Viewer
-from esupervision.models.audit import record_reads
-from esupervision.models.case import Case, Step
-from esupervision.models.case import CaseStatus as DomainCaseStatus
-from esupervision.models.case_query import get_case
+from esupervision.api.schema.feeds import Delivered, latest_ledger_id, parse_cursor
+from esupervision.models.clocks import timesource
+from esupervision.models.access.scope import Role, Viewer
+from esupervision.models.access.audit import record_reads
+from esupervision.models.cases.case import Case, Step
+from esupervision.models.cases.case import CaseStatus as DomainCaseStatus
+from esupervision.models.cases.query import get_case
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.ledger import LedgerEvent
+from esupervision.models.ledger.ledger import LedgerEvent
 from esupervision.workers import runtime
 
 LIGHT_TOPIC = "light.changed"
@@ -58,39 +58,6 @@ REPLAY_PAGE = 500
 
 
 # ----------------------------------------------------------------------------- cursors
-
-def parse_cursor(after: str | None) -> int | None:
-    """The ledger id a cursor names; BAD_CURSOR unless it is a non-negative integer."""
-    if after is None:
-        return None
-    text = after.strip()
-    if not text.isdigit():
-        raise DomainError(ErrorCode.BAD_CURSOR, f"无效的订阅游标 invalid cursor {after!r} (a ledger id)")
-    return int(text)
-
-
-class Delivered:
-    """The ledger ids sent on one subscription, the most recent ``keep`` of them: a live message
-    arrives at most moments after its ledger row could have been replayed, never 10,000 later."""
-
-    def __init__(self, keep: int = 10_000) -> None:
-        self._ids: set[int] = set()
-        self._order: deque[int] = deque()
-        self._keep = keep
-
-    def __contains__(self, ledger_id: int) -> bool:
-        return ledger_id in self._ids
-
-    def add(self, ledger_id: int) -> None:
-        self._ids.add(ledger_id)
-        self._order.append(ledger_id)
-        if len(self._order) > self._keep:
-            self._ids.discard(self._order.popleft())
-
-    def floor(self, default: int) -> int:
-        """Where to replay from after a loss: the oldest id remembered."""
-        return min(self._order, default=default)
-
 
 # ----------------------------------------------------------------------------- scope
 
@@ -319,10 +286,6 @@ class _LightStream:
             after = int(page[-1]["ledger_id"])
 
 
-async def _latest_ledger_id(context: Context) -> int:
-    return await context.run(lambda s: s.scalar(select(func.max(LedgerEvent.id))) or 0)
-
-
 # ----------------------------------------------------------------------------- caseEvents
 
 @strawberry.type(description="办件的一条事件（账本记录）")
@@ -397,7 +360,7 @@ class Subscription:
         context: Context = info.context
         stream = _LightStream(context, who, _LightMatch.of(filter), after_id)
         with runtime.fanout().listen({LIGHT_TOPIC}) as feed:
-            start = after_id if after_id is not None else await _latest_ledger_id(context)
+            start = after_id if after_id is not None else await latest_ledger_id(context)
             if after_id is not None:
                 async for change in stream.replay(after_id):
                     _refresh(context)

@@ -19,7 +19,7 @@ from esupervision.importing.mapping import ItemRule, Mapping, NamedCode, load_ma
 from esupervision.importing.trace import Trace
 from esupervision.importing.xes import read_xes
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.report import CaseAction, ReportedEvent
+from esupervision.models.cases.report import CaseAction, ReportedEvent
 
 # An opening action and the action that closes it; a case's clock holds at most one pause.
 PAUSES = {

@@ -21,7 +21,7 @@ import yaml
 
 from esupervision.importing.csvlog import CsvColumns
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.report import CaseAction
+from esupervision.models.cases.report import CaseAction
 
 # ACCEPT and COMPLETE come from the case's own start and end, never from a rule; the other
 # actions would need data (applicant, reasons, step plans) that event logs do not carry.

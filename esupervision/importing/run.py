@@ -14,13 +14,13 @@ from sqlalchemy.engine import Engine
 
 from esupervision.importing.convert import CatalogueSpec, ImportedCase, load_cases
 from esupervision.importing.mapping import load_mapping
-from esupervision.models.case import Case
-from esupervision.models.catalogue import (CenterLevel, Department, Item, ItemKind, ItemSpec, center_by_code,
-                                           create_center, create_department, create_item)
-from esupervision.models.casework import ingest
-from esupervision.models.clock import Basis, Clock
+from esupervision.models.cases.case import Case
+from esupervision.models.catalogue.catalogue import (CenterLevel, Department, Item, ItemKind, ItemSpec, center_by_code,
+                                                     create_center, create_department, create_item)
+from esupervision.models.cases.casework import ingest
+from esupervision.models.clocks.clock import Basis, Clock
 from esupervision.models.errors import DomainError, ErrorCode
-from esupervision.models.transaction import Transaction, transaction
+from esupervision.models.ledger.transaction import Transaction, transaction
 
 BATCH_EVENTS = 2000
 

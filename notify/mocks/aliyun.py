@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
-from esupervision.models import timesource
+from esupervision.models.clocks import timesource
 from esupervision.notify.mocks import MockServer, Reply, Request, post_later
 from esupervision.notify.templates import TEMPLATES
 

@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit
 
 from twilio.request_validator import RequestValidator
 
-from esupervision.models import timesource
+from esupervision.models.clocks import timesource
 from esupervision.notify.mocks import MockServer, Reply, Request, post_later
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")

@@ -20,8 +20,8 @@ from aliyunsdkdysmsapi.request.v20170525.SendSmsRequest import SendSmsRequest
 from aliyunsdkdyvmsapi.request.v20170525.QueryCallDetailByCallIdRequest import QueryCallDetailByCallIdRequest
 from aliyunsdkdyvmsapi.request.v20170525.SingleCallByTtsRequest import SingleCallByTtsRequest
 
-from esupervision.models import timesource
-from esupervision.notify.phones import is_mainland, national
+from esupervision.models.clocks import timesource
+from esupervision.models.notices.phones import is_mainland, national
 from esupervision.notify.providers import ErrorKind, Outgoing, ProviderError, Receipt
 from esupervision.settings import Settings
 

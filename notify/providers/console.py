@@ -5,7 +5,7 @@ import logging
 import sys
 import threading
 
-from esupervision.notify.phones import mask
+from esupervision.models.notices.phones import mask
 from esupervision.notify.providers import Outgoing
 
 log = logging.getLogger("esupervision.notices")

@@ -1,0 +1,1 @@
+"""Logging in (staff, applicants), tokens and department systems' API keys in GraphQL."""

@@ -1,0 +1,1 @@
+"""Centers, departments, windows, staff and items in GraphQL."""

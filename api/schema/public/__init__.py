@@ -1,0 +1,1 @@
+"""Complaints, consultations, evaluations and the public overview in GraphQL."""

@@ -1,0 +1,1 @@
+"""Urges, orders, rules, statistics, accountability and published reports in GraphQL."""

@@ -1,0 +1,1 @@
+"""Tenders in GraphQL: stages, bids (sealed until opening), red flags, OCDS."""
