@@ -308,6 +308,13 @@ class WorkCalendar:
             raise TypeError(f"{start!r} is a datetime; pass the Asia/Shanghai local date")
         return start + timedelta(days=n)
 
+    def natural_period_end(self, start: date, n: int) -> date:
+        """The last day of a period of ``n`` calendar days after ``start``: ``start + n``, or the
+        first working day after it when that is a rest day (民法典 第二百零三条: 期间的最后一日
+        是法定休假日的，以法定休假日结束的次日为期间的最后一日; 民事诉讼法 第八十五条 likewise)."""
+        end = self.add_natural_days(start, n)
+        return end if self.is_working(end) else self.add_working_days(end, 1)
+
     def is_provisional(self, a: date, b: date) -> bool:
         """True when a result over ``a .. b`` may change once more official data is loaded.
 

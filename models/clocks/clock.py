@@ -93,8 +93,10 @@ def end_of_day(day: date) -> datetime:
 
 
 def add_days(calendar: WorkCalendar, start: date, n: int, basis: Basis) -> date:
+    """The last day of a period of ``n`` days after ``start``: working days, or natural days whose
+    end moves off a rest day (``WorkCalendar.natural_period_end``)."""
     if basis is Basis.NATURAL:
-        return calendar.add_natural_days(start, n)
+        return calendar.natural_period_end(start, n)
     return calendar.add_working_days(start, n)
 
 
@@ -144,12 +146,13 @@ def _deadline(calendar: WorkCalendar, started_at: datetime, limit: int, paused_d
     found = memo.get(key)
     if found is None:
         natural = basis == Basis.NATURAL.value
-        add = calendar.add_natural_days if natural else calendar.add_working_days
+        add = calendar.natural_period_end if natural else calendar.add_working_days
         due_day = add(start, limit + paused_days)
         red_at = end_of_day(due_day)
         warn = max(min_days, int(fraction * limit))
-        yellow_at = None if warn >= limit else end_of_day(add(start, limit - warn + paused_days))
-        provisional = not natural and calendar.is_provisional(start, due_day)
+        yellow_at = None if warn >= limit else min(end_of_day(add(start, limit - warn + paused_days)), red_at)
+        # A natural period's end moves off rest days, which a missing year's notice decides too.
+        provisional = calendar.is_provisional(start, due_day)
         if len(memo) >= _DEADLINE_MEMO_SIZE:
             memo.clear()
         found = memo[key] = (red_at - timedelta(seconds=1), yellow_at, red_at, provisional)

@@ -84,8 +84,36 @@ def test_2027_deadlines_are_provisional_until_loaded():
     assert deadline.provisional
     natural = compute_deadline(CAL, started_at=datetime(2026, 12, 24, 10, tzinfo=SH), limit_days=20,
                                basis=Basis.NATURAL)
-    assert not natural.provisional
+    # A natural period's last day moves off a rest day (民法典 203), which 2027's notice decides.
+    assert natural.provisional
     assert local_date(natural.due_at) == date(2027, 1, 13)
+
+
+def test_a_natural_period_ending_on_a_rest_day_ends_on_the_next_working_day():
+    """民法典 第二百零三条 (民事诉讼法 第八十五条 likewise): 期间的最后一日是法定休假日的，以法定休假日
+    结束的次日为期间的最后一日. 2026-09-29 + 5 days is 10-04, inside the National Day holiday."""
+    national_day = compute_deadline(CAL, started_at=datetime(2026, 9, 29, 10, tzinfo=SH), limit_days=5,
+                                    basis=Basis.NATURAL)
+    assert national_day.due_at == datetime(2026, 10, 8, 23, 59, 59, tzinfo=SH)
+    # A plain weekend likewise: Wednesday 2026-11-25 + 3 days is Saturday 11-28 → Monday 11-30.
+    weekend = compute_deadline(CAL, started_at=datetime(2026, 11, 25, 10, tzinfo=SH), limit_days=3,
+                               basis=Basis.NATURAL)
+    assert local_date(weekend.due_at) == date(2026, 11, 30)
+    # A working last day stays where it is.
+    weekday = compute_deadline(CAL, started_at=datetime(2026, 11, 25, 10, tzinfo=SH), limit_days=5,
+                               basis=Basis.NATURAL)
+    assert local_date(weekday.due_at) == date(2026, 11, 30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(started=instants, limit=st.integers(1, 60))
+def test_natural_day_deadline_never_lands_on_a_rest_day(started, limit):
+    clock = new_clock(started, limit, Basis.NATURAL)
+    due_day = local_date(clock.due_at)
+    assert CAL.is_working(due_day)
+    first = local_date(started) + timedelta(days=limit)
+    assert due_day >= first and all(not CAL.is_working(first + timedelta(days=k))
+                                    for k in range((due_day - first).days))
 
 
 def test_national_day_week_is_skipped():
