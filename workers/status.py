@@ -87,7 +87,7 @@ def poll_aliyun_calls(engine: Engine, provider, *, now: datetime, window: timede
         if state and state not in IN_PROGRESS:
             reports.append({"out_id": str(row.id), "call_id": row.provider_message_id, "status_code": state,
                             "status_msg": (detail or {}).get("stateDesc")})
-    changed = record_call_reports(engine, reports, now=now) if reports else {}
+    changed = record_call_reports(engine, reports, now=now).changed if reports else {}
     return len(changed), {staff for staff in changed.values() if staff}
 
 

@@ -81,10 +81,13 @@ class AliyunMock(MockServer):
     timeout (answers late, but the message or call goes), undelivered (receipt SendStatus 2; a
     call not answered).
 
-    Calls' receipts are pushed as Aliyun's HTTP batch push does when ``report_url`` is set: a
-    VoiceCallReport (call started) and then a VoiceReport (its result), each a JSON array with
-    the ``out_id`` given to SingleCallByTts and the ``call_id``; a push the receiver does not
-    take (not HTTP 200) is tried again, as Aliyun does (here after ``report_retry_s``)."""
+    Calls' receipts are pushed as Aliyun's HTTP batch push does when ``report_url`` is set (the
+    URL configured at Aliyun: ``aliyun_reports.receipt_url``, the push secret its last path
+    segment; Aliyun adds no header of ours): a VoiceCallReport (call started) and then a
+    VoiceReport (its result), each a JSON array with the ``out_id`` given to SingleCallByTts and
+    the ``call_id``; a push the receiver does not take (not HTTP 200) is tried again, as Aliyun
+    does (here after ``report_retry_s``). QueryCallDetailByCallId answers for the calls it placed,
+    with the ``callee`` as it was dialled."""
 
     def __init__(self, access_key_id: str = "mock-access-key", secret: str = "mock-secret", port: int = 0,
                  sign_names: set[str] | None = None, sms_templates: dict[str, str] | None = None,
