@@ -32,8 +32,16 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     # Ed25519 private key seed, 32 bytes base64; signs ledger checkpoints.
     ledger_signing_key: str = DEMO_SIGNING_KEY
-    # A signed checkpoint is written every this many events of a center's chain.
-    ledger_checkpoint_every: int = 1000
+    # Transparency log: the name in each head's origin and signature line; the verifier key file
+    # (`esv ledger public-key`) that `esv ledger verify` reads, so it needs no signing seed; the
+    # witness that signed heads are published to (a directory); a head signed at least this many
+    # seconds apart while events arrive, and once a burst of commits ends; the nightly check
+    # (local time; projections compared too).
+    ledger_log_name: str = "esupervision"
+    ledger_public_key_file: str | None = None
+    ledger_witness: str = "ledger-witness"
+    ledger_head_interval_s: float = 5.0
+    ledger_verify_at: str = "02:30"
     # Reports whose occurred_at is older than this many hours when recorded are flagged late.
     late_report_hours: float = 24.0
     # Statistics: an event recorded at most this many minutes after it happened was reported

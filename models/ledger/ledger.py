@@ -1,34 +1,43 @@
-"""The tamper-evident ledger: every change is an append-only event, hash-chained per center.
+"""The tamper-evident ledger: every change is an append-only event, and each center's events are a
+transparency log.
 
-hash = SHA-256(prev_hash ‖ canonical JSON of the event body). Signed checkpoints (Ed25519) pin the
-chain at regular positions, so even a rewrite of the whole tail is caught up to the last checkpoint.
+Each event is chained, ``hash = SHA-256(prev_hash ‖ canonical JSON of the event body)``, and its
+chain hash is the leaf of the center's Merkle tree (RFC 9162: ``leaf = SHA-256(0x00 ‖ hash)``).
+Appending keeps the tree as its compact range on the chain's head (O(log n), a hash per event on
+average) and stores the roots of its perfect subtrees from ``NODE_LEVEL`` up, from which
+inclusion and consistency proofs are served (``tree.py``). Signed tree heads (``checkpoint.py``)
+are made outside the appending transactions (``tree.sign_heads``) and published to witnesses;
+``verify_ledger`` checks chains, trees and heads with the public key alone.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import operator
 import uuid
 from collections import namedtuple
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
-from cryptography.exceptions import InvalidSignature
 from psycopg.types.json import Json, Jsonb
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint, func, select
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
 from esupervision.db import insert_rows
 from esupervision.models.base import UTCDateTime, utc
+from esupervision.models.ledger import checkpoint
+from esupervision.models.ledger.checkpoint import CheckpointError, Signer, Verifier, origin_for
+from esupervision.models.ledger.merkle import CompactRange, leaf_hash
+from esupervision.settings import get_settings
 
 GENESIS = "0" * 64
+# Subtree roots from this level up (256 leaves) are stored; below it a proof hashes the leaves.
+NODE_LEVEL = 8
 JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
 
 
@@ -114,27 +123,45 @@ class AppendedEvent:
 
 
 class LedgerHead(SQLModel, table=True):
-    """The end of a center's chain; appends lock this row, so one chain has one writer at a time."""
+    """The end of a center's chain and its Merkle tree's compact range (``frontier``: the roots of
+    the perfect subtrees of the tree of ``seq`` leaves, as hex); appends lock this row, so one
+    chain has one writer at a time."""
 
     __tablename__ = "ledger_head"
 
     center_id: uuid.UUID = Field(primary_key=True)
     seq: int = 0
     hash: str = GENESIS
+    frontier: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
-class LedgerCheckpoint(SQLModel, table=True):
-    """A signature over (center, seq, hash): the chain up to seq is vouched for by the key holder."""
+class LedgerTreeNode(SQLModel, table=True):
+    """The root of a perfect subtree of a center's tree (leaves ``node_index·2^level`` to
+    ``(node_index+1)·2^level − 1``, 0-based), stored from ``NODE_LEVEL`` up so proofs read a few rows."""
 
-    __tablename__ = "ledger_checkpoint"
+    __tablename__ = "ledger_tree_node"
+
+    center_id: uuid.UUID = Field(primary_key=True)
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    node_index: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: str
+
+
+class LedgerTreeHead(SQLModel, table=True):
+    """A signed tree head of a center's log, as published: ``note`` is the checkpoint text."""
+
+    __tablename__ = "ledger_tree_head"
+    __table_args__ = (UniqueConstraint("center_id", "size", name="uq_ledger_tree_head_size"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    center_id: uuid.UUID = Field(index=True)
-    seq: int
-    hash: str
+    center_id: uuid.UUID
+    size: int
+    root: str
     signed_at: datetime = Field(sa_type=UTCDateTime)
-    public_key: str
-    signature: str
+    note: str = Field(sa_column=Column(Text, nullable=False))
+
+
+_NodeRow = namedtuple("_NodeRow", ["center_id", "level", "node_index", "hash"])
 
 
 # ----------------------------------------------------------------------------- canonical form
@@ -216,7 +243,8 @@ def row_fields(row: Any) -> dict[str, Any]:
     return dict(zip(keys, values_of(row)))
 
 
-def event_body(event: LedgerEvent) -> dict[str, Any]:
+def event_body(event: Any) -> dict[str, Any]:
+    """The hashed body of a ledger row (a ``LedgerEvent`` or a row with its columns)."""
     return {
         "center_id": str(event.center_id), "seq": event.seq, "kind": event.kind,
         "subject_type": event.subject_type, "subject_id": str(event.subject_id),
@@ -232,22 +260,30 @@ def chain_hash(prev_hash: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(body)).hexdigest()
 
 
-# ----------------------------------------------------------------------------- signing
-
-def signing_key(seed_b64: str) -> Ed25519PrivateKey:
-    seed = base64.b64decode(seed_b64)
-    if len(seed) != 32:
-        raise ValueError("ledger signing key must be 32 bytes, base64")
-    return Ed25519PrivateKey.from_private_bytes(seed)
+def chain_digest(prev_hash: str, body_json: bytes) -> bytes:
+    """The chain hash as bytes, over the previous hash and the body's canonical JSON."""
+    return hashlib.sha256(prev_hash.encode("ascii") + body_json).digest()
 
 
-def public_key_b64(key: Ed25519PrivateKey) -> str:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-    return base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
+def event_leaf(hash_: str) -> bytes:
+    """The Merkle leaf hash of an event: its chain hash is the leaf's data."""
+    return leaf_hash(bytes.fromhex(hash_))
 
 
-def checkpoint_message(center_id: uuid.UUID, seq: int, hash_: str) -> bytes:
-    return canonical_json({"center_id": str(center_id), "seq": seq, "hash": hash_})
+# ----------------------------------------------------------------------------- keys
+
+def signer_from_settings() -> Signer:
+    """The deployment's signing key (``ESV_LEDGER_SIGNING_KEY``) under the log's name."""
+    settings = get_settings()
+    return Signer.from_seed(settings.ledger_log_name, settings.ledger_signing_key)
+
+
+def verifier_of(key: Verifier | str) -> Verifier:
+    """A verifier from a ``Verifier``, or (for callers that hold it anyway: tests, benches, the
+    signing worker) from the signing seed itself, base64."""
+    if isinstance(key, Verifier):
+        return key
+    return Signer.from_seed(get_settings().ledger_log_name, key).verifier()
 
 
 # ----------------------------------------------------------------------------- appending
@@ -258,22 +294,25 @@ class Ledger:
     Appended events are buffered; ``flush`` puts them on their chains and writes them in one COPY
     (one executemany on SQLite), so a batch of events costs one lock and one round trip, not one
     each. Heads are locked at a transaction's first flush that reaches their center (``FOR
-    UPDATE`` on PostgreSQL) and kept in memory after that.
+    UPDATE`` on PostgreSQL) and kept in memory after that. Each placed event is also a leaf of
+    its center's Merkle tree: the compact range on the head is extended (a hash per event on
+    average) and completed subtree roots from ``NODE_LEVEL`` up are written beside the events.
+    No head is signed here: signing is ``tree.sign_heads``'s, outside the writers' transactions.
     """
 
-    def __init__(self, session: Session, *, key_seed_b64: str, checkpoint_every: int) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self._key = signing_key(key_seed_b64)
-        self._public = public_key_b64(self._key)
-        self._every = checkpoint_every
         self._heads: dict[uuid.UUID, LedgerHead] = {}
-        # Each chain's end as appended (seq, hash), copied onto its head row at ``flush``: setting
-        # a table model's attribute (validation, instrumentation) costs microseconds a time.
+        # Each chain's end as appended (seq, hash) and its tree's compact range, copied onto its
+        # head row at ``flush``: setting a table model's attribute (validation, instrumentation)
+        # costs microseconds a time.
         self._tips: dict[uuid.UUID, tuple[int, str]] = {}
+        self._ranges: dict[uuid.UUID, CompactRange] = {}
         self._moved: set[uuid.UUID] = set()
         self._pending: list[AppendedEvent] = []
         # Appended but not yet on their chains (see ``_place``).
         self._unplaced: list[AppendedEvent] = []
+        self._nodes: list[_NodeRow] = []
         self._texts: dict[Any, str] = {}
         self._last_recorded: datetime | None = None
         self._last_recorded_utc: datetime | None = None
@@ -285,16 +324,39 @@ class Ledger:
                 select(LedgerHead).where(LedgerHead.center_id == center_id).with_for_update()
             ).first()
             if head is None:
-                head = LedgerHead(center_id=center_id, seq=0, hash=GENESIS)
+                head = LedgerHead(center_id=center_id, seq=0, hash=GENESIS, frontier="")
                 self.session.add(head)
             self._heads[center_id] = head
             self._tips[center_id] = (head.seq, head.hash)
+            if head.seq and not head.frontier:
+                # A chain written before its tree was kept: build the tree once, from the chain.
+                self._ranges[center_id] = self._rebuild_tree(center_id, head.seq)
+                self._moved.add(center_id)
+            else:
+                self._ranges[center_id] = CompactRange.loads(head.seq, head.frontier)
         return head
+
+    def _rebuild_tree(self, center_id: uuid.UUID, size: int) -> CompactRange:
+        compact = CompactRange()
+        hashes = self.session.scalars(select(LedgerEvent.hash).where(
+            LedgerEvent.center_id == center_id, LedgerEvent.seq >= 1, LedgerEvent.seq <= size)
+            .order_by(LedgerEvent.seq))
+        for hash_ in hashes:
+            self._keep_nodes(center_id, compact.append(event_leaf(hash_)))
+        self.session.execute(LedgerTreeNode.__table__.delete().where(  # type: ignore[attr-defined]
+            LedgerTreeNode.__table__.c.center_id == center_id))  # type: ignore[attr-defined]
+        return compact
+
+    def _keep_nodes(self, center_id: uuid.UUID, completed: list[tuple[int, int, bytes]]) -> None:
+        for level, index, node in completed:
+            if level >= NODE_LEVEL:
+                self._nodes.append(_NodeRow(center_id, level, index, node.hex()))
 
     def _sync_heads(self) -> None:
         for center_id in self._moved:
             head = self._heads[center_id]
             head.seq, head.hash = self._tips[center_id]
+            head.frontier = self._ranges[center_id].dumps()
         self._moved.clear()
 
     def append(self, *, center_id: uuid.UUID, kind: str, subject_type: str,
@@ -314,15 +376,15 @@ class Ledger:
         return event
 
     def _place(self) -> None:
-        """Put the events appended since the last call at the ends of their chains: heads locked
-        (in center order, so two writers never wait on each other in a cycle), seq and hashes set,
-        checkpoints signed."""
+        """Put the events appended since the last call at the ends of their chains and the leaves
+        of their trees: heads locked (in center order, so two writers never wait on each other in
+        a cycle), seq and hashes set, completed subtree roots kept for writing."""
         events, self._unplaced = self._unplaced, []
         if not events:
             return
         for center_id in sorted({e.center_id for e in events} - self._tips.keys(), key=str):
             self._head(center_id)
-        tips, text = self._tips, self._text
+        tips, ranges, text, sha256 = self._tips, self._ranges, self._text, hashlib.sha256
         for event in events:
             center_id = event.center_id
             seq, prev_hash = tips[center_id]
@@ -337,12 +399,13 @@ class Ledger:
                 "late": event.late, "data": orjson.Fragment(event.data_json),
                 "changes": orjson.Fragment(event.changes_json),
             }
-            event.seq, event.prev_hash = seq, prev_hash
-            event.hash = chain_hash(prev_hash, body)
+            digest = chain_digest(prev_hash, canonical_json(body))
+            event.seq, event.prev_hash, event.hash = seq, prev_hash, digest.hex()
             tips[center_id] = (seq, event.hash)
+            completed = ranges[center_id].append(sha256(b"\x00" + digest).digest())
+            if completed and completed[-1][0] >= NODE_LEVEL:
+                self._keep_nodes(center_id, completed)
             self._moved.add(center_id)
-            if self._every and seq % self._every == 0:
-                self._checkpoint(center_id, seq, event.hash, event.recorded_at)
 
     def _utc(self, value: datetime) -> datetime:
         """``utc(value)``, cached: every event of a transaction is recorded at its one instant."""
@@ -363,27 +426,30 @@ class Ledger:
         return list(self._pending)
 
     def flush(self) -> None:
-        """Write the buffered events in append order; ids follow that order.
+        """Write the buffered events in append order (ids follow that order), then the subtree
+        roots they completed.
 
         Ids are taken from the sequence first (PostgreSQL) or after the current maximum under
         SQLite's write lock, so the rows go in with one COPY (one executemany on SQLite).
         """
         self._place()
         self._sync_heads()
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        for event, event_id in zip(pending, self._allocate_ids(len(pending)), strict=True):
-            event.id = event_id
-        rows: list[Any] = pending
-        if self.session.get_bind().dialect.name == "postgresql":
-            # The documents go in as the bytes already hashed (psycopg's JSON dumpers take a
-            # wrapper with its own dumps function: ``bytes`` passes them through).
-            rows = [_StoredRow(e.id, e.center_id, e.seq, e.kind, e.subject_type, e.subject_id, e.actor, e.source,
-                               e.source_event_id, e.occurred_at, e.recorded_at, e.late,
-                               Jsonb(e.data_json, bytes), Json(e.changes_json, bytes), e.prev_hash, e.hash)
-                    for e in pending]
-        insert_rows(self.session, LedgerEvent.__table__, rows)  # type: ignore[attr-defined]
+        if self._pending:
+            pending, self._pending = self._pending, []
+            for event, event_id in zip(pending, self._allocate_ids(len(pending)), strict=True):
+                event.id = event_id
+            rows: list[Any] = pending
+            if self.session.get_bind().dialect.name == "postgresql":
+                # The documents go in as the bytes already hashed (psycopg's JSON dumpers take a
+                # wrapper with its own dumps function: ``bytes`` passes them through).
+                rows = [_StoredRow(e.id, e.center_id, e.seq, e.kind, e.subject_type, e.subject_id, e.actor,
+                                   e.source, e.source_event_id, e.occurred_at, e.recorded_at, e.late,
+                                   Jsonb(e.data_json, bytes), Json(e.changes_json, bytes), e.prev_hash, e.hash)
+                        for e in pending]
+            insert_rows(self.session, LedgerEvent.__table__, rows)  # type: ignore[attr-defined]
+        if self._nodes:
+            nodes, self._nodes = self._nodes, []
+            insert_rows(self.session, LedgerTreeNode.__table__, nodes)  # type: ignore[attr-defined]
 
     def _allocate_ids(self, count: int) -> list[int]:
         bind = self.session.get_bind()
@@ -398,39 +464,23 @@ class Ledger:
         first = (self.session.scalar(select(func.max(LedgerEvent.id))) or 0) + 1
         return list(range(first, first + count))
 
-    def _checkpoint(self, center_id: uuid.UUID, seq: int, hash_: str, at: datetime) -> None:
-        signature = self._key.sign(checkpoint_message(center_id, seq, hash_))
-        self.session.add(LedgerCheckpoint(center_id=center_id, seq=seq, hash=hash_, signed_at=utc(at),
-                                          public_key=self._public,
-                                          signature=base64.b64encode(signature).decode()))
-
-    def checkpoint_all(self, at: datetime) -> int:
-        """Sign the current head of every chain; returns how many were signed."""
-        self._place()
-        self._sync_heads()
-        heads = self.session.scalars(select(LedgerHead).with_for_update()).all()
-        signed = 0
-        for head in heads:
-            if head.seq and not self.session.scalars(select(LedgerCheckpoint).where(
-                    LedgerCheckpoint.center_id == head.center_id,
-                    LedgerCheckpoint.seq == head.seq)).first():
-                self._checkpoint(head.center_id, head.seq, head.hash, at)
-                signed += 1
-        return signed
-
 
 # ----------------------------------------------------------------------------- verifying
 
 class Tamper(StrEnum):
-    ALTERED = "altered"      # content changed: the stored hash no longer matches
-    DELETED = "deleted"      # a position of the chain is missing
-    REORDERED = "reordered"  # events swapped: the chain links do not follow
-    INSERTED = "inserted"    # an event that the chain never held
-    CHECKPOINT = "checkpoint"  # a signed checkpoint disagrees with the chain or its signature
+    ALTERED = "altered"        # content changed: the stored hash no longer matches
+    DELETED = "deleted"        # a position of the chain is missing (a gap, or a tail cut off)
+    REORDERED = "reordered"    # events swapped: the chain links do not follow
+    INSERTED = "inserted"      # a row that is no position of the chain (seq 0, a duplicate, a forged link)
+    REWRITTEN = "rewritten"    # re-hashed history: it differs from what a witnessed head vouched for
+    CHECKPOINT = "checkpoint"  # a signed head that is forged, altered, or removed from the database
+    TREE = "tree"              # the stored tree (compact range, subtree roots) differs from the chain
 
 
 @dataclass(frozen=True)
 class Breach:
+    """What is wrong with one center's log, named by the first sequence number affected."""
+
     center_id: uuid.UUID
     seq: int
     event_id: int | None
@@ -442,71 +492,231 @@ class Breach:
                 f"(event id {self.event_id}): {self.kind.value} — {self.detail}")
 
 
-def _events(session: Session, center_id: uuid.UUID, chunk: int = 5000) -> Iterator[LedgerEvent]:
-    last = 0
+class Witnessed(Protocol):
+    """What a witness holds of the logs (``esupervision.witness`` implements it on a directory)."""
+
+    def origins(self) -> list[str]:
+        """The origins of the logs the witness holds heads of."""
+        ...
+
+    def checkpoints(self, origin: str) -> list[str]:
+        """The checkpoint texts it holds for ``origin``."""
+        ...
+
+    def leaves(self, origin: str) -> Iterable[tuple[int, str]]:
+        """(seq, chain hash) of the events it was given with the heads, ascending by seq."""
+        ...
+
+
+@dataclass
+class ChainReport:
+    """The verification of one center's log."""
+
+    center_id: uuid.UUID
+    events: int = 0
+    heads_checked: int = 0
+    witnessed_size: int = 0
+    breaches: list[Breach] = field(default_factory=list)
+
+    @property
+    def uncovered(self) -> int:
+        """Events after the newest witnessed head: covered by no signature outside the database yet."""
+        return max(0, self.events - self.witnessed_size)
+
+
+_EVENT_COLUMNS = [LedgerEvent.__table__.c[k] for k in (  # type: ignore[attr-defined]
+    "id", "center_id", "seq", "kind", "subject_type", "subject_id", "actor", "source", "source_event_id",
+    "occurred_at", "recorded_at", "late", "data", "changes", "prev_hash", "hash")]
+
+
+def _rows(session: Session, center_id: uuid.UUID, chunk: int = 5000) -> Iterator[Any]:
+    """Every ledger row of a center, the ones at no position of the chain (seq < 1) included,
+    by seq then id, in pages read by keyset."""
+    last: tuple[int, int] | None = None
+    seq, id_ = LedgerEvent.__table__.c.seq, LedgerEvent.__table__.c.id  # type: ignore[attr-defined]
     while True:
-        rows = session.scalars(select(LedgerEvent).where(
-            LedgerEvent.center_id == center_id, LedgerEvent.seq > last
-        ).order_by(LedgerEvent.seq).limit(chunk)).all()
+        query = select(*_EVENT_COLUMNS).where(LedgerEvent.__table__.c.center_id == center_id)  # type: ignore[attr-defined]
+        if last is not None:
+            query = query.where((seq > last[0]) | ((seq == last[0]) & (id_ > last[1])))
+        rows = session.execute(query.order_by(seq, id_).limit(chunk)).all()
         if not rows:
             return
         yield from rows
-        last = rows[-1].seq
-        session.expunge_all()
+        last = (rows[-1].seq, rows[-1].id)
 
 
-def verify_chain(session: Session, center_id: uuid.UUID, public_key: Ed25519PublicKey) -> Breach | None:
-    """The first breach of one center's chain, or None when it is intact."""
-    checkpoints = {c.seq: c for c in session.scalars(
-        select(LedgerCheckpoint).where(LedgerCheckpoint.center_id == center_id))}
-    for cp in checkpoints.values():
+class _Expected:
+    """The signed heads a chain must prove, by size: from the database and from the witness."""
+
+    def __init__(self) -> None:
+        self.roots: dict[int, list[tuple[str, bytes]]] = {}
+
+    def add(self, size: int, source: str, root: bytes) -> None:
+        self.roots.setdefault(size, []).append((source, root))
+
+
+def verify_chain(session: Session, center_id: uuid.UUID, key: Verifier | str, *,
+                 witness: Witnessed | None = None) -> ChainReport:
+    """Verify one center's log: its rows are positions 1, 2, … of one chain (no seq 0, gap or
+    duplicate), every hash recomputes and links, the tree kept on the head and its stored
+    subtree roots are the chain's, every signed head in the database verifies with ``key`` and is
+    proven by the chain, and every head ``witness`` holds is too (with the hashes it was given),
+    none of them removed from the database. Each breach names the first seq affected; the walk
+    of the chain stops at the first breach on it."""
+    verifier = verifier_of(key)
+    origin = origin_for(verifier.name, center_id)
+    report = ChainReport(center_id)
+    breaches = report.breaches
+    expected = _Expected()
+    in_database: set[int] = set()
+    for row in session.scalars(select(LedgerTreeHead).where(LedgerTreeHead.center_id == center_id)):
         try:
-            public_key.verify(base64.b64decode(cp.signature), checkpoint_message(center_id, cp.seq, cp.hash))
-        except (InvalidSignature, ValueError):
-            return Breach(center_id, cp.seq, None, Tamper.CHECKPOINT, "检查点签名无效 bad checkpoint signature")
-    expected_seq, prev, prev_id = 1, GENESIS, 0
-    for event in _events(session, center_id):
-        if event.seq != expected_seq:
-            return Breach(center_id, expected_seq, event.id, Tamper.DELETED,
-                          f"缺少第 {expected_seq} 条 missing seq {expected_seq}; next found is {event.seq}")
-        recomputed = chain_hash(event.prev_hash, event_body(event))
-        if recomputed != event.hash:
-            return Breach(center_id, event.seq, event.id, Tamper.ALTERED,
-                          "内容与哈希不符 content does not match its hash")
-        if event.prev_hash != prev:
+            head = checkpoint.verify(row.note, verifier)
+        except CheckpointError as exc:
+            breaches.append(Breach(center_id, row.size, None, Tamper.CHECKPOINT,
+                                   f"数据库中的签名树头无效 signed head of size {row.size} does not verify: {exc}"))
+            continue
+        if head.origin != origin or head.size != row.size or head.root.hex() != row.root:
+            breaches.append(Breach(center_id, row.size, None, Tamper.CHECKPOINT,
+                                   f"签名树头与其记录不符 signed head of size {row.size} differs from its row"))
+            continue
+        in_database.add(head.size)
+        expected.add(head.size, "database", head.root)
+    witnessed_leaves: Iterator[tuple[int, str]] = iter(())
+    if witness is not None:
+        for note in witness.checkpoints(origin):
+            try:
+                head = checkpoint.verify(note, verifier)
+            except CheckpointError as exc:
+                breaches.append(Breach(center_id, 0, None, Tamper.CHECKPOINT,
+                                       f"见证者处的树头无效 a head at the witness does not verify: {exc}"))
+                continue
+            if head.origin != origin:
+                continue
+            expected.add(head.size, "witness", head.root)
+            report.witnessed_size = max(report.witnessed_size, head.size)
+            if head.size not in in_database:
+                breaches.append(Breach(center_id, head.size, None, Tamper.CHECKPOINT,
+                                       f"见证者持有的第 {head.size} 条签名树头已从数据库删除 "
+                                       f"the signed head of size {head.size} the witness holds was removed "
+                                       "from the database"))
+        witnessed_leaves = iter(witness.leaves(origin))
+    report.heads_checked = sum(len(v) for v in expected.roots.values())
+    stored_nodes = {(n.level, n.node_index): n.hash for n in session.scalars(
+        select(LedgerTreeNode).where(LedgerTreeNode.center_id == center_id))}
+
+    compact, prev, prev_id, proven = CompactRange(), GENESIS, 0, 0
+    witnessed = next(witnessed_leaves, None)
+    broken: Breach | None = None
+    for row in _rows(session, center_id):
+        seq = row.seq
+        if seq < 1:
+            breaches.append(Breach(center_id, seq, row.id, Tamper.INSERTED,
+                                   f"序号 {seq} 不是链上的位置 seq {seq} is no position of the chain "
+                                   f"(kind {row.kind}, subject {row.subject_id})"))
+            continue
+        expected_seq = compact.size + 1
+        if seq < expected_seq:
+            broken = Breach(center_id, seq, row.id, Tamper.INSERTED,
+                            f"第 {seq} 条重复 a second row at seq {seq}")
+        elif seq > expected_seq:
+            broken = Breach(center_id, expected_seq, row.id, Tamper.DELETED,
+                            f"缺少第 {expected_seq} 条 missing seq {expected_seq}; next found is {seq}")
+        elif chain_digest(row.prev_hash, canonical_json(event_body(row))).hex() != row.hash:
+            broken = Breach(center_id, seq, row.id, Tamper.ALTERED, "内容与哈希不符 content does not match its hash")
+        elif row.prev_hash != prev:
             # Our hashes are self-consistent but do not link: moved from elsewhere or forged.
-            kind = Tamper.REORDERED if (event.id or 0) < prev_id else Tamper.INSERTED
-            return Breach(center_id, event.seq, event.id, kind,
-                          "与前一条的哈希链接断开 does not link to the previous event")
-        if (event.id or 0) <= prev_id:
-            return Breach(center_id, event.seq, event.id, Tamper.REORDERED,
-                          "记录顺序与链顺序不符 recorded order disagrees with chain order")
-        cp = checkpoints.pop(event.seq, None)
-        if cp is not None and cp.hash != event.hash:
-            return Breach(center_id, event.seq, event.id, Tamper.CHECKPOINT,
-                          "与已签名检查点不符 differs from the signed checkpoint")
-        prev, prev_id, expected_seq = event.hash, event.id or 0, expected_seq + 1
-    if checkpoints:
-        seq = min(checkpoints)
-        return Breach(center_id, seq, None, Tamper.DELETED,
-                      f"已签名检查点第 {seq} 条不在链上 signed checkpoint at seq {seq} is past the chain's end")
+            kind = Tamper.REORDERED if row.id < prev_id else Tamper.INSERTED
+            broken = Breach(center_id, seq, row.id, kind, "与前一条的哈希链接断开 does not link to the previous event")
+        elif row.id <= prev_id:
+            broken = Breach(center_id, seq, row.id, Tamper.REORDERED,
+                            "记录顺序与链顺序不符 recorded order disagrees with chain order")
+        else:
+            while witnessed is not None and witnessed[0] < seq:
+                witnessed = next(witnessed_leaves, None)
+            if witnessed is not None and witnessed[0] == seq and witnessed[1] != row.hash:
+                broken = Breach(center_id, seq, row.id, Tamper.REWRITTEN,
+                                "与见证者所存的哈希不符（历史被改写并重新计算哈希） differs from the hash the witness "
+                                "was given: history rewritten and re-hashed")
+        if broken is not None:
+            break
+        for level, index, node in compact.append(event_leaf(row.hash)):
+            if level >= NODE_LEVEL and stored_nodes.pop((level, index), None) != node.hex():
+                broken = Breach(center_id, (index << level) + 1, None, Tamper.TREE,
+                                f"存储的子树根不符 stored subtree root (level {level}, index {index}) is missing "
+                                "or differs from the chain")
+        if broken is not None:
+            break
+        prev, prev_id = row.hash, row.id
+        roots = expected.roots.get(compact.size)
+        if roots:
+            root = compact.root()
+            wrong = [source for source, signed in roots if signed != root]
+            if wrong:
+                broken = Breach(center_id, proven + 1, None,
+                                Tamper.REWRITTEN if "witness" in wrong else Tamper.CHECKPOINT,
+                                f"第 {compact.size} 条的签名树头（{'、'.join(wrong)}）不能由链证明：第 {proven + 1} 至 "
+                                f"{compact.size} 条之间被改写 the signed head of size {compact.size} ({', '.join(wrong)}) "
+                                f"is not proven by the chain: rewritten between seq {proven + 1} and {compact.size}")
+                break
+            proven = compact.size
+    report.events = compact.size
+    if broken is not None:
+        breaches.append(broken)
+        breaches.sort(key=lambda b: b.seq)
+        return report
+    size = compact.size
+    beyond = sorted(s for s in expected.roots if s > size)
+    if beyond:
+        sources = sorted({source for source, _ in expected.roots[beyond[-1]]})
+        breaches.append(Breach(center_id, size + 1, None, Tamper.DELETED,
+                               f"链止于第 {size} 条，但已签名的树头覆盖到第 {beyond[-1]} 条（{'、'.join(sources)}）"
+                               f"the chain ends at seq {size}, a signed head ({', '.join(sources)}) covers "
+                               f"up to seq {beyond[-1]}: its tail was cut off"))
+    if stored_nodes:
+        level, index = min(stored_nodes, key=lambda k: k[1] << k[0])
+        breaches.append(Breach(center_id, size + 1, None, Tamper.DELETED,
+                               f"存储的子树根覆盖第 {(index << level) + 1} 至 {(index + 1) << level} 条，链止于第 {size} 条 "
+                               f"a stored subtree root covers seq {(index << level) + 1}–{(index + 1) << level}, "
+                               f"the chain ends at {size}"))
     head = session.get(LedgerHead, center_id)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
-        return Breach(center_id, expected_seq, None, Tamper.DELETED,
-                      f"链尾与记录的链头不符 chain ends at {expected_seq - 1}, head says {head.seq}")
-    return None
+    if head is not None and (head.seq, head.hash) != (size, prev):
+        breaches.append(Breach(center_id, min(head.seq, size) + 1, None, Tamper.DELETED,
+                               f"链尾与记录的链头不符 chain ends at {size}, head says {head.seq}"))
+    elif head is not None and head.frontier and head.frontier != compact.dumps():
+        breaches.append(Breach(center_id, size, None, Tamper.TREE,
+                               "链头保存的默克尔树状态与链不符 the tree state kept on the head differs from the chain"))
+    breaches.sort(key=lambda b: b.seq)
+    return report
 
 
-def verify_ledger(session: Session, key_seed_b64: str) -> tuple[int, Breach | None]:
-    """Verify every center's chain; returns (events checked, first breach or None)."""
-    public = signing_key(key_seed_b64).public_key()
-    centers = sorted(set(session.scalars(select(LedgerEvent.center_id).distinct()))
-                     | set(session.scalars(select(LedgerHead.center_id))), key=str)
-    total = 0
-    for center_id in centers:
-        breach = verify_chain(session, center_id, public)
-        if breach is not None:
-            return total, breach
-        head = session.get(LedgerHead, center_id)
-        total += head.seq if head else 0
-    return total, None
+def centers_of(session: Session, witness: Witnessed | None = None, log_name: str | None = None) -> list[uuid.UUID]:
+    """Every center with a log: in the ledger, its heads, its signed heads or at the witness."""
+    centers = (set(session.scalars(select(LedgerEvent.center_id).distinct()))
+               | set(session.scalars(select(LedgerHead.center_id)))
+               | set(session.scalars(select(LedgerTreeHead.center_id).distinct())))
+    if witness is not None:
+        prefix = origin_for(log_name or get_settings().ledger_log_name, "")
+        for origin in witness.origins():
+            if origin.startswith(prefix):
+                try:
+                    centers.add(uuid.UUID(origin[len(prefix):]))
+                except ValueError:
+                    continue
+    return sorted(centers, key=str)
+
+
+def verify_chains(session: Session, key: Verifier | str, *, witness: Witnessed | None = None) -> list[ChainReport]:
+    """``verify_chain`` for every center that has a log (also one known only to the witness)."""
+    verifier = verifier_of(key)
+    return [verify_chain(session, center_id, verifier, witness=witness)
+            for center_id in centers_of(session, witness, verifier.name)]
+
+
+def verify_ledger(session: Session, key: Verifier | str, *,
+                  witness: Witnessed | None = None) -> tuple[int, Breach | None]:
+    """Verify every center's log; returns (events checked, first breach or None). ``key`` is the
+    verifier key, or the signing seed for callers that hold it."""
+    reports = verify_chains(session, key, witness=witness)
+    breaches = [b for r in reports for b in r.breaches]
+    return sum(r.events for r in reports), (breaches[0] if breaches else None)

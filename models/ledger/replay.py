@@ -2,7 +2,8 @@
 
 Every case event keeps the rows it wrote (new rows whole, changed rows as their changed
 columns), so replaying folds them in ledger order and the result must equal the live projection
-exactly.
+exactly. Only rows at a position of a chain (seq ≥ 1) are folded: a row slipped in beside the
+chains (seq 0) changes nothing, and ``verify_chain`` names it.
 """
 from __future__ import annotations
 
@@ -19,17 +20,21 @@ from esupervision.models.tables import PROJECTIONS
 _BY_TABLE: dict[str, type[SQLModel]] = {m.__tablename__: m for m in PROJECTIONS}  # type: ignore[misc]
 
 
-def fold(session: Session, progress: Callable[[int], None] | None = None,
-         chunk: int = 5000) -> dict[str, dict[str, dict[str, Any]]]:
-    """The final version of every projected row, as the ledger says."""
+def fold(session: Session, progress: Callable[[int], None] | None = None, chunk: int = 5000,
+         writers: dict[tuple[str, str], tuple[Any, int]] | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """The final version of every projected row, as the ledger says; ``writers`` (if given) gets
+    the (center, seq) of the last event that wrote each (table, id)."""
     rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in _BY_TABLE}
     last_id = 0
     while True:
-        batch = session.execute(select(LedgerEvent.id, LedgerEvent.changes).where(
-            LedgerEvent.id > last_id).order_by(LedgerEvent.id).limit(chunk)).all()
+        batch = session.execute(select(LedgerEvent.id, LedgerEvent.changes, LedgerEvent.center_id, LedgerEvent.seq)
+                                .where(LedgerEvent.id > last_id).order_by(LedgerEvent.id).limit(chunk)).all()
         if not batch:
             return rows
-        for event_id, changes in batch:
+        for event_id, changes, center_id, seq in batch:
+            last_id = event_id
+            if seq < 1:
+                continue
             for change in changes:
                 table = rows.get(change["table"])
                 if table is None:
@@ -38,7 +43,8 @@ def fold(session: Session, progress: Callable[[int], None] | None = None,
                     table[change["id"]] = dict(change["values"])
                 else:                        # the columns that changed
                     table[change["id"]].update(change["set"])
-            last_id = event_id
+                if writers is not None:
+                    writers[(change["table"], change["id"])] = (center_id, seq)
         if progress:
             progress(len(batch))
 

@@ -30,8 +30,7 @@ class Transaction:
         self.settings = settings or get_settings()
         self.now = utc(now or timesource.now())
         self.actor = actor
-        self.ledger = Ledger(session, key_seed_b64=self.settings.ledger_signing_key,
-                             checkpoint_every=self.settings.ledger_checkpoint_every)
+        self.ledger = Ledger(session)
         self.announcements: list[Announcement] = []
         self._calendars: dict[uuid.UUID | None, WorkCalendar] = {}
         # Per-transaction lookups of the catalogue (items, departments ...), filled on demand.
