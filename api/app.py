@@ -32,6 +32,7 @@ from esupervision.api.live import LiveTransportWSHandler, LiveWSHandler
 from esupervision.api.schema import schema
 from esupervision.api.schema.supervision.publication import report_pdf_route
 from esupervision.api.schema.supervision.statistics import statistics_export_route
+from esupervision.api.warmup import warmed_up
 from esupervision.api.webhooks import twilio_routes
 from esupervision.notify.aliyun_reports import aliyun_report_routes
 from esupervision.models.clocks import timesource
@@ -106,7 +107,9 @@ class GraphQLApp(GraphQL):
         return UNSET
 
 
-def create_app(engine: Engine) -> Starlette:
+def create_app(engine: Engine, *, warm_up: bool = False) -> Starlette:
+    """The app; ``warm_up`` (``esv serve``): prepare what the first requests would pay for before
+    uvicorn opens the socket (``api.warmup``)."""
     metrics = Metrics()
     # Committed announcements reach this process's subscribers (with Redis, every process's).
     runtime.channel()
@@ -147,7 +150,7 @@ def create_app(engine: Engine) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Mount("/graphql", front),
         Route("/", overview_json),
-    ], middleware=[Middleware(MeasureRequests, metrics=metrics)])
+    ], middleware=[Middleware(MeasureRequests, metrics=metrics)], lifespan=warmed_up if warm_up else None)
     app.state.metrics = metrics
     app.state.compiled_pages = front
     return app
@@ -161,7 +164,7 @@ def app_from_settings() -> Starlette:
     speed = get_settings().speed
     if speed != 1:
         timesource.install(timesource.SpeedTime(speed))
-    return create_app(get_engine())
+    return create_app(get_engine(), warm_up=True)   # warmed up before this process accepts
 
 
 KNOWN_PATHS = ("/graphql", "/healthz", "/overview", "/metrics")

@@ -148,7 +148,8 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     if not no_worker:
         start_embedded_worker(engine)
     console.print(f"esupervision serving on http://{host}:{port}/  (健康检查 /healthz, 总览 /overview)")
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="info")
+    # The app warms up (api/warmup.py) before uvicorn opens the port.
+    uvicorn.run(create_app(engine, warm_up=True), host=host, port=port, log_level="info")
 
 
 @main.command()
