@@ -50,6 +50,7 @@ class Outcome(StrEnum):
 
 class SubjectType(StrEnum):
     CASE = "case"
+    LEGAL_LIMIT = "legal_limit"  # 法定时限: a case's legal limit beside its committed one (subject: the case)
     STEP = "step"
     ACCEPTANCE = "acceptance"   # art. 32: an online submission unanswered in 5 working days
     ORDER = "order"
@@ -137,7 +138,7 @@ _DEADLINE_MEMO_SIZE = 50_000
 def _deadline(calendar: WorkCalendar, started_at: datetime, limit: int, paused_days: int, basis: str,
               min_days: int, fraction: float) -> tuple[datetime, datetime, datetime, bool]:
     """(due_at, yellow_at, red_at, provisional) of a clock started at the UTC instant
-    ``started_at`` with ``limit`` days in force. Everything but a yellow-at-start depends on the
+    ``started_at`` with ``limit`` days in force. Everything but a yellow held to half the time depends on the
     start's local date alone, so a batch's clocks (a few start days, a few limits) share a memo
     kept on the calendar."""
     start = started_at.astimezone(LOCAL_TZ).date()
@@ -157,8 +158,10 @@ def _deadline(calendar: WorkCalendar, started_at: datetime, limit: int, paused_d
             memo.clear()
         found = memo[key] = (red_at - timedelta(seconds=1), yellow_at, red_at, provisional)
     due_at, yellow_at, red_at, provisional = found
-    # A limit no longer than its warning is yellow from the start: the instant, not the day.
-    return due_at, started_at if yellow_at is None else yellow_at, red_at, provisional
+    # Never yellow before half the clock's time has passed: a step of 1 working day (whose warning
+    # is its whole limit) would otherwise be yellow from its first second and warn of nothing.
+    half = started_at + (red_at - started_at) / 2
+    return due_at, half if yellow_at is None or yellow_at < half else yellow_at, red_at, provisional
 
 
 def fixed_deadline(started_at: datetime, due_at: datetime, *, limit_days: int,

@@ -15,11 +15,14 @@ from sqlmodel import Session
 from esupervision.importing import load_cases
 from esupervision.importing.run import import_file
 from esupervision.models.cases.case import Case
+from esupervision.models.clocks.calendar import default_calendar
 from esupervision.models.clocks.clock import Clock, local_date
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.ledger.ledger import LedgerEvent
 from esupervision.models.cases.report import CaseAction
 from tests.cases.test_import_readers import EXAMPLE_CSV, data_file
+
+CAL = default_calendar()
 
 
 def outcomes(engine, numbers) -> dict[str, str | None]:
@@ -68,7 +71,8 @@ def test_bpic15_outcomes_follow_the_legal_term_in_natural_days(engine):
             elif ev.action is CaseAction.SUPPLEMENT_RECEIVED and paused_at is not None:
                 given_back += (local_date(ev.occurred_at) - local_date(paused_at)).days
                 paused_at = None
-        due_day = local_date(start) + timedelta(days=case.catalogue.committed_days + given_back)
+        # The last day of a natural-day period moves off a rest day (民法典 203).
+        due_day = CAL.natural_period_end(local_date(start), case.catalogue.committed_days + given_back)
         expected[case.number] = "overdue" if local_date(case.events[-1].occurred_at) > due_day else "in time"
     got = outcomes(engine, expected)
     assert {n: ("overdue" if o == "overdue" else "in time") for n, o in got.items()} == expected

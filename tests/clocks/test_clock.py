@@ -116,6 +116,31 @@ def test_natural_day_deadline_never_lands_on_a_rest_day(started, limit):
                                     for k in range((due_day - first).days))
 
 
+def test_a_one_day_step_is_not_yellow_from_its_first_second():
+    """Yellow warns of a deadline near (README "How time limits are counted": at most from half the
+    clock's time): a step of 1 working day started Monday 10:00 is white until half its time."""
+    started = datetime(2026, 11, 23, 10, tzinfo=SH)
+    clock = new_clock(started, 1)
+    assert clock.red_at == datetime(2026, 11, 25, 0, 0, tzinfo=SH)
+    assert clock.yellow_at == started + (clock.red_at - started) / 2 == datetime(2026, 11, 24, 5, 0, tzinfo=SH)
+    assert light_at(clock, started + timedelta(hours=1)).light is Light.WHITE
+    assert light_at(clock, datetime(2026, 11, 24, 6, 0, tzinfo=SH)).light is Light.YELLOW
+    # A same-day limit (当日办结) too: yellow at half the day that is left.
+    same_day = new_clock(started, 0)
+    assert same_day.yellow_at == datetime(2026, 11, 23, 17, 0, tzinfo=SH)
+    # A longer limit keeps its rule: 10 working days (due Monday 12-07) are yellow from the
+    # midnight starting the last 2 working days (Friday 12-04).
+    ten = new_clock(started, 10)
+    assert ten.yellow_at == datetime(2026, 12, 4, 0, 0, tzinfo=SH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(started=instants, limit=limits, basis=bases)
+def test_yellow_never_comes_before_half_the_time(started, limit, basis):
+    clock = new_clock(started, limit, basis)
+    assert started + (clock.red_at - started) / 2 <= clock.yellow_at <= clock.red_at
+
+
 def test_national_day_week_is_skipped():
     # Accepted Sunday 2024-09-29 (a 调休 working day): 3 working days are 9-30, 10-08, 10-09.
     deadline = compute_deadline(CAL, started_at=datetime(2024, 9, 29, 10, tzinfo=SH), limit_days=3,
