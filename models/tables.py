@@ -1,7 +1,7 @@
 """Imports every table module so ``SQLModel.metadata`` knows the whole schema (Alembic, tests)."""
-from esupervision.models.access import account, apikey, audit, login_code  # noqa: F401
+from esupervision.models.access import account, apikey, audit, idempotency, login_code  # noqa: F401
 from esupervision.models.cases import case
-from esupervision.models.catalogue import catalogue  # noqa: F401
+from esupervision.models.catalogue import catalogue, numbering  # noqa: F401
 from esupervision.models.clocks import calendar, clock, tally  # noqa: F401
 from esupervision.models.ledger import ledger  # noqa: F401
 from esupervision.models.notices import notice  # noqa: F401

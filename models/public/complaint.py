@@ -24,6 +24,7 @@ from esupervision.models.base import UTCDateTime, new_id
 from esupervision.models.cases.case import Case
 from esupervision.models.cases.casework import row_change
 from esupervision.models.catalogue.catalogue import Center, Department, Staff
+from esupervision.models.catalogue.numbering import next_number
 from esupervision.models.clocks.clock import Clock, ClockState, SubjectType, local_date
 from esupervision.models.clocks.clockbook import ClockBook
 from esupervision.models.errors import DomainError, ErrorCode
@@ -142,11 +143,10 @@ def _center_for(tx: "Transaction", code: str | None) -> Center:
     return center
 
 
-def _next_number(tx: "Transaction", kind: ComplaintKind) -> str:
-    prefix = ("TS" if kind is ComplaintKind.COMPLAINT else "ZX") + local_date(tx.now).strftime("%Y%m%d")
-    taken = tx.session.scalar(select(func.max(Complaint.number))
-                              .where(Complaint.number.startswith(prefix)))  # type: ignore[attr-defined]
-    return f"{prefix}{int(taken[len(prefix):]) + 1 if taken else 1:04d}"
+def _next_number(tx: "Transaction", kind: ComplaintKind, center_id: uuid.UUID) -> str:
+    # Sequential per center and local day (TS-QH-20261126-0001): read out on the phone and in SMS.
+    return next_number(tx.session, kind="TS" if kind is ComplaintKind.COMPLAINT else "ZX", center_id=center_id,
+                       day=local_date(tx.now), existing=Complaint.number)
 
 
 def _linked_case(tx: "Transaction", filer: Viewer, phone: str, case_number: str | None) -> Case | None:
@@ -191,7 +191,7 @@ def file_complaint(tx: "Transaction", *, filer: Viewer, kind: ComplaintKind, con
     case = _linked_case(tx, filer, stored_phone, case_number)
     center = tx.session.get(Center, case.center_id) if case else _center_for(tx, center_code)
     assert center is not None
-    complaint = Complaint(number=_next_number(tx, kind), kind=kind.value, channel=channel, center_id=center.id,
+    complaint = Complaint(number=_next_number(tx, kind, center.id), kind=kind.value, channel=channel, center_id=center.id,
                           complainant_name=(name or "").strip() or None, complainant_phone=stored_phone,
                           content=text, filed_at=tx.now,
                           case_number_given=case_number.strip().upper() if case_number and case is None else None)
@@ -370,7 +370,7 @@ def _conditions(flt: ComplaintFilter, now: datetime) -> tuple[list[ColumnElement
     if flt.lights:
         need_clock = True
         conds.append(and_(Clock.state == ClockState.RUNNING.value,
-                          or_(*[light_condition(Light(light), now) for light in flt.lights])))
+                          or_(*[light_condition(Light(light), now) for light in dict.fromkeys(flt.lights)])))
     return conds, need_clock
 
 

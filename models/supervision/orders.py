@@ -28,6 +28,7 @@ from esupervision.models.access.scope import Role, Viewer
 from esupervision.models.base import UTCDateTime, new_id
 from esupervision.models.cases.case import FINAL, Case, Step, StepStatus
 from esupervision.models.catalogue.catalogue import Center, Department, Staff, Window
+from esupervision.models.catalogue.numbering import next_number
 from esupervision.models.clocks.clock import Basis, Clock, ClockState, SubjectType, WarningRule, compute_deadline, local_date
 from esupervision.models.clocks.clockbook import ClockBook
 from esupervision.models.errors import DomainError, ErrorCode
@@ -271,9 +272,9 @@ def _reply_days(days: int) -> int:
     return days
 
 
-def _number(prefix: str, row_id: uuid.UUID, at: datetime) -> str:
-    # Local date plus the id's random tail: unique without a counter every writer would fight over.
-    return f"{prefix}{local_date(at):%Y%m%d}-{row_id.hex[-6:].upper()}"
+def _number(tx: Transaction, prefix: str, center_id: uuid.UUID, existing: Any) -> str:
+    # Sequential per center and local day, read out on the phone and in SMS (CB-QH-20261208-0001).
+    return next_number(tx.session, kind=prefix, center_id=center_id, day=local_date(tx.now), existing=existing)
 
 
 def _change(row: SQLModel) -> dict[str, Any]:
@@ -324,7 +325,7 @@ def create_urge(tx: Transaction, *, target: Target, message: str, by: Viewer | N
                           target=resolved.label)
     urge_id = new_id()
     actor = by.actor if by else RULES_ACTOR
-    urge = Urge(id=urge_id, number=_number("CB", urge_id, tx.now), message=message, created_at=tx.now,
+    urge = Urge(id=urge_id, number=_number(tx, "CB", resolved.center_id, Urge.number), message=message, created_at=tx.now,
                 created_by=actor, rule_id=rule.id if rule else None,
                 reply_due_at=reply_due(tx, resolved.center_id, reply_days), **_places(resolved))
     tx.session.add(urge)
@@ -403,7 +404,7 @@ def issue_order(tx: Transaction, *, target: Target, message: str, by: Viewer | N
     clock = clocks.start(center_id=resolved.center_id, subject_type=SubjectType.ORDER, subject_id=order_id,
                          limit_days=reply_days, department_id=resolved.department_id, window_id=resolved.window_id)
     actor = by.actor if by else RULES_ACTOR
-    order = SupervisionOrder(id=order_id, number=_number("DB", order_id, tx.now), message=message,
+    order = SupervisionOrder(id=order_id, number=_number(tx, "DB", resolved.center_id, SupervisionOrder.number), message=message,
                              issued_at=tx.now, issued_by=actor, rule_id=rule.id if rule else None,
                              reply_days=reply_days, first_due_at=clock.due_at, due_at=clock.due_at,
                              clock_id=clock.id, **_places(resolved))

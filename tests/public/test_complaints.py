@@ -79,7 +79,7 @@ def notices(engine, template: str) -> list[Notice]:
 
 def test_a_public_complaint_waits_for_assignment_on_its_own_clock(city):
     complaint = file(city, phone="139 0013 9000", name="赵先生")
-    assert complaint.number == "TS202611260001" and complaint.status == "filed" and complaint.department_id is None
+    assert complaint.number == "TS-C01-20261126-0001" and complaint.status == "filed" and complaint.department_id is None
     assert complaint.complainant_phone == "13900139000"
     with Session(city) as s:
         clock = s.get(Clock, complaint.clock_id)
@@ -88,10 +88,10 @@ def test_a_public_complaint_waits_for_assignment_on_its_own_clock(city):
     assert complaint.due_at == clock.due_at == datetime(2026, 12, 3, 23, 59, 59, tzinfo=SH)
     assert center.code == "C01"   # no case named: the top-level center
     [told] = notices(city, "complaint_received")
-    assert told.recipient == "+8613900139000" and told.params["complaint"] == "TS202611260001"
+    assert told.recipient == "+8613900139000" and told.params["complaint"] == "TS-C01-20261126-0001"
     consultation = file(city, kind=ComplaintKind.CONSULTATION, content="营业执照办理需要哪些材料？",
                         phone="13900139000")
-    assert consultation.number == "ZX202611260001"
+    assert consultation.number == "ZX-C01-20261126-0001"
     with Session(city) as s:
         assert s.get(Clock, consultation.clock_id).limit_days == 2
 
@@ -137,7 +137,7 @@ def test_one_phone_files_a_bounded_number_a_day(city, fixed_time, monkeypatch):
         file(city, phone="13900139000")
     assert flood.value.code == ErrorCode.RATE_LIMITED and state(city) == before
     fixed_time.advance(hours=25)
-    assert file(city, phone="13900139000").number == "TS202611270001"
+    assert file(city, phone="13900139000").number == "TS-C01-20261127-0001"
 
 
 def test_assigned_then_answered_in_time_and_the_answer_goes_by_sms(city, fixed_time):
@@ -282,14 +282,14 @@ def sms(city):
 
 def test_an_sms_files_a_complaint_from_any_number(sms, city):
     answer = sms("+14155552671", "投诉：3号窗口中午无人值守")
-    assert "TS202611260001" in answer and "已登记" in answer
+    assert "TS-C01-20261126-0001" in answer and "已登记" in answer
     with Session(city) as s:
         complaint = s.scalars(select(Complaint)).one()
     assert (complaint.channel, complaint.content, complaint.complainant_phone, complaint.status) == \
         ("sms", "3号窗口中午无人值守", "+14155552671", "filed")
     # From the applicant's own phone, naming their case: tied to it and its department.
     answer = sms("+8613800138000", "咨询 QH2026112600001 什么时候可以领证")
-    assert "ZX202611260001" in answer
+    assert "ZX-C01-20261126-0001" in answer
     with Session(city) as s:
         consultation = s.scalars(select(Complaint).where(Complaint.kind == "consultation")).one()
         assert consultation.case_id is not None and consultation.status == "assigned"

@@ -100,7 +100,7 @@ def test_urge_tells_the_staff_handling_the_case_by_sms_and_live(engine, fixed_ti
         row = s.get(Urge, urge.id)
         assert row.staff_id == city["s02"] and row.window_id == city["w2"] and row.department_id == city["market"]
         assert row.case_id is not None and row.item_id is not None and row.reply_due_at > fixed_time.now()
-        assert row.number.startswith("CB20261126-")
+        assert row.number == "CB-C01-20261126-0001"   # sequential per center and day
         notice = s.scalars(select(Notice).where(Notice.subject_id == urge.id)).one()
         assert (notice.template, notice.channel, notice.recipient, notice.staff_id) == \
             ("urge", "sms", "+8613900000002", city["s02"])
@@ -413,3 +413,43 @@ def test_a_step_rule_urges_the_step_that_turned_red(engine, fixed_time, city):
         step = s.scalars(select(Step).where(Step.name == "受理")).one()
         urge = s.scalars(select(Urge)).one()
     assert (urge.target_kind, urge.step_id, urge.rule_id, urge.created_by) == ("step", step.id, rule.id, "system:rules")
+
+
+def test_document_numbers_run_per_center_and_day_and_two_writers_never_share_one(engine, fixed_time, city):
+    """Urge, order and complaint numbers are read out on the phone (CB-C01-20261126-0001): sequential
+    per center and local day, unique across centers; writers at once get consecutive numbers."""
+    import threading
+
+    from esupervision.models.catalogue.numbering import next_number
+
+    with Session(engine) as s:
+        city_id = s.scalars(select(Center.id).where(Center.code == "C01")).one()
+        county_id = s.scalars(select(Center.id).where(Center.code == "C01-X1")).one()
+    day = fixed_time.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    with transaction(engine) as tx:
+        first = next_number(tx.session, kind="CB", center_id=city_id, day=day, existing=Urge.number)
+        second = next_number(tx.session, kind="CB", center_id=city_id, day=day, existing=Urge.number)
+        county = next_number(tx.session, kind="CB", center_id=county_id, day=day, existing=Urge.number)
+        order = next_number(tx.session, kind="DB", center_id=city_id, day=day, existing=SupervisionOrder.number)
+    assert (first, second) == ("CB-C01-20261126-0001", "CB-C01-20261126-0002")
+    assert county == "CB-C01-X1-20261126-0001" and order == "DB-C01-20261126-0001"
+    with pytest.raises(RuntimeError):   # a transaction that rolls back gives its number back
+        with transaction(engine) as tx:
+            next_number(tx.session, kind="CB", center_id=city_id, day=day)
+            raise RuntimeError("rolled back")
+
+    taken: list[str] = []
+    start = threading.Barrier(4)
+
+    def writer() -> None:
+        start.wait()
+        for _ in range(5):
+            with transaction(engine) as tx:
+                taken.append(next_number(tx.session, kind="CB", center_id=city_id, day=day))
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == [f"CB-C01-20261126-{n:04d}" for n in range(3, 23)]
