@@ -16,6 +16,7 @@ from esupervision.api.schema.catalogue.catalogue import CatalogueMutation, Catal
 from esupervision.api.schema.public.complaint import ComplaintMutation, ComplaintQuery
 from esupervision.api.schema.public.evaluation import EvaluationMutation, EvaluationQuery
 from esupervision.api.schema.cases.notice import NoticeQuery, NoticeSubscription
+from esupervision.api.schema.duties import enforce_duties
 from esupervision.api.schema.public.overview import OverviewQuery
 from esupervision.api.schema.supervision.publication import PublicationMutation, PublicationQuery
 from esupervision.api.schema.supervision.statistics import StatisticsQuery
@@ -26,9 +27,10 @@ from esupervision.api.schema.subscription import Subscription, SubscriptionResul
 Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
                               ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery,
                               AccountabilityQuery, NoticeQuery))
-Mutation = merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation, TenderMutation, PublicationMutation,
-                                    ComplaintMutation, EvaluationMutation, SupervisionMutation,
-                                    AccountabilityMutation))
+# Every mutation passes the role × operation matrix first (models/access/duties.py, decision 9).
+Mutation = enforce_duties(merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation, TenderMutation,
+                                                   PublicationMutation, ComplaintMutation, EvaluationMutation,
+                                                   SupervisionMutation, AccountabilityMutation)))
 Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription,
                                             NoticeSubscription))
 

@@ -80,8 +80,9 @@ def test_nobody_reads_a_sealed_bid_before_the_opening(api, role):
 
 def test_after_the_opening_bids_are_read_and_every_read_recorded(api, fixed_time):
     fixed_time.set(DEADLINE + timedelta(minutes=5))
+    # The trading center's system opens the bids (DESIGN decision 9: supervision never does).
     opened = api.data(f'mutation {{ openBids(code: "{CODE}", occurredAt: "{DEADLINE.isoformat()}") {{ stage openedAt }} }}',
-                      **as_role(api, "center_admin"))["openBids"]
+                      **as_role(api, "department_system"))["openBids"]
     assert opened["stage"] == "EVALUATION"
     bids = api.data(f'{{ tender(code: "{CODE}") {{ bids {{ bidderCode price content }} }} }}',
                     **as_role(api, "supervisor"))["tender"]["bids"]
@@ -135,16 +136,17 @@ def test_mutations_refuse_breaches_naming_the_article(api, fixed_time):
     fixed_time.set(DEADLINE + timedelta(minutes=5))
     body = api(f'''mutation {{ submitBid(input: {{code: "{CODE}", bidder: "戊", bidderCode: "91E", price: 1,
                occurredAt: "{(DEADLINE + timedelta(minutes=1)).isoformat()}"}}) {{ bidCount }} }}''',
-               **as_role(api, "center_admin"))
+               **as_role(api, "department_system"))
     error = body["errors"][0]
     assert error["extensions"]["code"] == "BID_AFTER_DEADLINE" and error["extensions"]["article"] == "法 28"
     assert "法 28" in error["message"]
     members = json.dumps(COMMITTEE[:4], ensure_ascii=False).replace('"name"', "name").replace('"kind"', "kind")
     assert api.error_codes(f'mutation {{ formCommittee(code: "{CODE}", members: {members}) {{ code }} }}',
-                           **as_role(api, "center_admin")) == ["COMMITTEE_INVALID"]
-    # a center admin of another center is told the tender does not exist
-    assert api.error_codes(f'mutation {{ openBids(code: "{CODE}") {{ code }} }}', **as_role(api, "department_leader")) \
-        == ["FORBIDDEN"]
+                           **as_role(api, "department_system")) == ["COMMITTEE_INVALID"]
+    # Supervision, the center's management and the authority's leader never open bids (decision 9).
+    for role in ("supervisor", "center_admin", "department_leader"):
+        assert api.error_codes(f'mutation {{ openBids(code: "{CODE}") {{ code }} }}', **as_role(api, role)) \
+            == ["FORBIDDEN"], role
 
 
 def test_report_tender_events_idempotent_per_event(api, fixed_time):
@@ -274,3 +276,19 @@ def test_tender_subscriptions_resume_from_their_cursor(api, fixed_time):
         ws.__exit__(None, None, None)
     finally:
         set_publisher(previous)
+
+
+def test_tender_work_only_within_what_the_viewer_reads(api, fixed_time):
+    # DESIGN decision 11: the authority's leader acts on the tenders it supervises (tender_scope), and
+    # a tender outside that is answered exactly as one that does not exist.
+    fixed_time.set(DEADLINE + timedelta(minutes=5))
+    stranger = Viewer(role=Role.DEPARTMENT_LEADER, username="other", department_id=api.viewers["window_staff"].department_id,
+                      center_id=api.viewers["center_admin"].center_id)
+    token = issue_access_token(stranger, now=timesource.now())
+
+    def refusal(code: str) -> dict:
+        (error,) = api(f'mutation {{ acceptComplaint(code: "{code}", accepted: true) {{ code }} }}', token=token)["errors"]
+        return {"message": error["message"].replace(code, "T"), "code": error["extensions"]["code"],
+                "tender": error["extensions"].get("tender", "").replace(code, "T")}
+    assert refusal(CODE) == refusal("ZB-NO-SUCH") == {"message": "招标项目 T 不存在", "code": "TENDER_NOT_FOUND",
+                                                      "tender": "T"}

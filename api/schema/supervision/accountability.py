@@ -40,8 +40,6 @@ AppealStatusEnum = strawberry.enum(domain.AppealStatus, name="AppealStatus", des
 AppealOutcomeEnum = strawberry.enum(domain.AppealOutcome, name="AppealOutcome", description="撤销、退回或提请上级")
 
 READERS = (Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER, Role.WINDOW_STAFF)
-DECIDERS = (Role.SUPERVISOR,)
-APPELLANTS = (Role.DEPARTMENT_LEADER, Role.CENTER_ADMIN)
 
 
 
@@ -422,9 +420,9 @@ class AppealInput:
     evidence: list[str] = strawberry.field(default_factory=list, description="证据：文件、链接、账本事件编号等")
 
 
-async def _write(info: Info, roles: tuple[Role, ...], fn: Any) -> Any:
+async def _write(info: Info, fn: Any) -> Any:
     """Run ``fn(tx, who)`` in one transaction as the viewer; the row it returns, read afterwards."""
-    who = require(info, *roles)
+    who = viewer(info)   # its role passed the duty matrix (api/schema/duties.py)
 
     def run() -> Any:
         with transaction(info.context.engine, actor=who.actor) as tx:
@@ -452,29 +450,28 @@ class AccountabilityMutation:
                     {"note": input.evidence} if input.evidence is not None else None))
             _center_check(who, fault.center_id)
             return fault
-        return FaultNode.from_row(await _write(info, (Role.SUPERVISOR, Role.CENTER_ADMIN), act))
+        return FaultNode.from_row(await _write(info, act))
 
     @strawberry.mutation(description="新建效能责任追究规则（监察人员）；引用不存在的差错类型将被拒绝")
     async def create_accountability_rule(self, info: Info, input: AccountabilityRuleInput) -> RuleNode:
         spec = input.to_domain()
-        return RuleNode.from_row(await _write(info, DECIDERS, lambda tx, who: domain.create_rule(tx, spec)))
+        return RuleNode.from_row(await _write(info, lambda tx, who: domain.create_rule(tx, spec)))
 
     @strawberry.mutation(description="修改效能责任追究规则（已产生的建议不变）")
     async def update_accountability_rule(self, info: Info, id: strawberry.ID, input: AccountabilityRuleInput) -> RuleNode:
         spec, rule_id = input.to_domain(), parse_id(id)
-        return RuleNode.from_row(await _write(info, DECIDERS, lambda tx, who: domain.update_rule(tx, rule_id, spec)))
+        return RuleNode.from_row(await _write(info, lambda tx, who: domain.update_rule(tx, rule_id, spec)))
 
     @strawberry.mutation(description="停用（或重新启用）规则；停用的规则不再产生建议，已有建议保留")
     async def set_accountability_rule_active(self, info: Info, id: strawberry.ID, active: bool) -> RuleNode:
         rule_id = parse_id(id)
-        return RuleNode.from_row(await _write(info, DECIDERS,
-                                              lambda tx, who: domain.set_rule_active(tx, rule_id, active)))
+        return RuleNode.from_row(await _write(info, lambda tx, who: domain.set_rule_active(tx, rule_id, active)))
 
     @strawberry.mutation(description="处理责任追究建议：确认、改变（另选处理方式并说明理由）或不予追究（说明理由）")
     async def decide_suggestion(self, info: Info, id: strawberry.ID, decision: SuggestionDecisionEnum,  # type: ignore[valid-type]
                                 reason: str | None = None, sanction: SanctionEnum | None = None) -> SuggestionNode:  # type: ignore[valid-type]
         suggestion_id = parse_id(id)
-        row = await _write(info, DECIDERS, lambda tx, who: domain.decide_suggestion(
+        row = await _write(info, lambda tx, who: domain.decide_suggestion(
             tx, suggestion_id=suggestion_id, decision=domain.SuggestionDecision(decision.value), reason=reason,
             sanction=sanction.value if sanction is not None else None))
         return SuggestionNode.from_row(row)
@@ -482,7 +479,7 @@ class AccountabilityMutation:
     @strawberry.mutation(description="申诉（部门领导）：对本部门的差错认定或责任追究提出异议并附证据")
     async def appeal(self, info: Info, input: AppealInput) -> AppealNode:
         subject_id = parse_id(input.subject_id)
-        row = await _write(info, APPELLANTS, lambda tx, who: domain.file_appeal(
+        row = await _write(info, lambda tx, who: domain.file_appeal(
             tx, viewer=who, subject_type=input.subject_type, subject_id=subject_id, reason=input.reason,
             evidence=input.evidence))
         return AppealNode.from_row(row)
@@ -491,11 +488,11 @@ class AccountabilityMutation:
     async def decide_appeal(self, info: Info, id: strawberry.ID, outcome: AppealOutcomeEnum,  # type: ignore[valid-type]
                             reason: str) -> AppealNode:
         appeal_id = parse_id(id)
-        row = await _write(info, DECIDERS, lambda tx, who: domain.decide_appeal(
+        row = await _write(info, lambda tx, who: domain.decide_appeal(
             tx, appeal_id=appeal_id, outcome=domain.AppealOutcome(outcome.value), reason=reason))
         return AppealNode.from_row(row)
 
     @strawberry.mutation(description="对全部账本重新推导差错（导入历史后使用）；已有差错不重复；返回新增条数")
     async def derive_faults(self, info: Info) -> int:
         from esupervision.models.supervision.fault_detection import derive_all
-        return await _write(info, DECIDERS, lambda tx, who: derive_all(tx))
+        return await _write(info, lambda tx, who: derive_all(tx))

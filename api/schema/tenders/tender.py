@@ -35,7 +35,6 @@ TenderStageEnum = strawberry.enum(DomainStage, name="TenderStage", description="
 TenderActionEnum = strawberry.enum(TenderAction, name="TenderAction", description="招投标阶段事件")
 
 READERS = (Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER, Role.DEPARTMENT_SYSTEM)
-ACTORS = (Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_SYSTEM)
 FLAG_READERS = (Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER)
 
 
@@ -337,27 +336,32 @@ class TenderQuery:
 
 # ----------------------------------------------------------------------------- mutations
 
-def _refusal_outside_center(session: Any, who: Any, events: list[domain.TenderEvent]) -> list[DomainError | None]:
-    """A center's people and system act only on their own center's tenders; anything else is
-    answered as if the tender did not exist."""
-    if who.role is Role.SUPERVISOR:
-        return [None] * len(events)
+def _tender_not_found(code: str) -> DomainError:
+    """The one answer for a tender that does not exist and for one the viewer may not act on (the
+    core's own words)."""
+    return DomainError(ErrorCode.TENDER_NOT_FOUND, f"招标项目 {code} 不存在", tender=code)
+
+
+def _refusal_outside_scope(session: Any, who: Any, events: list[domain.TenderEvent]) -> list[DomainError | None]:
+    """Per event, None when ``who`` may act on its tender, else the refusal (decisions 9 and 11): a
+    tender that exists only within ``tender_scope`` (what the viewer reads), a new one (publish)
+    only in the viewer's own center. Every refusal reads as "no such tender"."""
     from esupervision.models.catalogue.catalogue import Center as CenterRow
     codes = sorted({e.tender_code for e in events})
-    owner = dict(session.execute(select(domain.Tender.code, domain.Tender.center_id)
-                                 .where(domain.Tender.code.in_(codes))).all())  # type: ignore[attr-defined]
+    readable: dict[str, bool] = {
+        code: bool(mine) for code, mine in session.execute(
+            select(domain.Tender.code, domain.tender_scope(who).label("mine"))
+            .where(domain.Tender.code.in_(codes)))}  # type: ignore[attr-defined]
     out: list[DomainError | None] = []
     for ev in events:
-        center_id = owner.get(ev.tender_code)
-        if center_id is None and ev.action is TenderAction.PUBLISH:
+        allowed = readable.get(ev.tender_code)
+        if allowed is None and ev.action is TenderAction.PUBLISH:
             code = ev.attributes.get("center_code")
             center_id = session.scalar(select(CenterRow.id).where(CenterRow.code == code)) if code else None
             if center_id is not None:
-                owner[ev.tender_code] = center_id
-        if center_id is None or center_id == who.center_id:
-            out.append(None)
-        else:
-            out.append(DomainError(ErrorCode.TENDER_NOT_FOUND, f"招标项目 {ev.tender_code} 不存在", tender=ev.tender_code))
+                allowed = readable[ev.tender_code] = who.role is Role.SUPERVISOR or (
+                    who.role in (Role.CENTER_ADMIN, Role.DEPARTMENT_SYSTEM) and center_id == who.center_id)
+        out.append(None if allowed is None or allowed else _tender_not_found(ev.tender_code))
     return out
 
 
@@ -367,7 +371,7 @@ def _source(who: Any) -> str:
 
 async def _act(info: Info, code: str, action: TenderAction, attributes: dict[str, Any], *,
                occurred_at: datetime | None = None, client_event_id: str | None = None) -> TenderNode:
-    who = require(info, *ACTORS)
+    who = viewer(info)   # its role passed the duty matrix (api/schema/duties.py)
     now = info.context.now
     at = occurred_at or now
     if at.tzinfo is None:
@@ -378,15 +382,20 @@ async def _act(info: Info, code: str, action: TenderAction, attributes: dict[str
 
     def run() -> domain.Tender | None:
         with transaction(info.context.engine, actor=who.actor) as tx:
-            refusal = _refusal_outside_center(tx.session, who, [event])[0]
+            # The scope the viewer reads is the scope it acts in: checked before the change and on
+            # its result, inside this transaction.
+            refusal = _refusal_outside_scope(tx.session, who, [event])[0]
             if refusal is not None:
                 raise refusal
             domain.handle_tender_event(tx, event, source=_source(who))
+            tx.flush()
+            if domain.get_tender(tx.session, viewer=who, code=code) is None:
+                raise _tender_not_found(code)
         with transaction(info.context.engine) as tx:
             return domain.get_tender(tx.session, viewer=who, code=code)
     row = await info.context.call(run)
-    if row is None:
-        raise DomainError(ErrorCode.TENDER_NOT_FOUND, f"招标项目 {code} 不存在", tender=code)
+    if row is None:   # committed, then moved out of this viewer's scope by someone else meanwhile
+        raise _tender_not_found(code)
     return TenderNode.from_row(row)
 
 
@@ -583,14 +592,14 @@ class TenderMutation:
 
     @strawberry.mutation(description="交易中心系统报送招投标事件（API 密钥）；按事件逐条返回结果，按来源事件编号幂等")
     async def report_tender_events(self, info: Info, events: list["TenderEventInput"]) -> list[EventResult]:
-        who = require(info, Role.DEPARTMENT_SYSTEM, Role.SUPERVISOR)
+        who = viewer(info)   # a trading center's system (the duty matrix, api/schema/duties.py)
         if len(events) > 1000:
             raise DomainError(ErrorCode.BAD_INPUT, "每批最多 1000 条事件 at most 1000 events a batch")
         reported = [e.to_domain() for e in events]
 
         def run() -> list[EventResult]:
             with transaction(info.context.engine, actor=who.actor) as tx:
-                refusals = _refusal_outside_center(tx.session, who, reported)
+                refusals = _refusal_outside_scope(tx.session, who, reported)
                 allowed = [ev for ev, refusal in zip(reported, refusals) if refusal is None]
                 outcomes = domain.ingest_tender_events(tx, allowed, source=_source(who))
             return event_results(reported, refusals, outcomes)
