@@ -197,11 +197,12 @@ class SupervisionStory:
                               message="办件已超期2个工作日仍未办结，请查明原因并限期反馈。", days=2, reply_days=2)):
             self._act(at, actor, lambda tx, spec=spec: sup.create_rule(tx, spec=spec, by=SUPERVISOR),
                       "supervision_rules")
-        for spec in (acc.RuleSpec(name="一季度内办件超期2次：诫勉谈话", fault_kinds=["case_overdue"],
-                                  subject_level="staff", threshold=2, period="quarter", sanction="admonishing_talk"),
-                     acc.RuleSpec(name="一季度内办件超期3次：通报批评", fault_kinds=["case_overdue"],
-                                  subject_level="staff", threshold=3, period="quarter",
+        # 问责条例 第八条: 通报 is lighter than 诫勉, so two overdue cases are criticised, three admonished.
+        for spec in (acc.RuleSpec(name="一季度内办件超期2次：通报批评", fault_kinds=["case_overdue"],
+                                  subject_level="staff", threshold=2, period="quarter",
                                   sanction="circulated_criticism", show_names=True),
+                     acc.RuleSpec(name="一季度内办件超期3次：诫勉谈话", fault_kinds=["case_overdue"],
+                                  subject_level="staff", threshold=3, period="quarter", sanction="admonishing_talk"),
                      acc.RuleSpec(name="督办逾期未反馈：效能告诫", fault_kinds=["order_unanswered"],
                                   subject_level="department", threshold=1, period="month",
                                   sanction="efficiency_warning")):

@@ -54,6 +54,9 @@ class ErrorCode(StrEnum):
     LOGIN_CODE_INVALID = "LOGIN_CODE_INVALID"      # wrong code; the code stays alive for a few more tries
     LOGIN_CODE_EXPIRED = "LOGIN_CODE_EXPIRED"      # no live code: expired, used, or killed by wrong tries
     API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"            # the key came before with another request
+    IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"  # its first request is still running
+    IDEMPOTENCY_ANSWER_LOST = "IDEMPOTENCY_ANSWER_LOST"          # its first request took effect, answer lost
     INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
     # API input
     BAD_CURSOR = "BAD_CURSOR"
@@ -61,6 +64,9 @@ class ErrorCode(StrEnum):
     BAD_INPUT = "BAD_INPUT"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"        # estimated cost over the limit
     QUERY_TOO_LARGE = "QUERY_TOO_LARGE"            # too many tokens to parse
+    VARIABLES_TOO_DEEP = "VARIABLES_TOO_DEEP"      # variables nested deeper than allowed
+    VARIABLES_TOO_LONG = "VARIABLES_TOO_LONG"      # a list in the variables longer than allowed
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE"        # a request body over the size limit (HTTP 413)
     # efficiency statistics
     INVALID_PERIOD = "INVALID_PERIOD"                # a statistics period that ends before it starts
     STATISTICS_FILTER_UNSUPPORTED = "STATISTICS_FILTER_UNSUPPORTED"  # staff and item together
@@ -113,6 +119,7 @@ class ErrorCode(StrEnum):
     EVIDENCE_NOT_FOUND = "EVIDENCE_NOT_FOUND"        # a cited ledger event that does not exist
     ACCOUNTABILITY_RULE_NOT_FOUND = "ACCOUNTABILITY_RULE_NOT_FOUND"
     ACCOUNTABILITY_RULE_INVALID = "ACCOUNTABILITY_RULE_INVALID"  # threshold, level, period or sanction
+    SANCTION_ORDER = "SANCTION_ORDER"                # more faults would get a lighter measure than fewer
     SUGGESTION_NOT_FOUND = "SUGGESTION_NOT_FOUND"
     SUGGESTION_DECIDED = "SUGGESTION_DECIDED"        # decided already: a decision is taken once
     REASON_REQUIRED = "REASON_REQUIRED"

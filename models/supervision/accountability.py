@@ -46,6 +46,7 @@ class FaultCategory(StrEnum):
 
 class FaultKind(StrEnum):
     CASE_OVERDUE = "case_overdue"                      # 办件超期
+    LEGAL_LIMIT_EXCEEDED = "legal_limit_exceeded"      # 超过法定时限（行政许可法第四十二条）
     STEP_OVERDUE = "step_overdue"                      # 环节超时（办件整体按时也算）
     ORDER_UNANSWERED = "order_unanswered"              # 督办逾期未反馈
     MISSING_STEP = "missing_step"                      # 办结时缺少事项规定的环节
@@ -59,7 +60,8 @@ class FaultKind(StrEnum):
 
 
 FAULT_LABELS = {
-    FaultKind.CASE_OVERDUE: "办件超期", FaultKind.STEP_OVERDUE: "环节超时",
+    FaultKind.CASE_OVERDUE: "办件超期", FaultKind.LEGAL_LIMIT_EXCEEDED: "超过法定时限",
+    FaultKind.STEP_OVERDUE: "环节超时",
     FaultKind.ORDER_UNANSWERED: "督办逾期未反馈", FaultKind.MISSING_STEP: "缺少办理环节",
     FaultKind.LATE_REPORT: "迟报、倒签", FaultKind.REFUSAL_WITHOUT_REASON: "不予受理或不予许可未说明理由",
     FaultKind.NOT_THROUGH_SYSTEM: "未经系统办理（事后补录）", FaultKind.TENDER_BREACH: "招投标违反法定期限",
@@ -68,7 +70,8 @@ FAULT_LABELS = {
 }
 
 FAULT_CATEGORIES = {
-    FaultKind.CASE_OVERDUE: FaultCategory.TIMELINESS, FaultKind.STEP_OVERDUE: FaultCategory.TIMELINESS,
+    FaultKind.CASE_OVERDUE: FaultCategory.TIMELINESS, FaultKind.LEGAL_LIMIT_EXCEEDED: FaultCategory.TIMELINESS,
+    FaultKind.STEP_OVERDUE: FaultCategory.TIMELINESS,
     FaultKind.ORDER_UNANSWERED: FaultCategory.TIMELINESS, FaultKind.MISSING_STEP: FaultCategory.PROCESS,
     FaultKind.LATE_REPORT: FaultCategory.PROCESS, FaultKind.REFUSAL_WITHOUT_REASON: FaultCategory.PROCESS,
     FaultKind.NOT_THROUGH_SYSTEM: FaultCategory.PROCESS, FaultKind.TENDER_BREACH: FaultCategory.PROCESS,
@@ -103,6 +106,11 @@ class Sanction(StrEnum):
     CIRCULATED_CRITICISM = "circulated_criticism"  # 通报批评
     REASSIGNMENT = "reassignment"                  # 调离窗口岗位
 
+
+# From lightest to heaviest: 问责条例 (2019) 第八条 lists 通报、诫勉、组织调整或者组织处理 in rising
+# weight; 责令整改 and 效能告诫 are the center's lighter efficiency measures before them.
+SANCTION_ORDER = (Sanction.RECTIFICATION, Sanction.EFFICIENCY_WARNING, Sanction.CIRCULATED_CRITICISM,
+                  Sanction.ADMONISHING_TALK, Sanction.REASSIGNMENT)
 
 SANCTION_LABELS = {
     Sanction.RECTIFICATION: "责令整改", Sanction.EFFICIENCY_WARNING: "效能告诫",
@@ -547,10 +555,32 @@ class RuleSpec:
                         show_names=self.show_names, center_id=self.center_id)
 
 
+def _check_escalation(tx: "Transaction", spec: RuleSpec, *, replacing: uuid.UUID | None = None) -> None:
+    """A heavier fault never gets a lighter measure: among active rules of the same center, level
+    and period sharing a fault kind, a higher threshold may not name a lighter sanction (问责条例
+    第八条 orders 通报 < 诫勉 < 组织调整)."""
+    weight = SANCTION_ORDER.index(Sanction(spec.sanction))
+    rules = tx.session.scalars(select(AccountabilityRule).where(
+        AccountabilityRule.active.is_(True), AccountabilityRule.subject_level == spec.subject_level,  # type: ignore[attr-defined]
+        AccountabilityRule.period == spec.period))
+    for other in rules:
+        if other.id == replacing or other.center_id != spec.center_id or not set(other.fault_kinds) & set(spec.fault_kinds):
+            continue
+        other_weight = SANCTION_ORDER.index(Sanction(other.sanction))
+        if (spec.threshold - other.threshold) * (weight - other_weight) < 0:
+            raise DomainError(ErrorCode.SANCTION_ORDER,
+                              f"规则「{spec.name}」：{spec.threshold} 次处理为{SANCTION_LABELS[Sanction(spec.sanction)]}，"
+                              f"而规则「{other.name}」{other.threshold} 次处理为{SANCTION_LABELS[Sanction(other.sanction)]}："
+                              f"差错越多处理不得越轻（问责条例第八条：通报、诫勉、组织调整依次加重）",
+                              rule=other.name)
+
+
 def create_rule(tx: "Transaction", spec: RuleSpec) -> AccountabilityRule:
-    """A new rule, checked (known fault kinds, level, period, sanction, threshold ≥ 1); the
-    faults already on record are evaluated against it at once."""
+    """A new rule, checked (known fault kinds, level, period, sanction, threshold ≥ 1, no lighter
+    measure for more faults than another rule gives); the faults already on record are evaluated
+    against it at once."""
     spec = spec.validated()
+    _check_escalation(tx, spec)
     if spec.center_id is not None and tx.session.get(Center, spec.center_id) is None:
         raise DomainError(ErrorCode.CENTER_NOT_FOUND, "中心不存在", center=spec.center_id)
     rule = AccountabilityRule(center_id=spec.center_id, name=spec.name, fault_kinds=spec.fault_kinds,
@@ -577,6 +607,7 @@ def update_rule(tx: "Transaction", rule_id: uuid.UUID, spec: RuleSpec) -> Accoun
     """Change a rule (suggestions already made keep the rule as it was when they were made)."""
     rule = get_rule(tx, rule_id)
     spec = spec.validated()
+    _check_escalation(tx, spec, replacing=rule.id)
     change = _set(rule, name=spec.name, fault_kinds=spec.fault_kinds, subject_level=spec.subject_level,
                   threshold=spec.threshold, period=spec.period, sanction=spec.sanction,
                   show_names=spec.show_names, updated_at=tx.now)

@@ -254,15 +254,33 @@ def test_a_rule_made_after_the_faults_evaluates_them_and_a_third_rule_tier_stack
         fixed_time.set(T0)
         on_time_case_with_a_late_step(city, fixed_time, number)
     with transaction(city, actor="supervisor:test") as tx:
-        create_rule(tx, quarterly())
-        create_rule(tx, quarterly(name="季度内三次：通报批评", threshold=3, sanction="circulated_criticism",
-                                  show_names=True))
+        create_rule(tx, quarterly(name="季度内两次：通报批评", sanction="circulated_criticism", show_names=True))
+        create_rule(tx, quarterly(name="季度内三次：诫勉谈话", threshold=3))
         create_rule(tx, quarterly(name="部门月度五次：效能告诫", subject_level="department", threshold=5,
                                   period="month", sanction="efficiency_warning"))
     with Session(city) as s:
         rows = s.execute(select(AccountabilitySuggestion.sanction, AccountabilitySuggestion.fault_count,
                                 AccountabilitySuggestion.show_names)).all()
     assert sorted(rows) == [("admonishing_talk", 3, False), ("circulated_criticism", 3, True)]
+
+
+def test_more_faults_never_get_a_lighter_measure(city):
+    """问责条例 (2019) 第八条 orders the measures 通报、诫勉、组织调整 by weight: a rule giving three
+    overdue cases 通报批评 while another gives two 诫勉谈话 is refused, naming the other rule."""
+    with transaction(city, actor="supervisor:test") as tx:
+        create_rule(tx, quarterly())                     # two → 诫勉谈话
+    before = count(city, LedgerEvent)
+    with pytest.raises(DomainError) as refused:
+        with transaction(city, actor="supervisor:test") as tx:
+            create_rule(tx, quarterly(name="季度内三次：通报批评", threshold=3, sanction="circulated_criticism"))
+    assert refused.value.code is ErrorCode.SANCTION_ORDER
+    assert "季度内两次环节或办件超期：诫勉谈话" in refused.value.message and "问责条例第八条" in refused.value.message
+    assert count(city, LedgerEvent) == before
+    with transaction(city, actor="supervisor:test") as tx:   # heavier for more: accepted
+        create_rule(tx, quarterly(name="季度内三次：调离窗口岗位", threshold=3, sanction="reassignment"))
+        # another level or period is another scale
+        create_rule(tx, quarterly(name="部门季度三次：通报批评", subject_level="department", threshold=3,
+                                  sanction="circulated_criticism"))
 
 
 def test_a_rule_naming_an_unknown_fault_kind_is_refused_and_nothing_changes(city):
