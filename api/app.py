@@ -28,6 +28,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.context import Context
 from esupervision.api.fastpath import CompiledPagesFront
+from esupervision.api.idempotency import IdempotentMutations
 from esupervision.api.live import LiveTransportWSHandler, LiveWSHandler
 from esupervision.api.schema import schema
 from esupervision.api.schema.supervision.publication import report_pdf_route
@@ -150,7 +151,9 @@ def create_app(engine: Engine, *, warm_up: bool = False) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Mount("/graphql", front),
         Route("/", overview_json),
-    ], middleware=[Middleware(MeasureRequests, metrics=metrics)], lifespan=warmed_up if warm_up else None)
+    ], middleware=[Middleware(MeasureRequests, metrics=metrics),
+                    # Idempotency-Key on mutations: a retry gets the first answer (api/idempotency.py).
+                    Middleware(IdempotentMutations, engine=engine)], lifespan=warmed_up if warm_up else None)
     app.state.metrics = metrics
     app.state.compiled_pages = front
     return app

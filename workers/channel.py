@@ -27,6 +27,7 @@ Listener = Callable[[str, dict[str, Any]], None]
 PREFIX = "esv:"
 # Told to local listeners (never published) when messages may have been lost.
 RESYNC = "channel.resync"
+PUBLISH_TIMEOUT_S = 1.0
 
 
 class InProcessChannel:
@@ -79,13 +80,25 @@ class RedisChannel(InProcessChannel):
 
         self.prefix = prefix or redis_prefix(url)
         self._redis = redis.Redis.from_url(url)
+        # Publishing happens after a commit, inside a request: a Redis that is down or stuck
+        # must cost it a second at most, not redis-py's default retries.
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+        self._publisher = redis.Redis.from_url(url, socket_connect_timeout=PUBLISH_TIMEOUT_S,
+                                               socket_timeout=PUBLISH_TIMEOUT_S, retry=Retry(NoBackoff(), 0))
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._pubsub.psubscribe(**{self.prefix + "*": self._on_message})
         self._thread = self._pubsub.run_in_thread(sleep_time=0.05, daemon=True,
                                                   exception_handler=self._on_error)
 
     def publish(self, topic: str, message: dict[str, Any]) -> None:
-        self._redis.publish(self.prefix + topic, json.dumps(message, default=str, ensure_ascii=False))
+        try:
+            self._publisher.publish(self.prefix + topic, json.dumps(message, default=str, ensure_ascii=False))
+        except Exception:
+            # Not sent, so not relayed back to this process either: its listeners go back to the
+            # ledger (other processes resync when their own Redis connection fails).
+            self.resync()
+            raise
 
     def _on_message(self, raw: dict[str, Any]) -> None:
         topic = raw["channel"].decode()[len(self.prefix):]
@@ -101,6 +114,7 @@ class RedisChannel(InProcessChannel):
         self._thread.stop()
         self._pubsub.close()
         self._redis.close()
+        self._publisher.close()
 
 
 class Feed:

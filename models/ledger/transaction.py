@@ -2,6 +2,7 @@
 commit. Every service function takes one, so a change and its ledger event commit together."""
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from esupervision.models.clocks.calendar import WorkCalendar, calendar_for
 from esupervision.models.ledger.ledger import Ledger, LedgerEvent
 from esupervision.settings import Settings, get_settings
 
+log = logging.getLogger(__name__)
 Announcement = tuple[str, dict[str, Any], "LedgerEvent | None"]
 
 
@@ -128,4 +130,11 @@ def transaction(engine: Engine | None = None, *, now: datetime | None = None,
             raise
     if _publisher is not None:
         for topic, message in tx.published():
-            _publisher(topic, message)
+            try:
+                _publisher(topic, message)
+            except Exception:
+                # Committed is committed: the caller's answer must say so, whatever the channel.
+                # Nothing is retried here; live subscribers catch up from the ledger by their
+                # cursor (the channel tells its listeners to resync), the outbox relay polls.
+                log.warning("committed, not announced on %s (channel down): subscribers catch up "
+                            "from the ledger", topic, exc_info=True)
