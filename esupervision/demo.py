@@ -11,10 +11,9 @@ What a viewer sees right after the build:
 - the supervision office at work (``supervision_demo``): automatic rules, urges and orders answered
   on time, late or never, faults, accountability suggestions decided and appealed, complaints and
   consultations, ratings with bad ones followed up, and last month's published report;
-- lights turning in the first minutes: a department system may fix a case's deadline itself
-  (``due_at`` on its ACCEPT, see ``models.clock.fixed_deadline``). Lights of calendar clocks only
-  change at local midnights, so a few dozen cases are accepted with such deadlines falling
-  between ``now + 45 s`` and ``now + 10 min``: half turn yellow -> red, half white -> yellow.
+- every deadline at the end of its last day (23:59:59 local, as the law counts days and the
+  README says): lights change at local midnights, when the scheduler announces them (with
+  ``--speed 60`` the next midnight comes within 24 minutes).
 
 Events are replayed in time order as the departments would have reported them: one transaction
 per batch of at most ``BATCH_EVENTS`` events of one local day, with ``now`` the instant of the
@@ -60,9 +59,6 @@ ACTOR = "demo"
 PHASES = ("departments", "items", "cases", "supervision", "lights")
 WINDOW_WORKING_DAYS = 60
 BATCH_EVENTS = 300
-MAX_TURNING = 40                  # cases whose light turns in the first minutes
-TURN_FROM = timedelta(seconds=45)
-TURN_UNTIL = timedelta(minutes=9, seconds=45)
 OFFICE_OPEN, OFFICE_CLOSE = time(8, 30), time(17, 30)
 ONLINE_FROM, ONLINE_UNTIL = time(7, 0), time(23, 30)
 # A day is usable for window events once the office has been open this long before ``now``.
@@ -682,32 +678,14 @@ class Storyteller:
             self.walk(story, accept, total, end=(CaseAction.WITHDRAW, {}))
         return story
 
-    def turning(self, index: int, count: int) -> Story:
-        """A case whose department system fixed a deadline that turns its light in minutes."""
-        rng, days = self.rng, self.days
-        plan = self.item(lambda p: p.spec.committed_days >= 3)
-        c = plan.spec.committed_days
-        offset = TURN_FROM + (TURN_UNTIL - TURN_FROM) * index / max(1, count - 1)
-        warn = timedelta(days=plan.spec.warning.days(c))
-        to_red = index % 2 == 0
-        due = days.now + offset - timedelta(microseconds=1) + (timedelta() if to_red else warn)
-        accept = days.last - rng.randint(2, max(2, c - 1)) if to_red else days.last - rng.randint(0, 1)
-        story = self.open_story(plan, online=False)
-        elapsed = days.last - accept
-        self.walk(story, accept, elapsed + rng.randint(1, 3),
-                  accept_attributes={"due_at": due.isoformat()})
-        return story
-
 
 def _scenario_counts(cases: int) -> dict[str, int]:
-    turning = min(MAX_TURNING, cases // 10)
     counts: dict[str, int] = {}
     for name, share in SHARES:
         n = round(share * cases)
         if cases >= FULL_MIX_FROM:
             n = max(n, len(SuspendKind) if name == "suspended" else 1)
         counts[name] = n
-    counts["turning"] = turning
     rest = cases - sum(counts.values())
     if rest < 0:   # tiny demos: trim the open shares first
         for name in reversed(list(counts)):
@@ -923,10 +901,9 @@ def plan_demo(calendar: WorkCalendar, *, now: datetime, cases: int, seed: int) -
     rng = random.Random(f"{seed}:cases")
     teller = Storyteller(rng, days, items, desks)
     planned = _scenario_counts(cases)
-    stories = [teller.turning(i, planned["turning"]) for i in range(planned["turning"])]
-    scenarios = [name for name, n in planned.items() if name != "turning" for _ in range(n)]
+    scenarios = [name for name, n in planned.items() for _ in range(n)]
     rng.shuffle(scenarios)
-    stories += [teller.tell(name) for name in scenarios]
+    stories = [teller.tell(name) for name in scenarios]
     for story in stories:
         _place_in_time(story, days, rng)
     _number_cases(stories)

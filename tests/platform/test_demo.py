@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -92,7 +93,7 @@ def test_centers_departments_staff_and_catalogue(engine, fixed_time):
     assert counts["cases"] == counts["events"] == counts["refused"] == 0
 
 
-def test_cases_in_every_status_and_light_with_clocks_turning_soon(city, fixed_time):
+def test_cases_in_every_status_and_light_with_deadlines_at_day_end(city, fixed_time):
     engine, counts, phases = city
     now = fixed_time.now()
     assert counts["refused"] == 0 and counts["cases"] == CASES and counts["events"] > 4 * CASES
@@ -117,10 +118,13 @@ def test_cases_in_every_status_and_light_with_clocks_turning_soon(city, fixed_ti
         running = [clocks[c.clock_id] for c in cases if c.status == "accepted"]
         assert {light_at(clock, now).light for clock in running} == {Light.WHITE, Light.YELLOW, Light.RED}
 
-        soon = [c for c in clocks.values() if c.next_announce_at and now < c.next_announce_at <= now + timedelta(minutes=10)]
-        assert soon
+        # Every deadline is the end of its last day, 23:59:59 local (README "How time limits are
+        # counted"): lights change at local midnights, and some change at the next one.
+        sh = ZoneInfo("Asia/Shanghai")
+        assert all(c.due_at.astimezone(sh).time() == time(23, 59, 59) for c in clocks.values() if c.due_at)
+        next_midnight = datetime.combine(now.astimezone(sh).date() + timedelta(days=1), time(0), sh)
         turning = [c for c in clocks.values() if c.state == "running"
-                   and light_at(c, now).light != light_at(c, now + timedelta(minutes=10)).light]
+                   and light_at(c, now).light != light_at(c, next_midnight).light]
         assert len(turning) >= 20
 
         newest = s.scalar(select(func.max(LedgerEvent.occurred_at)))
@@ -259,7 +263,7 @@ def test_supervision_tools_in_the_demo_through_graphql(city, fixed_time):
     assert {(r["trigger"], r["action"], r["days"]) for r in seen["supervisionRules"]} == {
         ("light_yellow", "urge", None), ("red_for_days", "order", 2)}
     assert sorted((r["threshold"], r["sanction"]) for r in seen["accountabilityRules"]) == [
-        (1, "EFFICIENCY_WARNING"), (2, "ADMONISHING_TALK"), (3, "CIRCULATED_CRITICISM")]
+        (1, "EFFICIENCY_WARNING"), (2, "CIRCULATED_CRITICISM"), (3, "ADMONISHING_TALK")]   # 问责条例 第八条 order
 
     orders = [e["node"] for e in seen["supervisionOrders"]["edges"]]
     assert {o["automatic"] for o in orders} == {True, False}
