@@ -81,6 +81,7 @@ def post(client: GraphQLClient, variables: dict[str, Any], *, key: str | None, l
 
 
 def test_a_retry_with_the_same_key_gets_the_first_answer_and_creates_nothing_twice(city, engine) -> None:
+    # README "Retries and idempotency": same key, same request, same principal → the first answer, kept 24 h.
     first = post(city, {"n": "IK-1", "m": "请加快办理"}, key="k-1")
     assert not first.json().get("errors") and counts(engine) == (1, 1)
     again = post(city, {"n": "IK-1", "m": "请加快办理"}, key="k-1")
@@ -95,6 +96,7 @@ def test_a_retry_with_the_same_key_gets_the_first_answer_and_creates_nothing_twi
 
 
 def test_the_same_key_with_another_request_is_refused(city, engine) -> None:
+    # README "Retries and idempotency": the key names one request (document, variables, operation).
     post(city, {"n": "IK-1", "m": "请加快办理"}, key="k-2")
     body = post(city, {"n": "IK-1", "m": "请今日办结"}, key="k-2").json()
     assert [e["extensions"]["code"] for e in body["errors"]] == ["IDEMPOTENCY_KEY_REUSED"]
@@ -110,6 +112,7 @@ def test_a_request_that_changed_nothing_leaves_its_key_free(city, engine, fixed_
 
 
 def test_answers_that_carry_credentials_are_never_kept(city, engine) -> None:
+    # README "Retries and idempotency": tokens and keys are shown once (api/idempotency.NEVER_STORED).
     login = 'mutation { login(username: "supervisor", password: "demo") { accessToken } }'
     assert post(city, {}, key="k-4", query=login).json()["data"]["login"]["accessToken"]
     with Session(engine) as s:
@@ -204,6 +207,8 @@ def raw_post(port: int, body: bytes, headers: dict[str, str]) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_lost_answer_is_given_on_retry_by_a_real_server(kind: str, tmp_path: Path) -> None:
+    # README "Retries and idempotency": the client hangs up right after sending; the server commits
+    # anyway, and the retry with the same key is answered with what was committed, created once.
     with _database(kind, tmp_path) as url, serving(url, tmp_path) as server:
         engine = make_engine(url)
         try:
