@@ -6,6 +6,7 @@ pool, so database calls never block the event loop.
 """
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
 from typing import Any
@@ -18,16 +19,18 @@ from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
+from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET, UnsetType
 
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.context import Context
 from esupervision.api.fastpath import CompiledPagesFront
+from esupervision.api.limits import BodyLimit, JSONTooDeep, RequestRefused, decode_request_json, too_deep_error
 from esupervision.api.idempotency import IdempotentMutations
 from esupervision.api.live import LiveTransportWSHandler, LiveWSHandler
 from esupervision.api.schema import schema
@@ -95,6 +98,27 @@ class GraphQLApp(GraphQL):
             context.connection_params = None  # type: ignore[attr-defined]  (filled by connection_init)
         return context
 
+    def decode_json(self, data: str | bytes) -> object:
+        return decode_request_json(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        try:
+            return self.decode_json(data)
+        except JSONTooDeep as exc:
+            raise RequestRefused(too_deep_error(get_settings().max_variable_depth)) from exc
+        except ValueError as exc:   # json.JSONDecodeError, as Strawberry answers it
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context, root_value)
+        except RequestRefused as refused:
+            # Refused before any operation: a GraphQL error with its code, never a bare 500.
+            error = refused.error.formatted
+            error["extensions"] = {**error.get("extensions", {}),
+                                   "requestId": request.headers.get("x-request-id") or uuid.uuid4().hex}
+            return JSONResponse({"data": None, "errors": [error]})
+
     def encode_json(self, data: object) -> str:
         # UTF-8 as the compiled pages send it (api.fastpath), at a fraction of json.dumps' cost;
         # text, not bytes: WebSocket messages go out as text frames, as clients expect.
@@ -129,7 +153,14 @@ def create_app(engine: Engine, *, warm_up: bool = False) -> Starlette:
             body = overview(session, now=timesource.now())
         return JSONResponse(body)
 
-    def metrics_endpoint(_: Request) -> Response:
+    def metrics_endpoint(request: Request) -> Response:
+        # Only for the scraper holding ESV_METRICS_TOKEN; without one, not served at all.
+        token = get_settings().metrics_token
+        if not token:
+            return PlainTextResponse("Not Found", 404)
+        given = request.headers.get("authorization", "").encode()
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
+            return PlainTextResponse("需要监控令牌 metrics token required", 401, headers={"WWW-Authenticate": "Bearer"})
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # GraphiQL is a development tool; production serves the API only.
@@ -152,6 +183,8 @@ def create_app(engine: Engine, *, warm_up: bool = False) -> Starlette:
         Mount("/graphql", front),
         Route("/", overview_json),
     ], middleware=[Middleware(MeasureRequests, metrics=metrics),
+                    # Bodies over ESV_MAX_BODY_BYTES: 413 before anything reads them (api/limits.py).
+                    Middleware(BodyLimit, max_bytes=get_settings().max_body_bytes),
                     # Idempotency-Key on mutations: a retry gets the first answer (api/idempotency.py).
                     Middleware(IdempotentMutations, engine=engine)], lifespan=warmed_up if warm_up else None)
     app.state.metrics = metrics
@@ -164,7 +197,14 @@ def app_from_settings() -> Starlette:
     from the settings (each process reads them itself)."""
     from esupervision.db import get_engine
     from esupervision.models import tables  # noqa: F401  (registers every table)
-    speed = get_settings().speed
+    from esupervision.production import startup_problems
+    from esupervision.redaction import install as redact_logs
+    settings = get_settings()
+    redact_logs(settings)
+    if settings.environment == "production" and (problems := startup_problems(settings, get_engine())):
+        raise SystemExit("refusing to start in production / 生产环境拒绝启动: "
+                         + "; ".join(str(problem) for problem in problems))
+    speed = settings.speed
     if speed != 1:
         timesource.install(timesource.SpeedTime(speed))
     return create_app(get_engine(), warm_up=True)   # warmed up before this process accepts

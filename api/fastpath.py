@@ -7,7 +7,8 @@ read. Here a POST whose document the stock pipeline has once accepted in full (e
 rule, the depth and alias limits) and that the compiled plan understands is answered directly:
 
 - the rules that depend on the request are checked again: the viewer (the same
-  ``viewer_for_request``), NUL characters in the variables, the query's cost for these variables;
+  ``viewer_for_request``), NUL characters in the variables, their depth and list lengths, the
+  query's cost for these variables;
 - the variables are coerced as the stock executor coerces them;
 - the page is read and written by the plan in one worker thread and sent as orjson bytes.
 
@@ -31,7 +32,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esupervision.api.auth import viewer_for_request
-from esupervision.api.limits import has_nul, query_cost_rule
+from esupervision.api.limits import has_nul, query_cost_rule, variables_refusal
 from esupervision.api.schema.cases.case import READERS
 from esupervision.api.schema.cases.compiled import Fallback, answer_page, plan_arguments, vetted_plan
 from esupervision.models.clocks import timesource
@@ -87,6 +88,9 @@ class CompiledPagesFront:
             return None
         plan = vetted_plan(self.schema, query, name)
         if plan is None or has_nul(variables) or not self._affordable(plan, variables or {}):
+            return None
+        settings = get_settings()
+        if variables_refusal(variables, max_depth=settings.max_variable_depth, max_list=settings.max_variable_list):
             return None
         viewer, error = await viewer_for_request(self.engine, Request(scope))
         if error is not None or viewer.role not in READERS:

@@ -1,16 +1,21 @@
-"""Limits of the API: rate limits on logging in, the cost and size of a query, and who may
-introspect the schema.
+"""Limits of the API: rate limits on logging in, the cost and size of a query, the size of a
+request and the shape of its variables, which proxies are believed, and who may introspect the
+schema.
 
 - Rate limits are sliding windows (a log of attempt instants per key): in-process for the
   embedded default, in Redis when ``settings.broker == "redis"`` so several ``esv serve``
   processes share one count. Refused attempts are not counted, so waiting ``retryAfter`` works.
 - The cost of a query is an estimate from its text: each field costs 1, and a field taking
   ``first`` multiplies its selection by the page size it asks for (or the largest page).
+- A request body is capped (``max_body_bytes``, 413), and so are the nesting depth and list
+  lengths of GraphQL variables (VARIABLES_TOO_DEEP, VARIABLES_TOO_LONG) before any is coerced.
+- The client address is the peer's unless the peer is a configured proxy (``trusted_proxies``).
 - In production, the public (and applicants, whom anyone can become) may not introspect.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import threading
@@ -20,9 +25,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
 from graphql import (FieldNode, FragmentSpreadNode, GraphQLError, GraphQLNamedType, InlineFragmentNode,
                      IntValueNode, OperationDefinitionNode, OperationType, SelectionSetNode, StringValueNode,
                      ValidationRule, VariableNode, get_named_type, is_introspection_type)
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types import Info
 
@@ -161,8 +169,8 @@ def _windows(context: Any) -> SlidingWindows:
 
 
 def client_ip(context: Any) -> str:
-    # The peer as the server saw it; behind a proxy, uvicorn's --proxy-headers (with
-    # --forwarded-allow-ips) puts the real client here, and nothing else should be trusted.
+    # The peer as the server saw it; behind a proxy named in ESV_TRUSTED_PROXIES, uvicorn puts
+    # the client that proxy saw here (``server_options``); nothing else should be trusted.
     client = getattr(getattr(context, "request", None), "client", None)
     return client.host if client else "unknown"
 
@@ -263,13 +271,50 @@ def query_cost_rule(limit: int, largest_page: int, variables: Mapping[str, Any])
 
 def has_nul(value: Any) -> bool:
     """Whether a variable value holds a NUL character anywhere (strings, keys, lists, objects)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, Mapping):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(has_nul(v) for v in value)
+    pending = [value]
+    while pending:   # a loop, not recursion: variables may nest deeper than Python's stack
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, Mapping):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
     return False
+
+
+def variables_refusal(variables: Mapping[str, Any] | None, *, max_depth: int, max_list: int) -> GraphQLError | None:
+    """The error for variables nested deeper than ``max_depth`` lists and objects, or holding a
+    list longer than ``max_list`` (VARIABLES_TOO_DEEP, VARIABLES_TOO_LONG); None if they fit."""
+    pending: list[tuple[Any, int]] = [(value, 1) for value in (variables or {}).values()
+                                      if isinstance(value, (Mapping, list))]
+    while pending:
+        value, depth = pending.pop()
+        if depth > max_depth:
+            return too_deep_error(max_depth)
+        children = value.values() if isinstance(value, Mapping) else value
+        if isinstance(value, list) and len(value) > max_list:
+            return GraphQLError(f"变量中的列表过长（{len(value)} 项，至多 {max_list} 项） a list in the variables has "
+                                f"{len(value)} items, at most {max_list}",
+                                extensions={"code": str(ErrorCode.VARIABLES_TOO_LONG), "maxLength": max_list,
+                                            "length": len(value)})
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (Mapping, list)))
+    return None
+
+
+def variables_shape_rule(variables: Mapping[str, Any], settings: Settings) -> type[ValidationRule]:
+    """A validation rule applying ``variables_refusal`` (before any variable is coerced)."""
+    refusal = variables_refusal(variables, max_depth=settings.max_variable_depth,
+                                max_list=settings.max_variable_list)
+
+    class VariablesShape(ValidationRule):
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            if refusal is not None:
+                self.report_error(GraphQLError(refusal.message, node, extensions=refusal.extensions))
+
+    return VariablesShape
 
 
 def no_nul_rule(variables: Mapping[str, Any]) -> type[ValidationRule]:
@@ -305,7 +350,8 @@ class QueryLimits(SchemaExtension):
         context = self.execution_context
         context.parse_options["max_tokens"] = settings.max_query_tokens
         variables = context.variables or {}
-        context.validation_rules = (*context.validation_rules, no_nul_rule(variables),
+        shape = variables_shape_rule(variables, settings)
+        context.validation_rules = (*context.validation_rules, shape, no_nul_rule(variables),
                                     query_cost_rule(settings.max_query_cost, settings.max_page_size, variables))
         yield
         result = context.result
@@ -357,3 +403,105 @@ class IntrospectionPolicy(SchemaExtension):
             if refused:
                 context.validation_rules = (*context.validation_rules, _NoIntrospection)
         yield
+
+
+# ----------------------------------------------------------------------------- request bodies and proxies
+
+
+class JSONTooDeep(json.JSONDecodeError):
+    """A request's JSON nested deeper than the parsers go (a WebSocket handler closes on it as on
+    any JSON it cannot read; ``RequestRefused`` answers an HTTP request)."""
+
+    def __init__(self, document: str | bytes) -> None:
+        super().__init__("JSON nested too deeply", document if isinstance(document, str) else "", 0)
+
+
+class RequestRefused(Exception):
+    """A request answered with one GraphQL error before it is executed."""
+
+    def __init__(self, error: GraphQLError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def decode_request_json(data: str | bytes) -> object:
+    """A request's JSON: orjson (as the fast path parses it), else json for what orjson refuses
+    (NaN, integers past 64 bits); nesting past either parser's depth raises ``JSONTooDeep``."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if "depth" in str(exc):
+            raise JSONTooDeep(data) from exc
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        raise JSONTooDeep(data) from exc
+
+
+def too_deep_error(limit: int) -> GraphQLError:
+    return GraphQLError(f"变量嵌套过深（至多 {limit} 层） variables nested deeper than {limit} levels",
+                        extensions={"code": str(ErrorCode.VARIABLES_TOO_DEEP), "maxDepth": limit})
+
+
+class BodyTooLarge(Exception):
+    """A request body went past the limit while it was being read."""
+
+
+def too_large_answer(limit: int) -> JSONResponse:
+    return JSONResponse({"data": None, "errors": [{
+        "message": f"请求体过大（上限 {limit} 字节） request body larger than {limit} bytes",
+        "extensions": {"code": str(ErrorCode.REQUEST_TOO_LARGE), "maxBytes": limit}}]}, status_code=413)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: a request body over ``max_bytes`` is answered 413 with a JSON error,
+    by its Content-Length before a byte is read, or as soon as a chunked body passes the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                if value.isdigit() and int(value) > limit:
+                    await too_large_answer(limit)(scope, receive, send)
+                    return
+                break
+        seen, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except BodyTooLarge:
+            if started:   # nothing sensible left to say: the answer is under way
+                raise
+            await too_large_answer(limit)(scope, receive, send)
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options that follow the settings: forwarded headers (X-Forwarded-For, -Proto)
+    believed only from ``trusted_proxies`` (none by default, whatever FORWARDED_ALLOW_IPS says),
+    so that nobody chooses the client address the per-address limits count; WebSocket messages
+    capped like request bodies."""
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies or [],
+            "ws_max_size": settings.max_body_bytes}

@@ -5,6 +5,7 @@ import json
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -13,6 +14,9 @@ from rich.table import Table
 
 from esupervision.models.errors import DomainError
 from esupervision.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 console = Console(stderr=True)
 
@@ -27,6 +31,34 @@ def _fail(exc: DomainError) -> None:
     console.print(f"[bold red]{exc.code}[/]: {exc.message}")
     for key, value in exc.details.items():
         console.print(f"  {key}: {value}")
+    sys.exit(2)
+
+
+def _refuse_in_production(what: str) -> None:
+    """The demo's published logins and keys never reach a production database."""
+    if get_settings().environment == "production":
+        click.echo(f"生产环境（ESV_ENVIRONMENT=production）不能运行 {what}：演示数据带有公开的密码和密钥。\n"
+                   f"{what} refuses to run in production (ESV_ENVIRONMENT=production): the demo's logins and keys "
+                   "are published.", err=True)
+        sys.exit(2)
+
+
+def _refuse_unfit(engine: Engine | None = None) -> None:
+    """In production, stop (exit 2) naming every demo or missing secret, before serving anything;
+    the database (demo logins and keys) is consulted when ``engine`` is given."""
+    settings = get_settings()
+    if settings.environment != "production":
+        return
+    from esupervision.production import startup_problems
+    problems = startup_problems(settings, engine)
+    if not problems:
+        return
+    lines = ["生产环境拒绝启动：以下密钥或账号不安全 / refusing to start in production, unsafe secrets:"]
+    for problem in problems:
+        lines += [f"  {problem.variable}: {problem.zh}", f"  {' ' * len(problem.variable)}  {problem.en}"]
+    lines.append("用 `esv keys generate` 生成新密钥并写入环境文件 / `esv keys generate` prints fresh secrets "
+                 "for the env file.")
+    click.echo("\n".join(lines), err=True)
     sys.exit(2)
 
 
@@ -67,7 +99,8 @@ def ensure_schema() -> None:
 @click.option("--cases", default=3000, show_default=True, help="how many cases to build")
 @click.option("--seed", default=7, show_default=True)
 def demo(cases: int, seed: int) -> None:
-    """Build a realistic demo city in the configured database."""
+    """Build a realistic demo city in the configured database (never in production)."""
+    _refuse_in_production("esv demo")
     ensure_schema()
     _build_demo(cases, seed)
 
@@ -122,16 +155,23 @@ def _has_data() -> bool:
               help="API processes on the one address (production, with --no-worker and Redis)")
 def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker: bool, workers: int) -> None:
     """Serve the API (health, overview) with the in-process worker of the embedded default."""
+    if with_demo:
+        _refuse_in_production("esv serve --demo")
+    _refuse_unfit()   # before the API is even imported: a refusal is quick
+    from esupervision.redaction import install as redact_logs
+    redact_logs(get_settings())
+    ensure_schema()
+    _refuse_unfit(_engine())
     import uvicorn
 
     from esupervision.api.app import create_app
+    from esupervision.api.limits import server_options
     from esupervision.models.clocks import timesource
     from esupervision.workers.runtime import start_embedded_worker
 
     speed = speed if speed is not None else get_settings().speed
     if speed != 1:
         timesource.install(timesource.SpeedTime(speed))
-    ensure_schema()
     if with_demo and not _has_data():
         _build_demo(3000, 7)
     if workers > 1:
@@ -142,14 +182,15 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
                                    " / --workers needs --no-worker and ESV_BROKER=redis")
         console.print(f"esupervision serving on http://{host}:{port}/ with {workers} processes")
         uvicorn.run("esupervision.api.app:app_from_settings", factory=True, host=host, port=port,
-                    workers=workers, log_level="info")
+                    workers=workers, log_level="info", **server_options(get_settings()))
         return
     engine = _engine()
     if not no_worker:
         start_embedded_worker(engine)
     console.print(f"esupervision serving on http://{host}:{port}/  (健康检查 /healthz, 总览 /overview)")
     # The app warms up (api/warmup.py) before uvicorn opens the port.
-    uvicorn.run(create_app(engine, warm_up=True), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(engine, warm_up=True), host=host, port=port, log_level="info",
+                **server_options(get_settings()))
 
 
 @main.command()
@@ -158,14 +199,18 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
 def worker(processes: int, threads: int) -> None:
     """Run the light-transition scheduler, the notice relay and receipt polling here, and
     notice delivery in Dramatiq worker processes on the configured broker (Redis / RabbitMQ)."""
+    _refuse_unfit()
+    from esupervision.redaction import install as redact_logs
+    redact_logs(get_settings())
+    ensure_schema()
+    settings = get_settings()
+    engine = _engine()
+    _refuse_unfit(engine)
     import signal
     import subprocess
 
     from esupervision.workers.dispatch import start_in_process
     from esupervision.workers.lights import LightScheduler
-    ensure_schema()
-    settings = get_settings()
-    engine = _engine()
     from esupervision.workers.channel import channel
     channel()   # light changes announced here reach subscribers of every API process
     scheduler = LightScheduler(engine)
@@ -200,6 +245,35 @@ def worker(processes: int, threads: int) -> None:
             child.terminate()
         for child in children:
             child.wait(30)
+
+
+# ----------------------------------------------------------------------------- keys
+
+@main.group()
+def keys() -> None:
+    """Secrets of a deployment."""
+
+
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print fresh secrets as lines of an env file (JWT secret, Ed25519 ledger seed in base64,
+    receipt and metrics tokens), with the ledger's public key as a comment."""
+    import base64
+    import secrets
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    seed = secrets.token_bytes(32)
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    click.echo("\n".join([
+        f"# esupervision 密钥 secrets, {datetime.now().astimezone().isoformat(timespec='seconds')}: 保密保存 keep private",
+        f"ESV_JWT_SECRET={secrets.token_urlsafe(48)}",
+        f"ESV_LEDGER_SIGNING_KEY={base64.b64encode(seed).decode()}",
+        f"# 账本公钥 ledger public key (verifies checkpoints; publish it): {base64.b64encode(public).decode()}",
+        f"ESV_ALIYUN_REPORT_TOKEN={secrets.token_urlsafe(32)}",
+        f"ESV_METRICS_TOKEN={secrets.token_urlsafe(32)}",
+    ]))
 
 
 # ----------------------------------------------------------------------------- calendar

@@ -20,6 +20,9 @@ from esupervision.models.cases.report import CaseAction, ReportedEvent
 from esupervision.models.ledger.transaction import transaction
 
 DEMO_PASSWORD = "demo"
+# The staff logins the demo makes (all with DEMO_PASSWORD); production refuses to start while any
+# of them still opens with it.
+DEMO_LOGINS = ("supervisor", "center", "leader", "window")
 # A fixed key, so the README can show a department system reporting events in the demo.
 DEMO_API_KEY = "esv_demo_department_system_key"
 # A fixed applicant (the demo's random applicants change with the build date), with two cases.

@@ -2,14 +2,19 @@
 plus ``DATABASE_URL`` and ``REDIS_URL`` under their usual names)."""
 from __future__ import annotations
 
+import base64
+import binascii
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# A fixed key so the demo and tests sign checkpoints out of the box; production sets its own.
+# Fixed secrets so the demo and tests work out of the box; production refuses to start with
+# them (``secret_problems``) and sets its own (``esv keys generate``).
 DEMO_SIGNING_KEY = "ZXN1cGVydmlzaW9uLWRlbW8tbGVkZ2VyLWtleS0wMDE="
+DEMO_JWT_SECRET = "esupervision-demo-jwt-secret-change-me-in-production"
 
 
 class Settings(BaseSettings):
@@ -50,8 +55,8 @@ class Settings(BaseSettings):
     # Demo clock speed: 1 is real time; 60 runs a minute of case time per second.
     speed: float = 1.0
     environment: Literal["development", "production", "test"] = "development"
-    # HS256 secret for access tokens; production sets its own.
-    jwt_secret: str = "esupervision-demo-jwt-secret-change-me-in-production"
+    # HS256 secret for access tokens and signed download links; production sets its own.
+    jwt_secret: str = DEMO_JWT_SECRET
     access_token_minutes: int = 15
     refresh_token_days: int = 14
     max_page_size: int = 100
@@ -67,6 +72,18 @@ class Settings(BaseSettings):
     # tokens a query may have before it is parsed at all.
     max_query_cost: int = 20_000
     max_query_tokens: int = 10_000
+    # A request body larger than this is refused (413) before it is read; GraphQL variables may
+    # nest this deep and hold lists this long (reportCaseEvents takes 1,000 events a call).
+    max_body_bytes: int = 1_048_576
+    max_variable_depth: int = 20
+    max_variable_list: int = 1000
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated addresses
+    # or networks, as uvicorn's forwarded_allow_ips); none by default: the peer is the client.
+    trusted_proxies: str = ""
+    # Bearer token that /metrics asks for; unset: /metrics is not served.
+    metrics_token: str | None = None
+    # Days the PDF link of a report's SMS opens the report (the console's links last 10 minutes).
+    report_link_days: float = 7.0
 
     # --- notification gateway (notify/) ----------------------------------------------------
     # Providers tried in order, by the recipient's country prefix ("*": any other number).
@@ -127,9 +144,10 @@ class Settings(BaseSettings):
     aliyun_tts_templates: dict[str, str] = {}
     aliyun_called_show_number: str | None = None
     # Aliyun voice receipts (VoiceCallReport / VoiceReport, HTTP batch push) are posted to
-    # /webhooks/aliyun/voice-report?token=<this>; unset: refused. Dyvmsapi has no lookup by our
-    # OutId, so a call whose worker died is known placed only by its receipt: without one it is
-    # not called again before this many seconds (Aliyun retries a push after 1, 5 and 10 min).
+    # /webhooks/aliyun/voice-report/<this> (a path secret, masked in the logs); unset: refused.
+    # Dyvmsapi has no lookup by our OutId, so a call whose worker died is known placed only by its
+    # receipt: without one it is not called again before this many seconds (Aliyun retries a
+    # push after 1, 5 and 10 min).
     aliyun_report_token: str | None = None
     aliyun_call_report_wait_s: float = 1200.0
     # --- complaints, consultations and evaluations (投诉、咨询、好差评) -------------------------
@@ -161,3 +179,57 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+# ----------------------------------------------------------------------------- secrets
+
+@dataclass(frozen=True)
+class SecretProblem:
+    """A secret production cannot start with: the variable to set and why, in Chinese and English."""
+
+    variable: str
+    zh: str
+    en: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.zh} / {self.en}"
+
+
+MIN_SECRET_LENGTH = 32
+
+
+def secret_problems(settings: Settings) -> list[SecretProblem]:
+    """What is wrong with the secrets of these settings for production: missing, too short, not a
+    key at all, or the demo's published value (``esv keys generate`` makes good ones)."""
+    problems: list[SecretProblem] = []
+    jwt_secret = settings.jwt_secret.strip()
+    if not jwt_secret:
+        problems.append(SecretProblem("ESV_JWT_SECRET", "未设置访问令牌密钥", "the access-token secret is not set"))
+    elif jwt_secret == DEMO_JWT_SECRET:
+        problems.append(SecretProblem("ESV_JWT_SECRET", "仍是演示用的公开密钥，任何人都能签发监察人员令牌",
+                                      "is the published demo secret: anyone could sign a supervisor's token"))
+    elif len(jwt_secret) < MIN_SECRET_LENGTH:
+        problems.append(SecretProblem("ESV_JWT_SECRET", f"太短（至少 {MIN_SECRET_LENGTH} 个字符）",
+                                      f"is too short (at least {MIN_SECRET_LENGTH} characters)"))
+    key = settings.ledger_signing_key.strip()
+    if not key:
+        problems.append(SecretProblem("ESV_LEDGER_SIGNING_KEY", "未设置账本签名密钥", "the ledger signing key is not set"))
+    elif key == DEMO_SIGNING_KEY:
+        problems.append(SecretProblem("ESV_LEDGER_SIGNING_KEY", "仍是演示用的公开密钥，任何人都能伪造账本签名",
+                                      "is the published demo key: anyone could sign forged checkpoints"))
+    elif not _is_seed(key):
+        problems.append(SecretProblem("ESV_LEDGER_SIGNING_KEY", "不是 32 字节的 Base64 Ed25519 种子",
+                                      "is not a 32-byte Ed25519 seed in base64"))
+    for variable, value in (("ESV_ALIYUN_REPORT_TOKEN", settings.aliyun_report_token),
+                            ("ESV_METRICS_TOKEN", settings.metrics_token)):
+        if value is not None and len(value.strip()) < MIN_SECRET_LENGTH:
+            problems.append(SecretProblem(variable, f"太短（至少 {MIN_SECRET_LENGTH} 个字符）",
+                                          f"is too short (at least {MIN_SECRET_LENGTH} characters)"))
+    return problems
+
+
+def _is_seed(key: str) -> bool:
+    try:
+        return len(base64.b64decode(key, validate=True)) == 32
+    except (ValueError, binascii.Error):
+        return False

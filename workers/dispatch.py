@@ -119,9 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--relay", action="store_true", help="also run the outbox relay in this process")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
+    from esupervision.redaction import install as redact_logs
     from esupervision.workers.channel import channel
 
     settings = get_settings()
+    redact_logs(settings)
     engine = get_engine()
     broker = install_broker(settings)
     dispatch = declare(broker, Gateway(engine, settings, publish=channel().publish))

@@ -5,7 +5,7 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
-from esupervision.api.errors import ErrorCodes
+from esupervision.api.errors import ErrorCodes, Schema
 from esupervision.api.limits import IntrospectionPolicy, QueryLimits
 from esupervision.api.privacy import RecordPersonalReads
 from esupervision.api.schema.supervision.accountability import AccountabilityMutation, AccountabilityQuery
@@ -39,7 +39,7 @@ MAX_ALIASES = 15
 
 
 def build_schema() -> strawberry.federation.Schema:
-    return strawberry.federation.Schema(
+    return Schema(
         query=Query, mutation=Mutation, subscription=Subscription, federation_version="2.5",
         # ErrorCodes first: it wraps the others, so it shapes the errors they leave.
         extensions=[ErrorCodes, RecordPersonalReads, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),

@@ -112,7 +112,7 @@ def _conditions(flt: CaseFilter, now: datetime) -> tuple[list[ColumnElement[bool
     if flt.lights:
         need_clock = True
         parts = []
-        for light in flt.lights:
+        for light in dict.fromkeys(flt.lights):   # each once: a repeated light adds nothing but SQL
             if light == PAUSED:
                 parts.append(Clock.state == ClockState.PAUSED.value)
             else:

@@ -1113,7 +1113,7 @@ def _tender_conditions(flt: TenderFilter, now: datetime) -> list[Any]:
                                     TenderRedFlag.cleared_at.is_(None)))  # type: ignore[union-attr]
     if flt.lights:
         parts = []
-        for light in flt.lights:
+        for light in dict.fromkeys(flt.lights):   # each once: a repeated light adds nothing but SQL
             if light == "paused":
                 parts.append(Clock.state == ClockState.PAUSED.value)
             else:

@@ -43,11 +43,15 @@ def percent(value: str) -> str:
     return quote(str(value), safe="~")
 
 
-def signature(method: str, params: dict[str, str], secret: str) -> str:
-    """Aliyun's RPC signature: HMAC-SHA1 (key: secret + "&") over METHOD&%2F&encoded query."""
+def string_to_sign(method: str, params: dict[str, str]) -> str:
+    """METHOD&%2F&the percent-encoded canonical query (every parameter, the AccessKeyId too)."""
     canonical = "&".join(f"{percent(k)}={percent(v)}" for k, v in sorted(params.items()))
-    string_to_sign = f"{method}&{percent('/')}&{percent(canonical)}"
-    digest = hmac.new(f"{secret}&".encode(), string_to_sign.encode(), hashlib.sha1).digest()
+    return f"{method}&{percent('/')}&{percent(canonical)}"
+
+
+def signature(method: str, params: dict[str, str], secret: str) -> str:
+    """Aliyun's RPC signature: HMAC-SHA1 (key: secret + "&") over ``string_to_sign``."""
+    digest = hmac.new(f"{secret}&".encode(), string_to_sign(method, params).encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -140,7 +144,9 @@ class AliyunMock(MockServer):
         if params.get("AccessKeyId") != self.access_key_id:
             return self._answer("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
         if given is None or not hmac.compare_digest(given, signature("POST", params, self.secret)):
-            return self._answer("SignatureDoesNotMatch", "Specified signature is not matched with our calculation.", 400)
+            # As Aliyun answers it: with the string it signed, AccessKeyId and phone number included.
+            return self._answer("SignatureDoesNotMatch", "Specified signature is not matched with our calculation. "
+                                f"server string to sign is:{string_to_sign('POST', params)}", 400)
         nonce = params.get("SignatureNonce", "")
         with self.state.lock:
             if not nonce or nonce in self.nonces:
