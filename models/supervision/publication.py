@@ -15,6 +15,7 @@ import calendar as month_calendar
 import dataclasses
 import hashlib
 import hmac
+import time as wall
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -262,18 +263,30 @@ def public_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- links
 
-def link_signature(secret: str, report_id: uuid.UUID | str, window_id: uuid.UUID | str | None = None) -> str:
-    """The signature that lets a link from an SMS download one report's PDF (the center's, or
-    one window's) without logging in."""
-    scope = f"{report_id}:{window_id or 'center'}"
+def link_signature(secret: str, report_id: uuid.UUID | str, window_id: uuid.UUID | str | None = None, *,
+                   expires: int | str) -> str:
+    """The signature that lets a link download one report's PDF (the center's, or one window's)
+    without logging in, until ``expires`` (seconds since the epoch, on the wall clock)."""
+    scope = f"{report_id}:{window_id or 'center'}:{expires}"
     return hmac.new(secret.encode(), scope.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def report_link(tx: "Transaction", report_id: uuid.UUID, window_id: uuid.UUID | None = None) -> str:
-    """The download link sent by SMS."""
-    sig = link_signature(tx.settings.jwt_secret, report_id, window_id)
+def pdf_path(secret: str, report_id: uuid.UUID, window_id: uuid.UUID | None = None, *, expires: int) -> str:
+    """``/reports/{id}.pdf?…`` signed for one report (and window) until ``expires``."""
     window = f"window={window_id}&" if window_id else ""
-    return f"{tx.settings.public_url.rstrip('/')}/reports/{report_id}.pdf?{window}sig={sig}"
+    sig = link_signature(secret, report_id, window_id, expires=expires)
+    return f"/reports/{report_id}.pdf?{window}exp={expires}&sig={sig}"
+
+
+def link_expired(expires: int) -> bool:
+    """Whether a link signed until ``expires`` has expired (the wall clock, as it was signed by)."""
+    return expires < wall.time()
+
+
+def report_link(tx: "Transaction", report_id: uuid.UUID, window_id: uuid.UUID | None = None) -> str:
+    """The download link sent by SMS: valid ``report_link_days`` from now."""
+    expires = int(wall.time() + tx.settings.report_link_days * 86400)
+    return tx.settings.public_url.rstrip("/") + pdf_path(tx.settings.jwt_secret, report_id, window_id, expires=expires)
 
 
 # ----------------------------------------------------------------------------- publishing

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from esupervision.models.catalogue.catalogue import Center, Department, Window, 
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.ledger.ledger import LedgerEvent
 from esupervision.models.notices.notice import Notice
-from esupervision.models.supervision.publication import (PublishedReport, link_signature, previous_month, publish_report,
+from esupervision.models.supervision.publication import (PublishedReport, pdf_path, previous_month, publish_report,
                                                          trend_months)
 from esupervision.models.ledger.replay import replay, snapshot
 from esupervision.models.cases.report import CaseAction
@@ -255,11 +256,35 @@ def test_the_leaders_pdf_has_the_chinese_title_the_departments_and_the_window_co
     assert "1号窗口" not in window_text
     # the window's signed link opens its copy, and only with its own signature
     client = GraphQLClient(city)
-    sig = link_signature(get_settings().jwt_secret, report_row.id, w02.id)
-    path = f"/reports/{report_row.id}.pdf?window={w02.id}&sig={sig}"
+    path = pdf_path(get_settings().jwt_secret, report_row.id, w02.id, expires=int(time.time()) + 60)
     response = client.http.get(path)
     assert response.status_code == 200 and "2号窗口" in pdf_text(response.content)
-    assert client.http.get(f"/reports/{report_row.id}.pdf?sig={sig}").status_code == 403
+    assert client.http.get(path.replace(f"window={w02.id}&", "")).status_code == 403
+
+
+def test_report_pdf_links_expire(city: Engine) -> None:
+    """A PDF link opens the report without a login until it expires: the SMS's for
+    ``report_link_days``, the console's ``pdfUrl`` for ten minutes; an expired link, or one whose
+    expiry was moved, opens nothing."""
+    done = publish(city)
+    with Session(city) as s:
+        sms_link = s.scalars(select(Notice).where(Notice.subject_id == done.report.id)).first().params["link"]
+    expires = int(sms_link.split("exp=")[1].split("&")[0])
+    assert abs(expires - (time.time() + get_settings().report_link_days * 86400)) < 120
+    client = GraphQLClient(city)
+    path = sms_link[sms_link.index("/reports/"):]
+    assert client.http.get(path).status_code == 200
+    moved = path.replace(f"exp={expires}", f"exp={expires + 86400 * 365}")
+    assert client.http.get(moved).status_code == 403                           # the expiry is signed
+    assert client.http.get(path.split("exp=")[0] + "sig=" + path.split("sig=")[1]).status_code == 403   # no expiry
+    expired = pdf_path(get_settings().jwt_secret, done.report.id, expires=int(time.time()) - 1)
+    answer = client.http.get(expired)
+    assert answer.status_code == 403 and "链接已过期" in answer.text
+    create_accounts(city)
+    client.login("supervisor")
+    [published] = client.data(PUBLISHED_QUERY, {})["publishedReports"]
+    console_expiry = int(published["pdfUrl"].split("exp=")[1].split("&")[0])
+    assert 0 < console_expiry - time.time() <= 600
 
 
 # ----------------------------------------------------------------------------- notices, ledger

@@ -4,6 +4,7 @@ supervisors; and the PDF download route the SMS links point to."""
 from __future__ import annotations
 
 import hmac
+import time as wall
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.routing import Route
 from strawberry.types import Info
 
 from esupervision.api.schema.common import require, viewer
+from esupervision.api.schema.supervision.statistics import LINK_SECONDS   # the console's links last as long
 from esupervision.models.supervision import publication as domain
 from esupervision.models.access.scope import Role, Viewer
 from esupervision.models.errors import DomainError, ErrorCode
@@ -167,13 +169,13 @@ def _pdf_url(row: domain.PublishedReport, who: Viewer) -> str | None:
     """The leaders' copy for the supervision office and the center's own management and leaders;
     a window's staff get their window's copy; nobody else a link."""
     settings = get_settings()
-    base = f"{settings.public_url.rstrip('/')}/reports/{row.id}.pdf"
+    base, expires = settings.public_url.rstrip("/"), int(wall.time()) + LINK_SECONDS
     own_center = who.center_id == row.center_id
     if who.role is Role.SUPERVISOR or (who.role in (Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER) and own_center):
-        return f"{base}?sig={domain.link_signature(settings.jwt_secret, row.id)}"
+        return base + domain.pdf_path(settings.jwt_secret, row.id, expires=expires)
     if who.role is Role.WINDOW_STAFF and who.window_id and any(
             w.get("id") == str(who.window_id) for w in row.snapshot.get("windows", [])):
-        return f"{base}?window={who.window_id}&sig={domain.link_signature(settings.jwt_secret, row.id, who.window_id)}"
+        return base + domain.pdf_path(settings.jwt_secret, row.id, who.window_id, expires=expires)
     return None
 
 
@@ -234,8 +236,9 @@ class PublicationMutation:
 # ----------------------------------------------------------------------------- PDF download
 
 def report_pdf_route(engine: Any) -> Route:
-    """GET /reports/{id}.pdf?sig=… (the leaders' copy) or ?window=…&sig=… (one window's copy):
-    the link of the SMS, signed, so it opens on a phone without logging in."""
+    """GET /reports/{id}.pdf?exp=…&sig=… (the leaders' copy) or ?window=…&exp=…&sig=… (one
+    window's copy): the link of the SMS or of ``pdfUrl``, signed, so it opens on a phone without
+    logging in, until it expires (``report_link_days`` for an SMS, ten minutes for ``pdfUrl``)."""
     from esupervision import report_pdf
 
     def download(request: Request) -> Response:
@@ -243,10 +246,12 @@ def report_pdf_route(engine: Any) -> Route:
             report_id = uuid.UUID(request.path_params["report_id"])
         except ValueError:
             return PlainTextResponse("报告不存在 report not found", 404)
-        window = request.query_params.get("window")
-        expected = domain.link_signature(get_settings().jwt_secret, report_id, window)
-        if not hmac.compare_digest(expected, request.query_params.get("sig", "")):
+        window, expires = request.query_params.get("window"), request.query_params.get("exp", "")
+        expected = domain.link_signature(get_settings().jwt_secret, report_id, window, expires=expires)
+        if not expires.isdigit() or not hmac.compare_digest(expected, request.query_params.get("sig", "")):
             return PlainTextResponse("链接无效 invalid link", 403)
+        if domain.link_expired(int(expires)):
+            return PlainTextResponse("链接已过期，请在系统中重新打开报告 link expired", 403)
         with Session(engine) as session:
             row = session.get(domain.PublishedReport, report_id)
         if row is None:
