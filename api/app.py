@@ -32,6 +32,7 @@ from esupervision.api.context import Context
 from esupervision.api.fastpath import CompiledPagesFront
 from esupervision.api.limits import BodyLimit, JSONTooDeep, RequestRefused, decode_request_json, too_deep_error
 from esupervision.api.idempotency import IdempotentMutations
+from esupervision.api.ledger import ledger_routes
 from esupervision.api.live import LiveTransportWSHandler, LiveWSHandler
 from esupervision.api.schema import schema
 from esupervision.api.schema.supervision.publication import report_pdf_route
@@ -176,6 +177,7 @@ def create_app(engine: Engine, *, warm_up: bool = False) -> Starlette:
         *aliyun_report_routes(engine, get_settings(), publish=runtime.channel().publish),
         report_pdf_route(engine),   # /reports/{id}.pdf: the signed links of report SMS
         statistics_export_route(engine),   # /exports/statistics.xlsx: signed links of Statistics.excelUrl
+        *ledger_routes(engine),   # /ledger/...: signed tree heads and proofs of the transparency log
         # /graphql itself for HTTP and WebSocket (clients do not follow a redirect on POST);
         # the mount keeps /graphql/ working too.
         Route("/graphql", front),

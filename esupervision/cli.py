@@ -225,8 +225,11 @@ def worker(processes: int, threads: int) -> None:
     from esupervision.workers.reports import start_monthly_thread
     monthly = start_monthly_thread(engine, lambda made: console.print(
         f"上月效能报告已发布 monthly reports published: {', '.join(made)}"))
-    console.print(f"light scheduler, notice relay, monthly reports and {len(children)} delivery processes running "
-                  "(Ctrl-C to stop)")
+    from esupervision.workers.ledger import start_ledger_threads
+    heads, nightly = start_ledger_threads(engine, lambda report: console.print(
+        f"[bold red]账本校验发现篡改 ledger breach[/]: {report.lines()[0]}"))
+    console.print(f"light scheduler, notice relay, monthly reports, ledger heads and checks and {len(children)} "
+                  "delivery processes running (Ctrl-C to stop)")
 
     def stop(*_: object) -> None:
         raise KeyboardInterrupt   # SIGTERM (systemd, a supervisor) stops as Ctrl-C does: children included
@@ -238,6 +241,8 @@ def worker(processes: int, threads: int) -> None:
         scheduler.stop()
     finally:
         monthly.set()
+        heads.stop()
+        nightly.set()
         running.stop()
         if poller:
             poller.stop()
@@ -471,29 +476,122 @@ def reports_publish(center_code: str, period_from: str, period_to: str) -> None:
 
 @main.group()
 def ledger() -> None:
-    """The tamper-evident ledger."""
+    """The tamper-evident ledger: one transparency log per center."""
+
+
+def _verifier(public_key: Path | None):  # noqa: ANN202
+    """The verifier key of --public-key, else of ESV_LEDGER_PUBLIC_KEY_FILE; only without either
+    is it derived from the signing seed (said so on the console)."""
+    from esupervision.models.ledger.checkpoint import CheckpointError, read_verifier
+    from esupervision.models.ledger.ledger import signer_from_settings
+
+    settings = get_settings()
+    path = public_key or (Path(settings.ledger_public_key_file) if settings.ledger_public_key_file else None)
+    if path is None:
+        console.print("未给公钥，使用签名密钥推出的公钥 no --public-key: using the key of ESV_LEDGER_SIGNING_KEY")
+        return signer_from_settings().verifier()
+    try:
+        return read_verifier(path.read_text(encoding="utf-8"), settings.ledger_log_name)
+    except (OSError, CheckpointError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--public-key") from None
+
+
+def _witness(location: str | None):  # noqa: ANN202
+    from esupervision.witness import witness_at
+    location = location or get_settings().ledger_witness
+    if not Path(location).is_dir():
+        console.print(f"[yellow]见证目录不存在 no witness at {location}[/]: 只能对照数据库中的签名树头 "
+                      "heads are checked against the database alone")
+        return None
+    return witness_at(location)
 
 
 @ledger.command("verify")
-def ledger_verify() -> None:
-    """Check every chain and signed checkpoint; exit 1 naming the first tampered event."""
+@click.option("--public-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="the verifier key file (`esv ledger public-key`); nothing secret is needed")
+@click.option("--witness", "witness_at", default=None, help="the witness directory (default: ESV_LEDGER_WITNESS)")
+@click.option("--projections/--no-projections", default=True, show_default=True,
+              help="replay the ledger in memory and compare every projected row")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def ledger_verify(public_key: Path | None, witness_at: str | None, projections: bool, as_json: bool) -> None:
+    """Check every center's log: positions 1, 2, … with no seq 0, gap or duplicate; hashes, links
+    and the Merkle tree; every signed head (database and witness) with the public key; the
+    witness's heads still proven (nothing cut off, rewritten or removed); served proofs; and the
+    projections against the ledger. Exit 1 naming each breach by its first seq affected."""
     from sqlmodel import Session
 
-    from esupervision.models.ledger.ledger import verify_ledger
-    with Session(_engine()) as session:
-        checked, breach = verify_ledger(session, get_settings().ledger_signing_key)
-    if breach is not None:
-        click.echo(breach.describe(), err=True)
+    from esupervision.models.ledger.audit import audit
+    verifier = _verifier(public_key)
+    witness = _witness(witness_at)
+    with Session(_engine()) as session, _progress() as progress:
+        task = progress.add_task("校验账本 verifying", total=None)
+        report = audit(session, verifier, witness=witness, projections=projections,
+                       progress=lambda n: progress.advance(task, n))
+    if as_json:
+        click.echo(json.dumps({
+            "intact": report.intact, "events": report.events, "logs": len(report.chains),
+            "heads_checked": sum(c.heads_checked for c in report.chains),
+            "uncovered": {str(c.center_id): c.uncovered for c in report.chains if c.uncovered},
+            "breaches": [{"center_id": str(b.center_id), "seq": b.seq, "event_id": b.event_id,
+                          "kind": b.kind.value, "detail": b.detail} for b in report.breaches],
+            "differences": [{"table": d.table, "row_id": d.row_id, "column": d.column,
+                             "ledger": d.ledger, "live": d.live} for d in report.differences],
+        }, ensure_ascii=False, default=str))
+    else:
+        for line in report.lines():
+            click.echo(line, err=True)
+        for chain in report.chains:
+            if witness is not None and chain.uncovered:
+                console.print(f"尚未见证 not yet witnessed: center {chain.center_id}: {chain.uncovered} newest events")
+    if not report.intact:
         sys.exit(1)
-    click.echo(f"账本完整 ledger intact: {checked} events verified")
+    if not as_json:
+        click.echo(f"账本完整 ledger intact: {report.events} events in {len(report.chains)} logs verified, "
+                   f"{sum(c.heads_checked for c in report.chains)} signed heads checked"
+                   + (", projections match the ledger" if report.projections_checked else ""))
+
+
+@ledger.command("verify-proof")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--public-key", type=click.Path(path_type=Path, dir_okay=False), help="the verifier key file")
+@click.option("--witness", "witness_at", default=None,
+              help="also require each checkpoint of the proof to be the witness's head of its size")
+def ledger_verify_proof(file, public_key: Path | None, witness_at: str | None) -> None:  # noqa: ANN001
+    """Check a proof as /ledger/... serves it (inclusion, consistency, a case's history) with the
+    public key alone; exit 1 if it proves nothing."""
+    from esupervision.models.ledger.checkpoint import CheckpointError
+    from esupervision.models.ledger.merkle import ProofError
+    from esupervision.models.ledger.proofs import check_document, witnessed_as_served
+
+    verifier = _verifier(public_key)
+    try:
+        document = json.load(file)
+        proved = check_document(document, verifier)
+        if witness_at:
+            from esupervision.witness import witness_at as open_witness
+            witnessed_as_served(document, verifier, open_witness(witness_at))
+    except (ProofError, CheckpointError, KeyError, TypeError, ValueError) as exc:
+        click.echo(f"证明无效 proof does not hold: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"证明成立 proof holds: {proved}")
 
 
 @ledger.command("replay")
-def ledger_replay() -> None:
-    """Rebuild cases, steps and clocks from the ledger alone."""
+@click.option("--force", is_flag=True, help="replay even a ledger that does not verify")
+def ledger_replay(force: bool) -> None:
+    """Rebuild the projections from the ledger alone (after verifying it: a tampered ledger is
+    not replayed unless --force)."""
     from sqlmodel import Session
 
+    from esupervision.models.ledger.ledger import verify_chains
     from esupervision.models.ledger.replay import replay
+    with Session(_engine()) as session:
+        breaches = [b for c in verify_chains(session, _verifier(None), witness=_witness(None)) for b in c.breaches]
+    if breaches and not force:
+        for breach in breaches:
+            click.echo(breach.describe(), err=True)
+        click.echo("账本未通过校验，不重放 the ledger does not verify: not replayed (--force to replay anyway)", err=True)
+        sys.exit(1)
     with Session(_engine()) as session, _progress() as progress:
         task = progress.add_task("重放账本 replaying", total=None)
         counts = replay(session, progress=lambda n: progress.advance(task, n))
@@ -503,11 +601,40 @@ def ledger_replay() -> None:
 
 @ledger.command("checkpoint")
 def ledger_checkpoint() -> None:
-    """Sign the current head of every chain."""
-    from esupervision.models.ledger.transaction import transaction
-    with transaction(_engine(), actor="cli:ledger") as tx:
-        signed = tx.ledger.checkpoint_all(tx.now)
-    click.echo(f"{signed} checkpoints signed")
+    """Sign the tree head of every chain that grew, now, and publish it to the witness."""
+    _sign_heads()
+
+
+def _sign_heads() -> None:
+    from sqlmodel import Session
+
+    from esupervision.models.clocks import timesource
+    from esupervision.models.ledger.ledger import signer_from_settings
+    from esupervision.models.ledger.tree import sign_heads
+    from esupervision.witness import publish_heads, witness_from_settings
+
+    signer = signer_from_settings()
+    with Session(_engine()) as session:
+        signed = len(sign_heads(session, signer, now=timesource.now()))
+        session.commit()
+    published = publish_heads(_engine(), witness_from_settings(), signer.name)
+    console.print(f"{signed} 个签名树头 signed tree heads; {published} published to the witness "
+                  f"{get_settings().ledger_witness}")
+
+
+@ledger.command("public-key")
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="write the verifier key here (default: standard output)")
+def ledger_public_key(output: Path | None) -> None:
+    """Print the verifier key of the ledger (name+keyhash+Ed25519 key): it verifies every signed
+    head and cannot sign one; publish it."""
+    from esupervision.models.ledger.ledger import signer_from_settings
+    text = signer_from_settings().verifier().text()
+    if output is None:
+        click.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        console.print(f"verifier key written to {output}")
 
 
 if __name__ == "__main__":

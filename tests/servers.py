@@ -65,7 +65,9 @@ def serving(database_url: str, folder: Path, *extra: str, env: dict[str, str] | 
     in ``folder``, quoted if it fails to start."""
     port = free_port()
     log = folder / f"serve-{port}.log"
-    environment = {**os.environ, "DATABASE_URL": database_url, **(env or {})}
+    # The server's ledger heads go to a witness folder of the test, not to the working directory.
+    environment = {**os.environ, "DATABASE_URL": database_url, "ESV_LEDGER_WITNESS": str(folder / "ledger-witness"),
+                   **(env or {})}
     with log.open("wb") as out:
         process = subprocess.Popen([esv(), "serve", "--port", str(port), *extra], env=environment,
                                    stdout=out, stderr=subprocess.STDOUT)

@@ -17,4 +17,6 @@ def start_embedded_worker(engine: Engine) -> LightScheduler:
     start_in_process(engine, get_settings(), channel().subscribe)   # notices: stub broker, in this process
     from esupervision.workers.reports import start_monthly_thread
     start_monthly_thread(engine)   # last month's reports, as `esv worker` publishes them in production
+    from esupervision.workers.ledger import start_ledger_threads
+    start_ledger_threads(engine)   # signed tree heads to the witness, and the nightly ledger check
     return scheduler

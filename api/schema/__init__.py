@@ -18,6 +18,7 @@ from esupervision.api.schema.public.evaluation import EvaluationMutation, Evalua
 from esupervision.api.schema.cases.notice import NoticeQuery, NoticeSubscription
 from esupervision.api.schema.duties import enforce_duties
 from esupervision.api.schema.public.overview import OverviewQuery
+from esupervision.api.schema.supervision.ledger import LedgerSubscription
 from esupervision.api.schema.supervision.publication import PublicationMutation, PublicationQuery
 from esupervision.api.schema.supervision.statistics import StatisticsQuery
 from esupervision.api.schema.supervision.orders import SupervisionMutation, SupervisionQuery, SupervisionSubscription
@@ -32,7 +33,7 @@ Mutation = enforce_duties(merge_types("Mutation", (AuthMutation, CaseMutation, C
                                                    PublicationMutation, ComplaintMutation, EvaluationMutation,
                                                    SupervisionMutation, AccountabilityMutation)))
 Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription,
-                                            NoticeSubscription))
+                                            NoticeSubscription, LedgerSubscription))
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from esupervision.models.ledger.checkpoint import Verifier
-from esupervision.models.ledger.ledger import (Breach, ChainReport, LedgerTreeHead, Tamper, Witnessed, row_values,
+from esupervision.models.ledger.ledger import (Breach, ChainReport, LedgerTreeHead, Tamper, Witnessed, json_value,
                                                verifier_of, verify_chains)
 from esupervision.models.ledger.proofs import check_served
 from esupervision.models.ledger.replay import fold
@@ -51,25 +51,26 @@ def compare_projections(session: Session, progress: Callable[[int], None] | None
     writers: dict[tuple[str, str], tuple[uuid.UUID, int]] = {}
     folded = fold(session, progress, writers=writers)
     differences: list[Difference] = []
+    plain = frozenset({str, int, float, bool, type(None)})
     for model in PROJECTIONS:
-        table = model.__tablename__  # type: ignore[attr-defined]
-        expected = folded.get(table, {})
-        columns = [c.key for c in model.__table__.columns]  # type: ignore[attr-defined]
-        for row in session.scalars(select(model).order_by(model.id).execution_options(  # type: ignore[attr-defined]
-                yield_per=chunk)):
-            live = row_values(row)
-            row_id = str(row.id)
+        table = model.__table__  # type: ignore[attr-defined]
+        name, columns = table.name, [c.key for c in table.columns]
+        expected = folded.get(name, {})
+        # Rows read as tuples (no model instances), in the canonical form ``row_values`` gives.
+        for values in session.execute(select(table).order_by(table.c.id).execution_options(yield_per=chunk)):
+            live = {key: value if value.__class__ in plain else json_value(value)
+                    for key, value in zip(columns, values)}
+            row_id = live["id"]
             ledger = expected.pop(row_id, None)
             if ledger is None:
-                differences.append(Difference(table, row_id, None, None, live))
+                differences.append(Difference(name, row_id, None, None, live))
                 continue
             for column in columns:
-                if ledger.get(column) != live.get(column):
-                    differences.append(Difference(table, row_id, column, ledger.get(column), live.get(column),
-                                                  writers.get((table, row_id))))
+                if ledger.get(column) != live[column]:
+                    differences.append(Difference(name, row_id, column, ledger.get(column), live[column],
+                                                  writers.get((name, row_id))))
         for row_id in sorted(expected):
-            differences.append(Difference(table, row_id, None, expected[row_id], None, writers.get((table, row_id))))
-        session.expunge_all()
+            differences.append(Difference(name, row_id, None, expected[row_id], None, writers.get((name, row_id))))
     return differences
 
 

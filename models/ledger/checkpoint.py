@@ -86,7 +86,7 @@ class Verifier:
     @classmethod
     def parse(cls, text: str) -> Verifier:
         """Read a verifier key; raises CheckpointError when it is not one (or its hash is wrong)."""
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)     # the base64 key may hold a "+" itself
         if len(parts) != 3 or not parts[0]:
             raise CheckpointError("a verifier key reads name+keyhash+base64")
         name, hash_hex, key_b64 = parts
@@ -112,7 +112,8 @@ def read_verifier(text: str, name: str) -> Verifier:
         if not isinstance(key, Ed25519PublicKey):
             raise CheckpointError("the PEM key is not an Ed25519 public key")
         return Verifier(name, key)
-    if "+" in text and len(text.split("+")) == 3 and len(text.split("+")[1]) == 8:
+    parts = text.split("+", 2)
+    if len(parts) == 3 and len(parts[1]) == 8 and all(c in "0123456789abcdef" for c in parts[1]):
         return Verifier.parse(text)
     try:
         raw = base64.b64decode(text, validate=True)

@@ -78,6 +78,8 @@ _TEMPLATES = [
              audience="staff"),
     Template("tender_red_flags_summary", "【电子监察】本轮核查新增红旗预警{count}项，涉及{tenders}个招标项目，请登录系统核查。",
              audience="staff"),
+    Template("ledger_breach", "【电子监察】账本校验发现{count}处篡改或不符，首处：{first}。请立即核查，记录已存见证方。",
+             urgent=True, audience="staff"),
     Template("case_status", "办件{number}：{status}，{light}，办理期限{deadline}。"),
     Template("case_not_found", "未查到该办件，请核对办件编号，或使用申请时登记的手机查询。"),
 ]
@@ -99,6 +101,7 @@ LABELS: Mapping[str, str] = {
     "report_published": "效能报告发布通知", "accountability_decided": "责任追究决定通知",
     "appeal_decided": "申诉处理结果通知", "tender_red_flags": "招投标红旗预警",
     "tender_red_flags_summary": "招投标红旗预警汇总", "case_status": "办件查询答复",
+    "ledger_breach": "账本篡改告警",
     "case_not_found": "办件查询（未查到）",
 }
 
