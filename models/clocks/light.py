@@ -31,14 +31,15 @@ class LightReading:
 def light_at(clock: Clock, at: datetime) -> LightReading:
     """The light of ``clock`` at ``at``: red past ``red_at``, yellow past ``yellow_at``, else white.
 
-    A paused clock shows the light it had when it paused; a finished one the light it finished
-    with (red when overdue). Lights of a running clock only move white -> yellow -> red.
+    A paused clock shows the light it had when it paused. A finished one is red if it finished
+    past its deadline (kept as history) and white otherwise: a warning means nothing once the
+    work is done in time. Lights of a running clock only move white -> yellow -> red.
     """
     state = ClockState(clock.state)
     if state in (ClockState.FINISHED, ClockState.CANCELLED):
         end = clock.finished_at or at
-        return LightReading(Light(light_name_at(clock, min(at, end))), False, True,
-                            clock.outcome, clock.outcome_days)
+        late = light_name_at(clock, min(at, end)) == "red"
+        return LightReading(Light.RED if late else Light.WHITE, False, True, clock.outcome, clock.outcome_days)
     if state is ClockState.PAUSED:
         when = min(at, clock.paused_at) if clock.paused_at else at
         return LightReading(Light(light_name_at(clock, when)), True, False, None, None)

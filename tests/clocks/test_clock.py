@@ -163,3 +163,16 @@ def test_a_remembered_deadline_is_the_one_computed_afresh(started, later, limit,
     compute_deadline(CAL, started_at=started, **args)
     fresh = WorkCalendar.build()
     assert compute_deadline(CAL, started_at=second, **args) == compute_deadline(fresh, started_at=second, **args)
+
+
+def test_a_clock_finished_in_time_is_white_and_one_finished_late_stays_red():
+    """A finished case is never yellow afterwards: a warning means nothing once the work is done in
+    time; finished late, it keeps its red as history (the supervision office's record)."""
+    started = datetime(2026, 11, 23, 10, tzinfo=SH)
+    in_time = new_clock(started, 5)
+    finish_clock(in_time, CAL, at=in_time.yellow_at + timedelta(hours=2))   # done while yellow
+    assert light_at(in_time, in_time.red_at + timedelta(days=3)).light is Light.WHITE
+    assert in_time.outcome in ("on_time", "early")
+    late = new_clock(started, 5)
+    finish_clock(late, CAL, at=late.red_at + timedelta(days=1))
+    assert light_at(late, late.red_at + timedelta(days=30)).light is Light.RED and late.outcome == "overdue"
