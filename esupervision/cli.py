@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
@@ -155,6 +156,7 @@ def _has_data() -> bool:
               help="API processes on the one address (production, with --no-worker and Redis)")
 def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker: bool, workers: int) -> None:
     """Serve the API (health, overview) with the in-process worker of the embedded default."""
+    _public_url_of(host, port)
     if with_demo:
         _refuse_in_production("esv serve --demo")
     _refuse_unfit()   # before the API is even imported: a refusal is quick
@@ -191,6 +193,16 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     # The app warms up (api/warmup.py) before uvicorn opens the port.
     uvicorn.run(create_app(engine, warm_up=True), host=host, port=port, log_level="info",
                 **server_options(get_settings()))
+
+
+def _public_url_of(host: str, port: int) -> None:
+    """Links this server hands out (report PDFs, provider callbacks) name the address it serves on,
+    unless ESV_PUBLIC_URL says otherwise (a proxy or a domain in front of it)."""
+    if "public_url" in get_settings().model_fields_set:
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    os.environ["ESV_PUBLIC_URL"] = f"http://{shown}:{port}"   # API processes started by uvicorn too
+    get_settings.cache_clear()
 
 
 @main.command()

@@ -42,8 +42,8 @@ PUBLISHED_QUERY = """
 query($center: ID, $from: Date, $to: Date) {
   publishedReports(centerId: $center, periodFrom: $from, periodTo: $to) {
     id title periodFrom periodTo pdfUrl center { id name }
-    totals { name received completed onTime early overdue onTimeRate }
-    departments { id name rank received accepted handled completed onTime early overdue errors returned
+    totals { name received completed onTime early overdue overLegalLimit onTimeRate }
+    departments { id name rank received accepted handled completed onTime early overdue overLegalLimit errors returned
                   supplementRequests suspendedDays averageHandlingDays p90HandlingDays onTimeRate earlyRate
                   urges urgesAnsweredOnTime orders ordersAnsweredOnTime complaints evaluations evaluationScore }
     windows { id name departmentId departmentName received accepted completed onTime overdue onTimeRate }
@@ -420,3 +420,22 @@ def test_esv_reports_publish(city: Engine, monkeypatch) -> None:  # noqa: ANN001
     refused = CliRunner().invoke(cli.main, ["reports", "publish", "--center", "C01", "--from", "2026-10-31",
                                             "--to", "2026-10-01"])
     assert refused.exit_code == 2 and "REPORT_PERIOD_INVALID" in refused.output
+
+
+def test_report_links_name_the_address_esv_serve_serves_on(monkeypatch):
+    """A pdfUrl or an SMS link must open: ``esv serve --port 8765`` hands out links to port 8765,
+    unless ESV_PUBLIC_URL names the address in front of it (a proxy, a domain)."""
+    from esupervision import cli, settings
+
+    monkeypatch.delenv("ESV_PUBLIC_URL", raising=False)
+    settings.get_settings.cache_clear()
+    try:
+        cli._public_url_of("0.0.0.0", 8765)
+        assert settings.get_settings().public_url == "http://127.0.0.1:8765"
+        monkeypatch.setenv("ESV_PUBLIC_URL", "https://zwfw.example.gov.cn")
+        settings.get_settings.cache_clear()
+        cli._public_url_of("127.0.0.1", 8000)
+        assert settings.get_settings().public_url == "https://zwfw.example.gov.cn"
+    finally:
+        monkeypatch.delenv("ESV_PUBLIC_URL", raising=False)
+        settings.get_settings.cache_clear()
