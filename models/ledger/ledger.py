@@ -24,7 +24,8 @@ from typing import Any, Protocol
 
 import orjson
 from psycopg.types.json import Json, Jsonb
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, cast, func, select
+from sqlalchemy import (JSON, BigInteger, Column, Index, Integer, Text, UniqueConstraint, Uuid, cast, column, func,
+                        select, table)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel
 
@@ -517,6 +518,8 @@ class ChainReport:
     heads_checked: int = 0
     witnessed_size: int = 0
     breaches: list[Breach] = field(default_factory=list)
+    # The witness holds a log of this center, the database no trace of it (not verified).
+    foreign: bool = False
 
     @property
     def uncovered(self) -> int:
@@ -712,27 +715,40 @@ def verify_chain(session: Session, center_id: uuid.UUID, key: Verifier | str, *,
     return report
 
 
-def centers_of(session: Session, witness: Witnessed | None = None, log_name: str | None = None) -> list[uuid.UUID]:
-    """Every center with a log: in the ledger, its heads, its signed heads or at the witness."""
-    centers = (set(session.scalars(select(LedgerEvent.center_id).distinct()))
-               | set(session.scalars(select(LedgerHead.center_id)))
-               | set(session.scalars(select(LedgerTreeHead.center_id).distinct())))
+# The center table, by name (the catalogue's models import this module).
+_CENTER = table("center", column("id", Uuid()))
+
+
+def centers_of(session: Session, witness: Witnessed | None = None,
+               log_name: str | None = None) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """The centers with a log that this database knows (a center row, events, a head or signed
+    heads), and those only the witness holds a log of: another database's (a demo built again,
+    another deployment sharing the witness), or a center deleted whole."""
+    known = (set(session.scalars(select(LedgerEvent.center_id).distinct()))
+             | set(session.scalars(select(LedgerHead.center_id)))
+             | set(session.scalars(select(LedgerTreeHead.center_id).distinct())))
+    foreign: set[uuid.UUID] = set()
     if witness is not None:
         prefix = origin_for(log_name or get_settings().ledger_log_name, "")
         for origin in witness.origins():
             if origin.startswith(prefix):
                 try:
-                    centers.add(uuid.UUID(origin[len(prefix):]))
+                    foreign.add(uuid.UUID(origin[len(prefix):]))
                 except ValueError:
                     continue
-    return sorted(centers, key=str)
+        centers = set(session.scalars(select(_CENTER.c.id).where(_CENTER.c.id.in_(sorted(foreign - known)))))
+        known |= centers
+        foreign -= known
+    return sorted(known, key=str), sorted(foreign, key=str)
 
 
 def verify_chains(session: Session, key: Verifier | str, *, witness: Witnessed | None = None) -> list[ChainReport]:
-    """``verify_chain`` for every center that has a log (also one known only to the witness)."""
+    """``verify_chain`` for every center this database knows (a log the witness holds of a center
+    it has no trace of is listed as ``foreign``, not verified)."""
     verifier = verifier_of(key)
-    return [verify_chain(session, center_id, verifier, witness=witness)
-            for center_id in centers_of(session, witness, verifier.name)]
+    known, foreign = centers_of(session, witness, verifier.name)
+    return [*(verify_chain(session, center_id, verifier, witness=witness) for center_id in known),
+            *(ChainReport(center_id, foreign=True) for center_id in foreign)]
 
 
 def verify_ledger(session: Session, key: Verifier | str, *,

@@ -187,3 +187,24 @@ def test_verify_from_the_command_line_needs_only_the_public_key(demo_copy: DemoC
     assert done.returncode == 1, done.stderr
     breaches = json.loads(done.stdout)["breaches"]
     assert any(b["center_id"] == str(city) and b["seq"] == size - 2 and b["kind"] == "deleted" for b in breaches)
+
+
+def test_a_whole_log_deleted_is_named_and_a_log_of_another_database_is_only_listed(demo_copy: DemoCopy) -> None:
+    import shutil
+
+    origins = demo_copy.witness.origins()
+    county = next(uuid.UUID(o.rsplit("/", 1)[1]) for o in origins
+                  if len(demo_copy.witness.sizes(o)) > 1 and uuid.UUID(o.rsplit("/", 1)[1]) != demo_copy.city_chain())
+    # Another database's log at the same witness (a demo built again): listed, not a breach.
+    stranger = uuid.uuid4()
+    shutil.copytree(demo_copy.witness.root / origins[0], demo_copy.witness.root / "esupervision/ledger" / str(stranger))
+    with Session(demo_copy.engine) as s:
+        for model in (LedgerEvent, LedgerTreeNode, LedgerTreeHead, LedgerHead):
+            s.execute(delete(model).where(model.center_id == county))
+        s.commit()
+    report = check(demo_copy)
+    assert [c.center_id for c in report.chains if c.foreign] == [stranger]
+    breaches = [b for b in report.breaches if b.center_id == county]
+    assert breaches[0].seq == 1 and breaches[0].kind in (Tamper.DELETED, Tamper.CHECKPOINT)
+    assert any(b.kind is Tamper.DELETED and b.seq == 1 for b in breaches)
+    assert all(b.center_id == county for b in report.breaches)
