@@ -46,6 +46,7 @@ class HeadSigner:
         self._seen: dict[uuid.UUID, int] = {}
         self._signed_at: dict[uuid.UUID, float] = {}
         self._stop = threading.Event()
+        self._caught_up = False
         self.signed = self.published = 0
 
     def tick(self) -> int:
@@ -65,7 +66,12 @@ class HeadSigner:
             for center in due:
                 self._signed_at[center] = clock
         self.signed += made
-        self.published += publish_heads(self.engine, self.witness, self.signer.name, list(sizes))
+        # Every log at the first look (heads signed but not published before a restart), then the
+        # ones signed here.
+        centers = due if self._caught_up else list(sizes)
+        if centers:
+            self.published += publish_heads(self.engine, self.witness, self.signer.name, centers)
+        self._caught_up = True
         return made
 
     def run(self) -> None:

@@ -337,6 +337,12 @@ class Ledger:
                 self._ranges[center_id] = CompactRange.loads(head.seq, head.frontier)
         return head
 
+    def compact_range(self, center_id: uuid.UUID) -> CompactRange:
+        """The center's tree as this transaction has it (its head locked; the tree of a chain
+        written before trees were kept is built first, and written at the next ``flush``)."""
+        self._head(center_id)
+        return self._ranges[center_id]
+
     def _rebuild_tree(self, center_id: uuid.UUID, size: int) -> CompactRange:
         compact = CompactRange()
         hashes = self.session.scalars(select(LedgerEvent.hash).where(

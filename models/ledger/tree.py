@@ -60,9 +60,8 @@ def sign_heads(session: Session, signer: Signer, *, now: datetime,
             continue
         if size and not frontier:
             ledger = Ledger(session)
-            ledger._head(center_id)     # builds the tree of an older chain, under the head's lock
+            compact = ledger.compact_range(center_id)
             ledger.flush()
-            compact = ledger._ranges[center_id]
         else:
             compact = CompactRange.loads(size, frontier)
         root = compact.root()
