@@ -32,8 +32,8 @@ from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.clocks.light import light_at
 from esupervision.models.cases.report import CaseAction, ReportedEvent
 from esupervision.models.cases.report_scope import refuse_outside_department
-from esupervision.models.ledger.transaction import transaction
 from esupervision.models.catalogue.catalogue import Window as WindowRow
+from esupervision.models.ledger.transaction import transaction
 
 SuspendKind = strawberry.enum(domain.SuspendKind, name="SuspendKind",
                               description="不计时的特别程序（行政许可法第四十五条）")
@@ -361,6 +361,15 @@ async def _transition(info: Info, number: str, action: CaseAction, *, attributes
     return CaseNode.from_row(row)
 
 
+def _at_own_window(session: Any, who: Any, event: ReportedEvent) -> ReportedEvent:
+    """Window staff accept at their own window unless the event names one."""
+    if who.role is not Role.WINDOW_STAFF or event.action is not CaseAction.ACCEPT or event.window_code \
+            or who.window_id is None:
+        return event
+    code = session.scalar(select(WindowRow.code).where(WindowRow.id == who.window_id))
+    return dataclasses.replace(event, window_code=code) if code else event
+
+
 @strawberry.input(description="受理（窗口受理新办件，或受理网上申报）")
 class AcceptCaseInput:
     number: str
@@ -381,15 +390,6 @@ class SubmitCaseInput:
     center_code: str
     item_code: str
     applicant_name: str
-def _at_own_window(session: Any, who: Any, event: ReportedEvent) -> ReportedEvent:
-    """Window staff accept at their own window unless the event names one."""
-    if who.role is not Role.WINDOW_STAFF or event.action is not CaseAction.ACCEPT or event.window_code \
-            or who.window_id is None:
-        return event
-    code = session.scalar(select(WindowRow.code).where(WindowRow.id == who.window_id))
-    return dataclasses.replace(event, window_code=code) if code else event
-
-
     applicant_phone: str | None = None
     applicant_id_number: str | None = None
     occurred_at: datetime | None = None
