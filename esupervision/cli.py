@@ -374,15 +374,24 @@ def calendar_due(start: str, n: int, natural: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object with the counts")
 def import_(file: Path, mapping: str, as_json: bool) -> None:
     """Replay a CSV or XES log (plain or gzipped) through the department-report service."""
-    from esupervision.importing.run import import_file
+    from rich.progress import DownloadColumn, TaskID
+
+    from esupervision.importing.convert import ADJUSTMENTS
+    from esupervision.importing.run import ImportProgress, import_file
 
     ensure_schema()
+    phases = {"check": "检查", "import": "导入"}
     try:
-        with _progress() as progress:
-            task = progress.add_task(f"导入 {file.name}", total=None)
+        # Progress is bytes of the file read (its size is known) and cases done, per pass.
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            tasks: dict[str, TaskID] = {}
 
-            def report(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+            def report(at: ImportProgress) -> None:
+                if at.phase not in tasks:
+                    tasks[at.phase] = progress.add_task("", total=at.bytes_total)
+                progress.update(tasks[at.phase], completed=at.bytes_read,
+                                description=f"{phases[at.phase]} {file.name}: {at.cases} 件")
 
             counts = import_file(_engine(), file, mapping, progress=report)
     except DomainError as exc:
@@ -390,8 +399,18 @@ def import_(file: Path, mapping: str, as_json: bool) -> None:
     _sign_heads()   # the end of a burst of commits: its heads signed and witnessed now
     if as_json:
         click.echo(json.dumps(counts, ensure_ascii=False))
-    else:
-        for key, value in counts.items():
+        return
+    for key, value in counts.items():
+        if key == "adjustments":
+            click.echo(f"{key}: {sum(value.values())}" + ("" if value else " (none)"))
+            for rule, count in value.items():
+                click.echo(f"  {rule}: {count}  {ADJUSTMENTS.get(rule, '')}")
+        elif key == "missing_attributes":
+            click.echo(f"{key}: {len(value)}" + ("" if value else " (none)"))
+            for mapping_key, found in value.items():
+                click.echo(f"  {mapping_key} ({found['attribute']}): missing in {found['missing']} "
+                           f"of {found['of']} {found['per']}s")
+        else:
             click.echo(f"{key}: {value}")
 
 

@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import string
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from esupervision.importing.csvlog import read_csv
-from esupervision.importing.mapping import ItemRule, Mapping, NamedCode, load_mapping
+from esupervision.importing.mapping import ItemRule, Mapping, NamedAttribute, NamedCode, load_mapping
 from esupervision.importing.trace import Trace
 from esupervision.importing.xes import read_xes
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.cases.report import CaseAction, ReportedEvent
+
+# Every change the conversion may make, by the name the import summary counts it under.
+ADJUSTMENTS = {
+    "clamped_to_start": "事件早于办件开始，置于开始时刻（原时间见 logged_at）",
+    "clamped_to_end": "事件晚于办件结束，置于结束时刻（原时间见 logged_at）",
+    "end_moved_to_last_event": "结束日期无时刻且早于最后事件，移到最后事件（映射 bare_end_to_last_event；原值见 end_given）",
+    "end_raised_to_start": "结束早于开始，结束置于开始（原值见 end_given）",
+    "start_missing_used_first_event": "办件缺少开始属性，以第一个事件为开始",
+    "end_missing_used_last_event": "已办结办件缺少结束属性或结束事件，以最后事件为结束",
+    "unpaired": "暂停、恢复或延期无法配对，保留为普通环节（见 unpaired）",
+}
 
 # An opening action and the action that closes it; a case's clock holds at most one pause.
 PAUSES = {
@@ -50,12 +61,9 @@ class ImportedCase:
     COMPLETE; ``occurred_at`` never decreases along the list.
 
     ``source_events`` counts the events read from the file for this case (every one of them is
-    in ``events``); ``adjustments`` counts what the conversion had to change, by kind:
-    ``clamped_to_start`` / ``clamped_to_end`` (events stamped outside the case's own start / end,
-    kept at that boundary with their logged time in ``attributes["logged_at"]``),
-    ``end_moved_to_last_event`` (a bare end date earlier than the last event),
-    ``end_raised_to_start`` (an end before the start), ``unpaired`` (a pause, resume or
-    extension the state machine would refuse, kept as STEP with ``attributes["unpaired"]``).
+    in ``events``); ``adjustments`` counts what the conversion had to change, by rule (see
+    ``ADJUSTMENTS``). An adjusted event carries the rule in ``attributes["adjustment"]`` and the
+    value the log gave (``logged_at``, ``end_given``), and the ledger keeps both.
     """
 
     number: str
@@ -76,42 +84,134 @@ def load_cases(
     mapping's placeholders (``{municipality}``) and win over values taken from the file name
     and over the mapping's own defaults. Returns a list, never a lazy sequence: a damaged file
     may only show its damage at the end, and nothing must be ingested from it then. Raises
-    ``IMPORT_FILE_INVALID`` (file, line or row, case) or ``MAPPING_INVALID`` (key).
+    ``IMPORT_FILE_INVALID`` (file, line or row, case) or ``MAPPING_INVALID`` (key, and
+    ``attribute`` when the file carries an attribute the mapping names in no case or event).
+    Holds every case in memory; ``LogConversion`` streams.
     """
-    file_path = Path(path)
-    loaded = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
-    converter = _Converter(file_path, loaded, resolve_options(file_path, loaded, options))
-    cases: list[ImportedCase] = []
-    seen: dict[str, int | None] = {}
-    for trace in _read(file_path, loaded):
-        case = converter.convert(trace)
-        if case.number in seen:
-            raise DomainError(
-                ErrorCode.IMPORT_FILE_INVALID,
-                f"文件 {file_path} 中办件编号 {case.number} 重复 (第 {seen[case.number]} 行和第 {trace.line} 行)",
-                path=str(file_path), line=trace.line, trace=case.number,
-            )
-        seen[case.number] = trace.line
-        cases.append(case)
+    conversion = LogConversion(path, mapping, options=options)
+    cases = list(conversion)
+    conversion.check()
     return cases
+
+
+class LogConversion:
+    """One pass over a log file, converting case by case, with running counts.
+
+    Iterate it to get the ``ImportedCase`` values one at a time (memory bounded by one case for
+    XES); then ``check()`` refuses what only the whole file shows (an attribute the mapping
+    names that no case carries), and ``summary()`` gives the counts of everything read and
+    every adjustment made. ``on_trace(bytes_read, cases)`` is called after each case, with the
+    bytes of the file (compressed, for gzip) read so far.
+    """
+
+    def __init__(self, path: str | Path, mapping: Mapping | str | Path, *,
+                 options: dict[str, str] | None = None,
+                 on_trace: Callable[[int, int], None] | None = None) -> None:
+        self.path = Path(path)
+        self.mapping = mapping if isinstance(mapping, Mapping) else load_mapping(mapping)
+        self.converter = _Converter(self.path, self.mapping, resolve_options(self.path, self.mapping, options))
+        self.on_trace = on_trace
+        self.tally = Tally()
+        self.catalogue: dict[tuple[str, str, str], CatalogueSpec] = {}
+        self.named = self.mapping.named_attributes()
+        self.missing: Counter[NamedAttribute] = Counter()
+        self.traces = 0
+        self.events = 0
+
+    def __iter__(self) -> Iterator[ImportedCase]:
+        seen: dict[str, int | None] = {}
+        trace_scope = [n for n in self.named if n.scope == "trace"]
+        event_scope = [n for n in self.named if n.scope == "event"]
+        if self.mapping.format == "csv":
+            self._bytes = self.path.stat().st_size  # rows may come in any order: all read first
+        for trace in _read(self.path, self.mapping, self._position):
+            self.traces += 1
+            self.events += len(trace.events)
+            for named in trace_scope:
+                if named.attribute not in trace.attributes:
+                    self.missing[named] += 1
+            for named in event_scope:
+                lacking = sum(named.attribute not in event for event in trace.events)
+                if lacking:
+                    self.missing[named] += lacking
+            case = self.converter.convert(trace)
+            if case.number in seen:
+                raise DomainError(
+                    ErrorCode.IMPORT_FILE_INVALID,
+                    f"文件 {self.path} 中办件编号 {case.number} 重复 (第 {seen[case.number]} 行和第 {trace.line} 行)",
+                    path=str(self.path), line=trace.line, trace=case.number,
+                )
+            seen[case.number] = trace.line
+            spec = case.catalogue
+            self.catalogue.setdefault((spec.center_code, spec.department_code, spec.item_code), spec)
+            self.tally.add(case)
+            yield case
+            if self.on_trace is not None and self._bytes is not None:
+                self.on_trace(self._bytes, self.traces)
+
+    _bytes: int | None = None
+
+    def _position(self, bytes_read: int) -> None:
+        self._bytes = bytes_read
+
+    def check(self) -> None:
+        """Refuse the file if an attribute the mapping names is carried by no case (or no event)
+        of it: a misspelt key would otherwise change every result silently."""
+        for named in self.named:
+            total = self.traces if named.scope == "trace" else self.events
+            if total and self.missing[named] >= total:
+                where = "任何办件" if named.scope == "trace" else "任何事件"
+                raise DomainError(
+                    ErrorCode.MAPPING_INVALID,
+                    f"映射 {self.mapping.source} 的 {named.key} 指定的属性 {named.attribute!r} 在文件 "
+                    f"{self.path.name} 的{where}中都不存在 (attribute named by the mapping is not in the file)",
+                    mapping=self.mapping.source, key=named.key, attribute=named.attribute, path=str(self.path),
+                )
+
+    def missing_attributes(self) -> dict[str, dict[str, Any]]:
+        """Attributes the mapping names that some cases (or events) lack, by mapping key."""
+        found: dict[str, dict[str, Any]] = {}
+        for named in self.named:
+            if self.missing[named]:
+                per_case = named.scope == "trace"
+                found[named.key] = {"attribute": named.attribute, "missing": self.missing[named],
+                                    "of": self.traces if per_case else self.events,
+                                    "per": "case" if per_case else "event"}
+        return found
+
+    def summary(self) -> dict[str, Any]:
+        """``summary()`` of every case converted, with ``missing_attributes``."""
+        return {**self.tally.summary(), "missing_attributes": self.missing_attributes()}
+
+
+class Tally:
+    """Running counts over converted cases (what ``summary`` returns)."""
+
+    def __init__(self) -> None:
+        self.totals = {"cases": 0, "events": 0, "source_events": 0, "finished": 0}
+        self.by_action: Counter[str] = Counter()
+        self.adjustments: Counter[str] = Counter()
+
+    def add(self, case: ImportedCase) -> None:
+        self.totals["cases"] += 1
+        self.totals["events"] += len(case.events)
+        self.totals["source_events"] += case.source_events
+        self.totals["finished"] += int(case.finished)
+        self.by_action.update(str(event.action) for event in case.events)
+        self.adjustments.update(case.adjustments)
+
+    def summary(self) -> dict[str, Any]:
+        return {**self.totals, "by_action": dict(sorted(self.by_action.items())),
+                "adjustments": dict(sorted(self.adjustments.items()))}
 
 
 def summary(cases: Iterable[ImportedCase]) -> dict[str, Any]:
     """Counts for a report: cases, events (all produced), source_events (read from the file),
-    finished, events per action, and the adjustments made, summed over the cases."""
-    totals: dict[str, Any] = {"cases": 0, "events": 0, "source_events": 0, "finished": 0}
-    by_action: Counter[str] = Counter()
-    adjustments: Counter[str] = Counter()
+    finished, events per action, and the adjustments made by rule (``ADJUSTMENTS``), summed."""
+    tally = Tally()
     for case in cases:
-        totals["cases"] += 1
-        totals["events"] += len(case.events)
-        totals["source_events"] += case.source_events
-        totals["finished"] += int(case.finished)
-        by_action.update(str(event.action) for event in case.events)
-        adjustments.update(case.adjustments)
-    totals["by_action"] = dict(sorted(by_action.items()))
-    totals["adjustments"] = dict(sorted(adjustments.items()))
-    return totals
+        tally.add(case)
+    return tally.summary()
 
 
 def resolve_options(path: Path, mapping: Mapping, given: dict[str, str] | None = None) -> dict[str, str]:
@@ -126,10 +226,10 @@ def resolve_options(path: Path, mapping: Mapping, given: dict[str, str] | None =
     return options
 
 
-def _read(path: Path, mapping: Mapping) -> Iterator[Trace]:
+def _read(path: Path, mapping: Mapping, position: Callable[[int], None]) -> Iterator[Trace]:
     if mapping.format == "csv":
         return read_csv(path, mapping.csv_columns())
-    return read_xes(path, default_tz=mapping.timezone)
+    return read_xes(path, default_tz=mapping.timezone, position=position)
 
 
 def is_bare_date(value: datetime) -> bool:
@@ -187,7 +287,7 @@ class _Converter:
 
     def _catalogue(self, trace: Trace, number: str) -> CatalogueSpec:
         for i, item in enumerate(self.mapping.items):
-            if item.when is None or item.when.holds(trace.attributes):
+            if item.when is None or item.when.holds(trace.attributes, trace.events):
                 department = self.item_departments.get(i, self.department)
                 return _spec(self.center, department, item)
         raise DomainError(
@@ -210,20 +310,32 @@ class _Converter:
         stamps = [event[m.event_timestamp] for event in trace.events]
         adjustments: Counter[str] = Counter()
 
-        start = self._date(trace, number, m.case_start) or (min(stamps) if stamps else None)
+        start_given = self._date(trace, number, m.case_start)
+        start = start_given or (min(stamps) if stamps else None)
         if start is None:
             raise self._fail(trace, number, f"既没有开始时间 {m.case_start} 也没有任何事件")
-        finished = m.finished.holds(trace.attributes)
+        accept_attributes: dict[str, Any] = {}
+        if m.case_start and start_given is None:
+            adjustments["start_missing_used_first_event"] += 1
+            accept_attributes["adjustment"] = "start_missing_used_first_event"
+        finished = m.finished.holds(trace.attributes, trace.events)
         end: datetime | None = None
+        complete_attributes: dict[str, Any] = {"result": "approved"}
         if finished:
-            end_given = self._date(trace, number, m.case_end)
+            end_given = self._end(trace, number, stamps)
             end = end_given or (max(stamps) if stamps else start)
-            if end_given is not None and stamps and max(stamps) > end_given and is_bare_date(end_given):
-                # A bare date says only "that day"; the log shows work after its midnight, so the
-                # later instant is the truthful end (an instant end stays; later events are clamped).
+            if end_given is None and (m.case_end or m.end_event):
+                adjustments["end_missing_used_last_event"] += 1
+                complete_attributes["adjustment"] = "end_missing_used_last_event"
+            if (m.bare_end_to_last_event and end_given is not None and stamps and max(stamps) > end_given
+                    and is_bare_date(end_given)):
+                # Asked for by the mapping: a bare date says only "that day", and the log shows
+                # work after its midnight (an instant end stays; later events are clamped).
                 end = max(stamps)
                 adjustments["end_moved_to_last_event"] += 1
+                complete_attributes.update(adjustment="end_moved_to_last_event", end_given=end_given.isoformat())
             if end < start:
+                complete_attributes.update(adjustment="end_raised_to_start", end_given=end.isoformat())
                 end = start  # the source's end precedes its start; the case closed when it began
                 adjustments["end_raised_to_start"] += 1
         deadline = self._date(trace, number, m.case_deadline)
@@ -241,11 +353,13 @@ class _Converter:
                 at = end
                 adjustments["clamped_to_end"] += 1
             placed.append((at, index, event, logged if at != logged else None))
+        clamp_rule = {True: "clamped_to_start", False: "clamped_to_end"}
         placed.sort(key=lambda entry: (entry[0], entry[1]))
 
         rules = [m.action_for(event) for _, _, event, _ in placed]
         actions = _pair([rule.action if rule else CaseAction.STEP for rule in rules])
         events = [self._accept(number, start, catalogue, trace, placed, deadline)]
+        events[0].attributes.update(accept_attributes)
         for (at, index, event, logged), rule, (action, unpaired) in zip(placed, rules, actions):
             activity = str(event[m.event_activity])
             attributes: dict[str, Any] = {"activity": activity}
@@ -256,6 +370,7 @@ class _Converter:
                 attributes["unpaired"] = str(rule.action) if rule else ""
                 adjustments["unpaired"] += 1
             if logged is not None:
+                attributes["adjustment"] = clamp_rule[logged < at]
                 attributes["logged_at"] = logged.isoformat()
             label = event.get(m.event_step_name) if m.event_step_name else None
             events.append(ReportedEvent(
@@ -275,11 +390,20 @@ class _Converter:
                 action=CaseAction.COMPLETE,
                 occurred_at=end,
                 staff_code=self._resource(placed[-1][2]) if placed else None,
-                attributes={"result": "approved"},
+                attributes=complete_attributes,
             ))
         return ImportedCase(number=number, catalogue=catalogue, events=events, finished=finished,
                             deadline=deadline, source_events=len(trace.events),
                             adjustments=dict(adjustments))
+
+    def _end(self, trace: Trace, number: str, stamps: list[datetime]) -> datetime | None:
+        """The end the log gives: an attribute of the case, or the time of the event it names."""
+        m = self.mapping
+        if m.end_event is None:
+            return self._date(trace, number, m.case_end)
+        in_time_order = [trace.events[i] for i in sorted(range(len(stamps)), key=stamps.__getitem__)]
+        found = m.end_event.find(in_time_order)
+        return found[m.event_timestamp] if found is not None else None
 
     def _resource(self, event: dict[str, Any]) -> str | None:
         value = event.get(self.mapping.event_resource) if self.mapping.event_resource else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import tzinfo
@@ -39,7 +40,8 @@ BASES = ("working", "natural")
 
 @dataclass(frozen=True)
 class Condition:
-    """A test on a case's attributes: one attribute check, or ``any`` / ``all`` of conditions."""
+    """A test on a case's attributes: one attribute check, ``any`` / ``all`` of conditions, or
+    ``event``: some event of the case satisfies the inner condition (over event attributes)."""
 
     attribute: str | None = None
     present: bool | None = None
@@ -48,14 +50,17 @@ class Condition:
     matches: re.Pattern[str] | None = None
     any_of: tuple[Condition, ...] = ()
     all_of: tuple[Condition, ...] = ()
+    event: Condition | None = None
 
-    def holds(self, attributes: dict[str, Any]) -> bool:
-        """Whether the attributes satisfy this condition (a missing attribute satisfies nothing
-        but ``present: false``)."""
+    def holds(self, attributes: dict[str, Any], events: Sequence[dict[str, Any]] = ()) -> bool:
+        """Whether the attributes (and, for ``event``, the case's events) satisfy this condition
+        (a missing attribute satisfies nothing but ``present: false``)."""
+        if self.event is not None:
+            return any(self.event.holds(e) for e in events)
         if self.any_of:
-            return any(c.holds(attributes) for c in self.any_of)
+            return any(c.holds(attributes, events) for c in self.any_of)
         if self.all_of:
-            return all(c.holds(attributes) for c in self.all_of)
+            return all(c.holds(attributes, events) for c in self.all_of)
         value = attributes.get(self.attribute) if self.attribute else None
         if self.present is not None:
             return (value is not None) is self.present
@@ -66,6 +71,40 @@ class Condition:
         if self.matches is not None:
             return self.matches.fullmatch(str(value)) is not None
         return value == self.equals
+
+    def attributes(self, key: str, scope: str = "trace") -> Iterator[NamedAttribute]:
+        """Every attribute this condition reads, with the mapping key that names it."""
+        if self.event is not None:
+            yield from self.event.attributes(f"{key}.event", "event")
+        for i, part in enumerate(self.any_of):
+            yield from part.attributes(f"{key}.any[{i}]", scope)
+        for i, part in enumerate(self.all_of):
+            yield from part.attributes(f"{key}.all[{i}]", scope)
+        if self.attribute is not None:
+            yield NamedAttribute(key=f"{key}.attribute", attribute=self.attribute, scope=scope)
+
+
+@dataclass(frozen=True)
+class NamedAttribute:
+    """An attribute a mapping reads: ``key`` is where the mapping names it (``case.start``),
+    ``scope`` whether a case (``trace``) or its events (``event``) carry it."""
+
+    key: str
+    attribute: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class EventPoint:
+    """A case's start or end taken from its events: the ``first`` or ``last`` one satisfying ``when``."""
+
+    which: str
+    when: Condition
+
+    def find(self, events: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+        """The event this point names, or None when no event satisfies ``when``."""
+        ordered = events if self.which == "first" else reversed(events)
+        return next((e for e in ordered if self.when.holds(e)), None)
 
 
 @dataclass(frozen=True)
@@ -133,6 +172,7 @@ class Mapping:
     number_format: str
     case_start: str | None
     case_end: str | None
+    end_event: EventPoint | None  # the end taken from an event (``end: {first_event: ...}``)
     case_deadline: str | None
     case_channel: str | None
     case_applicant: str | None
@@ -147,6 +187,8 @@ class Mapping:
     rules: tuple[ActionRule, ...]
     csv: CsvSettings | None = None
     description: str = ""
+    # A bare end date (midnight) earlier than the last event moves to that event; off unless asked.
+    bare_end_to_last_event: bool = False
 
     def csv_columns(self) -> CsvColumns:
         """The columns ``read_csv`` must find and how to read them, as this mapping names them."""
@@ -164,6 +206,27 @@ class Mapping:
             encoding=self.csv.encoding, timezone=self.timezone,
             timestamp_format=self.csv.timestamp_format,
         )
+
+    def named_attributes(self) -> tuple[NamedAttribute, ...]:
+        """Every attribute the mapping reads, so the importer can check the file carries it."""
+        named = [NamedAttribute(key, attribute, "trace") for key, attribute in (
+            ("case.number", self.case_number), ("case.start", self.case_start), ("case.end", self.case_end),
+            ("case.deadline", self.case_deadline), ("case.channel", self.case_channel),
+            ("case.applicant", self.case_applicant)) if attribute]
+        named += self.finished.attributes("case.finished")
+        if self.end_event is not None:
+            named += self.end_event.when.attributes(f"case.end.{self.end_event.which}_event", "event")
+        for i, item in enumerate(self.items):
+            if item.when is not None:
+                named += item.when.attributes(f"catalogue.items[{i}].when")
+        named += [NamedAttribute(key, attribute, "event") for key, attribute in (
+            ("event.activity", self.event_activity), ("event.timestamp", self.event_timestamp),
+            ("event.resource", self.event_resource), ("event.step_name", self.event_step_name)) if attribute]
+        for i, rule in enumerate(self.rules):
+            named.append(NamedAttribute(f"rules[{i}].field", rule.field, "event"))
+            named += [NamedAttribute(f"rules[{i}].attributes_from.{k}", v, "event")
+                      for k, v in rule.attributes_from.items()]
+        return tuple(dict.fromkeys(named))
 
     def action_for(self, event: dict[str, Any]) -> ActionRule | None:
         """The first rule that names this event, or None (the event becomes a STEP)."""
@@ -280,7 +343,13 @@ class _Checker:
         options = {str(k): str(v) for k, v in options_doc.items() if v is not None}
         from_name = doc.get("options_from_filename")
         case = self.section(doc["case"], "case", {"number", "number_format", "start", "end", "deadline",
-                                                  "channel", "applicant", "finished"}, {"number", "finished"})
+                                                  "channel", "applicant", "finished", "bare_end_to_last_event"},
+                            {"number", "finished"})
+        bare_end = case.get("bare_end_to_last_event", False)
+        if not isinstance(bare_end, bool):
+            raise self.fail("case.bare_end_to_last_event", "应为 true 或 false")
+        end_value = case.get("end")
+        end_event = self.event_point(end_value, "case.end") if isinstance(end_value, dict) else None
         event = self.section(doc["event"], "event", {"activity", "timestamp", "resource", "step_name"},
                              {"activity", "timestamp"})
         csv_settings = self.csv(doc.get("csv"), fmt)
@@ -301,7 +370,9 @@ class _Checker:
             case_number=str(self.text(case["number"], "case.number")),
             number_format=str(self.text(case.get("number_format", "{number}"), "case.number_format")),
             case_start=self.text(case.get("start"), "case.start", optional=True),
-            case_end=self.text(case.get("end"), "case.end", optional=True),
+            case_end=None if end_event else self.text(end_value, "case.end", optional=True),
+            end_event=end_event,
+            bare_end_to_last_event=bare_end,
             case_deadline=self.text(case.get("deadline"), "case.deadline", optional=True),
             case_channel=self.text(case.get("channel"), "case.channel", optional=True),
             case_applicant=self.text(case.get("applicant"), "case.applicant", optional=True),
@@ -346,8 +417,20 @@ class _Checker:
         return NamedCode(code=str(self.text(section["code"], f"{key}.code")),
                          name=str(self.text(section["name"], f"{key}.name")))
 
+    def event_point(self, value: dict[str, Any], key: str) -> EventPoint:
+        section = self.section(value, key, {"first_event", "last_event"})
+        if len(section) != 1:
+            raise self.fail(key, "应为属性名，或恰好一个 first_event / last_event 条件")
+        which_key, condition = next(iter(section.items()))
+        return EventPoint(which=which_key.split("_")[0], when=self.condition(condition, f"{key}.{which_key}"))
+
     def condition(self, value: Any, key: str) -> Condition:
-        section = self.section(value, key, {"any", "all", "attribute", "present", "equals", "in", "matches"})
+        section = self.section(value, key, {"any", "all", "attribute", "present", "equals", "in", "matches",
+                                            "event"})
+        if "event" in section:
+            if len(section) != 1:
+                raise self.fail(_join(key, "event"), "应单独出现 (event: 对事件属性的条件)")
+            return Condition(event=self.condition(section["event"], _join(key, "event")))
         for combinator, field_name in (("any", "any_of"), ("all", "all_of")):
             if combinator in section:
                 parts = section[combinator]

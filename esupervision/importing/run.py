@@ -1,18 +1,20 @@
-"""The ingesting half of ``esv import``: parse the whole file first (a truncated file changes
-nothing), make sure the catalogue entries exist, then replay every case's events through the
-same service function department systems use, in batches. Importing a file twice is a no-op:
+"""The ingesting half of ``esv import``: read and check the whole file first (a truncated file
+changes nothing), make sure the catalogue entries exist, then read it again and replay every
+case's events through the same service function department systems use, in batches; memory
+holds one batch, never the file. Importing a file twice is a no-op:
 each event keeps the id the mapping gave it."""
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from esupervision.importing.convert import CatalogueSpec, ImportedCase, load_cases
+from esupervision.importing.convert import CatalogueSpec, ImportedCase, LogConversion
 from esupervision.importing.mapping import load_mapping
 from esupervision.models.cases.case import Case
 from esupervision.models.catalogue.catalogue import (CenterLevel, Department, Item, ItemKind, ItemSpec, center_by_code,
@@ -45,28 +47,57 @@ def ensure_catalogue(tx: Transaction, spec: CatalogueSpec) -> None:
             extension_days=spec.extension_days, basis=Basis(spec.basis), kind=ItemKind.LICENCE))
 
 
+@dataclass
+class ImportProgress:
+    """Where an import stands: ``phase`` is ``check`` (the whole file read and converted, nothing
+    written) then ``import`` (read again and replayed); ``bytes_read`` of ``bytes_total`` are of
+    the file itself, ``cases`` the cases done in this phase."""
+
+    phase: str
+    bytes_read: int
+    bytes_total: int
+    cases: int
+
+
 def import_file(engine: Engine, path: Path, mapping_name: str,
-                progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Import one log; returns counts of cases, events, refusals (by code) and outcomes."""
-    if not Path(path).exists():
+                progress: Callable[[ImportProgress], None] | None = None,
+                options: dict[str, str] | None = None) -> dict[str, Any]:
+    """Import one log; returns counts of cases, events, refusals (by code) and outcomes, every
+    adjustment the conversion made by rule (``adjustments``) and the attributes the mapping
+    names that some cases or events lack (``missing_attributes``).
+
+    The file is read twice, holding one case at a time: first to check all of it (a damaged
+    file, a duplicate case number or an attribute the file never carries refuses the import
+    before anything is written), then to replay it in batches.
+    """
+    file_path = Path(path)
+    if not file_path.exists():
         raise DomainError(ErrorCode.IMPORT_FILE_INVALID, f"文件不存在 file not found: {path}", path=str(path))
     mapping = load_mapping(mapping_name)
-    cases = load_cases(path, mapping)
+    total_bytes = file_path.stat().st_size
+
+    def reporter(phase: str) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda read, cases: progress(ImportProgress(phase, read, total_bytes, cases))
+
+    checked = LogConversion(file_path, mapping, options=options, on_trace=reporter("check"))
+    for _ in checked:
+        pass
+    checked.check()
     source = f"import:{mapping_name if '/' not in mapping_name else Path(mapping_name).stem}"
     with transaction(engine, actor=source) as tx:
-        for spec in {(c.catalogue.center_code, c.catalogue.department_code, c.catalogue.item_code): c.catalogue
-                     for c in cases}.values():
+        for spec in checked.catalogue.values():
             ensure_catalogue(tx, spec)
-    total = sum(len(c.events) for c in cases)
     statuses: Counter[str] = Counter()
     refusals: Counter[str] = Counter()
     examples: list[dict[str, str]] = []
-    done = 0
+    numbers: list[str] = []
     batch: list[ImportedCase] = []
     size = 0
 
     def flush() -> None:
-        nonlocal done, batch, size
+        nonlocal batch, size
         if not batch:
             return
         events = [ev for case in batch for ev in case.events]
@@ -78,25 +109,25 @@ def import_file(engine: Engine, path: Path, mapping_name: str,
                     if len(examples) < 5:
                         examples.append({"event": outcome.source_event_id, "code": outcome.code or "",
                                          "message": outcome.message or ""})
-        done += len(events)
         batch, size = [], 0
-        if progress:
-            progress(done, total)
 
-    for case in cases:
+    replay = LogConversion(file_path, mapping, options=options, on_trace=reporter("import"))
+    for case in replay:
+        numbers.append(case.number)
         batch.append(case)
         size += len(case.events)
         if size >= BATCH_EVENTS:
             flush()
     flush()
-    numbers = [c.number for c in cases]
+    converted = checked.summary()
     # "events" counts the file's own events; "reported" adds the acceptance and completion
     # events the mapping derives from each case's start and end.
-    return {"file": str(path), "mapping": mapping_name, "cases": len(cases),
-            "events": sum(c.source_events for c in cases), "reported": total,
+    return {"file": str(path), "mapping": mapping_name, "cases": converted["cases"],
+            "events": converted["source_events"], "reported": converted["events"],
             "accepted": statuses["accepted"], "duplicates": statuses["duplicate"],
             "refused": statuses["refused"], "refusals": dict(refusals), "refusal_examples": examples,
-            **outcome_counts(engine, numbers)}
+            **outcome_counts(engine, numbers),
+            "adjustments": converted["adjustments"], "missing_attributes": converted["missing_attributes"]}
 
 
 def outcome_counts(engine: Engine, numbers: list[str]) -> dict[str, int]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import etree
 
-from esupervision.importing.source import open_source
+from esupervision.importing.source import open_counted
 from esupervision.importing.trace import Trace
 from esupervision.models.errors import DomainError, ErrorCode
 
@@ -44,14 +44,18 @@ def _local(tag: Any) -> str:
     return tag.rpartition("}")[2]
 
 
-def read_xes(path: str | Path, *, default_tz: tzinfo = timezone.utc) -> Iterator[Trace]:
+def read_xes(path: str | Path, *, default_tz: tzinfo = timezone.utc,
+             position: Callable[[int], None] | None = None) -> Iterator[Trace]:
     """Yield the traces of an XES file one at a time, in file order, with typed attribute values.
 
     Memory stays bounded by one trace: parsed elements are cleared as soon as they are read.
     A truncated or malformed file (XML error, damaged gzip stream, a value that does not fit its
     declared type) raises ``DomainError(IMPORT_FILE_INVALID)`` with ``path``, ``line`` and
     ``trace`` (the id of the last trace seen) — possibly only after earlier traces were yielded,
-    so a caller that must be all-or-nothing has to read to the end before acting.
+    so a caller that must be all-or-nothing has to read to the end before acting. A well-formed
+    XML file whose root is not an XES ``<log>`` is refused the same way, at its first line.
+    ``position(bytes_read)`` is told, before each trace is yielded, how many bytes of the file
+    itself (compressed, for gzip) have been read.
     """
     file_path = Path(path)
     converters: dict[str, Callable[[str], Any]] = {
@@ -66,7 +70,8 @@ def read_xes(path: str | Path, *, default_tz: tzinfo = timezone.utc) -> Iterator
     line: int | None = None
     trace: Trace | None = None
     event: dict[str, Any] | None = None
-    stream = open_source(file_path)
+    stream, bytes_read = open_counted(file_path)
+    root_seen = False
     try:
         # Imported files are not trusted: no entity expansion, no network access.
         parser = etree.iterparse(
@@ -76,6 +81,11 @@ def read_xes(path: str | Path, *, default_tz: tzinfo = timezone.utc) -> Iterator
             name = _local(element.tag)
             line = element.sourceline
             if action == "start":
+                if not root_seen:
+                    root_seen = True
+                    if name != "log":
+                        raise _invalid(file_path, line, None,
+                                       f"根元素是 <{name}>，不是 XES 日志的 <log> (not an XES log)")
                 if name == "trace":
                     trace = Trace(attributes={}, events=[], line=element.sourceline)
                 elif name == "event" and trace is not None:
@@ -113,6 +123,8 @@ def read_xes(path: str | Path, *, default_tz: tzinfo = timezone.utc) -> Iterator
                 # Drop earlier siblings (header, earlier traces) so memory stays flat.
                 while element.getprevious() is not None:
                     del element.getparent()[0]
+                if position is not None:
+                    position(bytes_read())
                 yield finished
     except etree.XMLSyntaxError as exc:
         raise _invalid(

@@ -606,6 +606,10 @@ def _clock_op(ev: ReportedEvent, fn, *args, **kwargs) -> Any:  # noqa: ANN001
         raise _refuse(code, f"计时状态不允许该操作 ({exc.reason})", ev) from exc
 
 
+# Attributes a reported event may carry to say a rule moved it from what its source logged.
+SOURCE_ORIGINAL_KEYS = ("adjustment", "logged_at", "end_given", "unpaired")
+
+
 def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: datetime) -> dict[str, Any]:
     action, attrs = ev.action, ev.attributes
     data: dict[str, Any] = {"action": action.value}
@@ -613,6 +617,8 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
         data["step"] = ev.step_name
     if ev.staff_code:
         data["staff"] = ev.staff_code
+    # What an importer's rule changed, and the value the source gave, stay in the case's history.
+    data.update({key: attrs[key] for key in SOURCE_ORIGINAL_KEYS if attrs.get(key) not in (None, "")})
 
     if action is CaseAction.SUBMIT:
         case.submitted_at = at

@@ -71,7 +71,8 @@ def assert_ingestible(cases: list[ImportedCase]) -> None:
         completes = [i for i, e in enumerate(events) if e.action is CaseAction.COMPLETE]
         assert completes == ([len(events) - 1] if case.finished else []), case.number
         if case.finished:
-            assert events[-1].attributes == {"result": "approved"}
+            assert events[-1].attributes["result"] == "approved"
+            assert set(events[-1].attributes) <= {"result", "adjustment", "end_given"}
         assert len(events) == case.source_events + 1 + int(case.finished)
         paused: CaseAction | None = None
         extended = False
@@ -195,6 +196,15 @@ SMALL_XES = """<?xml version="1.0" encoding="UTF-8" ?>
   <trace><string key="concept:name" value="A-2"/><date key="startDate" value="2024-02-01T00:00:00+01:00"/></trace>
 </log>
 """
+
+
+# SMALL_XES with every attribute the bpic15 mapping names carried by some case or event.
+BPIC15_LIKE = SMALL_XES.replace(
+    '<int key="size" value="7"/>',
+    '<int key="size" value="7"/><string key="caseStatus" value="G"/><string key="caseProcedure" value="Regulier"/>'
+    '<date key="endDate" value="2024-01-06T00:00:00+01:00"/>',
+).replace('<string key="org:resource" value="r1"/>',
+          '<string key="org:resource" value="r1"/><string key="activityNameEN" value="register"/>')
 
 
 def test_read_xes_types_values_and_skips_what_no_mapping_needs(tmp_path: Path) -> None:
@@ -369,7 +379,7 @@ def test_mapping_that_is_not_yaml_is_invalid(tmp_path: Path) -> None:
 
 def test_municipality_comes_from_the_file_name_or_an_option(tmp_path: Path) -> None:
     renamed = tmp_path / "permits.xes"
-    renamed.write_text(SMALL_XES, encoding="utf-8")
+    renamed.write_text(BPIC15_LIKE, encoding="utf-8")
     with pytest.raises(DomainError) as caught:
         load_cases(renamed, "bpic15")
     assert caught.value.code is ErrorCode.MAPPING_INVALID and caught.value.details["option"] == "municipality"
@@ -383,7 +393,7 @@ def test_municipality_comes_from_the_file_name_or_an_option(tmp_path: Path) -> N
 
 def test_case_without_any_time_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "BPIC15_9.xes"
-    path.write_text(SMALL_XES.replace('<date key="startDate" value="2024-01-02T00:00:00"/>', ""), encoding="utf-8")
+    path.write_text(BPIC15_LIKE.replace('<date key="startDate" value="2024-01-02T00:00:00"/>', ""), encoding="utf-8")
     cases = load_cases(path, "bpic15")  # A-1 starts at its first event
     assert cases[0].events[0].occurred_at == datetime(2024, 1, 2, 9, 30, 0, 250_000, tzinfo=timezone(timedelta(hours=1)))
     with pytest.raises(DomainError) as caught:  # A-2 has neither a start nor events
