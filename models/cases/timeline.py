@@ -65,7 +65,12 @@ _LIGHT_TITLES = {"yellow": "亮黄灯（即将到期）", "red": "亮红灯（�
 _SUBJECT_LABELS = {"case": "办件", "step": "环节", "acceptance": "受理时限"}
 
 
-def _case_event_title(event: LedgerEvent) -> str:
+def _day_word(basis: str | None) -> str:
+    """How a limit's days are said: 自然日 on a natural-day clock, else 工作日."""
+    return "自然日" if basis == "natural" else "工作日"
+
+
+def _case_event_title(event: LedgerEvent, basis: str | None = None) -> str:
     action = event.kind.split(".", 1)[1]
     if event.kind == "case.deemed_accepted":
         return "视为受理（网上申报逾期未答复，行政许可法第32条）"
@@ -80,20 +85,20 @@ def _case_event_title(event: LedgerEvent) -> str:
     if action in ("reject", "withdraw", "request_supplement") and event.data.get("reason"):
         return f"{label}：{event.data['reason']}"
     if action == "extend" and event.data.get("days"):
-        return f"{label} {event.data['days']} 个工作日"
+        return f"{label} {event.data['days']} 个{_day_word(basis)}"
     if action == "advance" and event.data.get("step"):
         return f"{label}：{event.data['step']}"   # which one: a joint approval runs several
     return label
 
 
 def _against_limit(clock: Clock | None) -> tuple[str, dict[str, Any]]:
-    """"（用时 X / 时限 Y 个工作日）" of a finished clock, and the same as detail."""
+    """"（用时 X / 时限 Y 个工作日）" (自然日 on a natural-day clock) of a finished clock, and the same as detail."""
     if clock is None or clock.outcome is None:
         return "", {}
     limit = clock.limit_days + clock.extended_days
     used = limit + (clock.outcome_days or 0) * (1 if clock.outcome == "overdue" else -1)
     label = {"early": "提前办结", "on_time": "按时办结", "overdue": "超期办结"}.get(clock.outcome, clock.outcome)
-    return (f"，{label}（用时 {used} / 时限 {limit} 个工作日）",
+    return (f"，{label}（用时 {used} / 时限 {limit} 个{_day_word(clock.basis)}）",
             {"outcome": clock.outcome, "used_days": used, "limit_days": limit, "paused_days": clock.paused_days})
 
 
@@ -105,9 +110,10 @@ def ledger_entries(session: Session, case: Case) -> list[TimelineEntry]:
     events = session.scalars(select(LedgerEvent).where(LedgerEvent.subject_id.in_(subjects))
                              .order_by(LedgerEvent.id)).all()
     entries = []
+    case_clock = session.get(Clock, case.clock_id) if case.clock_id is not None else None
     for event in events:
         if event.kind.startswith("case."):
-            title = _case_event_title(event)
+            title = _case_event_title(event, case_clock.basis if case_clock else None)
         elif event.kind.startswith("light."):
             light = event.kind.split(".", 1)[1]
             subject = _SUBJECT_LABELS.get(event.subject_type, event.subject_type)
@@ -126,9 +132,9 @@ def ledger_entries(session: Session, case: Case) -> list[TimelineEntry]:
     return entries
 
 
-def _step_limit(days: int) -> str:
-    """A step's limit as staff say it: a limit of 0 working days is the day the step starts."""
-    return "时限：当日办结" if days == 0 else f"时限 {days} 个工作日"
+def _step_limit(days: int, basis: str | None = None) -> str:
+    """A step's limit as staff say it: a limit of 0 days is the day the step starts."""
+    return "时限：当日办结" if days == 0 else f"时限 {days} 个{_day_word(basis)}"
 
 
 def step_entries(session: Session, case: Case) -> list[TimelineEntry]:
@@ -151,7 +157,7 @@ def step_entries(session: Session, case: Case) -> list[TimelineEntry]:
                           outcome_days=clock.outcome_days,
                           pauses=clock.pauses)
         entries.append(TimelineEntry(at=step.started_at, kind="step.started",
-                                     title=f"环节「{step.name}」开始（{_step_limit(step.limit_days)}）",
+                                     title=f"环节「{step.name}」开始（{_step_limit(step.limit_days, clock.basis if clock else None)}）",
                                      actor=staff, detail=detail))
         if step.finished_at is not None:
             outcome = {"early": "提前办结", "on_time": "按时办结", "overdue": "超期办结"}.get(

@@ -237,3 +237,16 @@ def test_cli_prints_the_adjustments_and_refuses_a_non_xes_file(tmp_path: Path, l
     finally:
         settings.get_settings.cache_clear()
         db.get_engine.cache_clear()
+
+
+def test_a_natural_day_clock_says_natural_days_in_the_timeline(engine, tmp_path: Path, log_file: Path) -> None:
+    from esupervision.models.cases.timeline import _step_limit, case_timeline
+
+    import_file(engine, log_file, str(write_mapping(tmp_path, mapping_doc())))
+    with Session(engine) as session:
+        case = session.scalars(select(Case).where(Case.number == "C-2")).one()
+        titles = [entry.title for entry in case_timeline(session, case)]
+    done = [t for t in titles if "用时" in t and "时限 20" in t]
+    assert done and all("个自然日" in t for t in done), titles
+    assert not any("个工作日" in t for t in titles), titles
+    assert _step_limit(3, "natural") == "时限 3 个自然日" and _step_limit(3, "working") == "时限 3 个工作日"
