@@ -41,7 +41,8 @@ def shared_data() -> Path:
 def data_file(name: str) -> Path:
     path = shared_data() / name
     if not path.is_file():
-        message = f"real log {path} not found (set ESV_SHARED_DATA)"
+        message = (f"real log {name} not found in {path.parent}: put the logs of shared/data/README.md "
+                   f"in ../shared/data beside the repository, or set ESV_SHARED_DATA to their folder")
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
