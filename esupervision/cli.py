@@ -676,5 +676,13 @@ def ledger_public_key(output: Path | None) -> None:
         console.print(f"verifier key written to {output}")
 
 
+# ----------------------------------------------------------------------------- first run, accounts, catalogue
+
+from esupervision.first_run import accounts, init  # noqa: E402  (commands of their own module)
+
+main.add_command(init)
+main.add_command(accounts)
+
+
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     CLOCK_NOT_PAUSED = "CLOCK_NOT_PAUSED"
     CLOCK_ALREADY_PAUSED = "CLOCK_ALREADY_PAUSED"
     INVALID_SUSPEND_KIND = "INVALID_SUSPEND_KIND"
+    SUPPLEMENT_INCOMPLETE = "SUPPLEMENT_INCOMPLETE"  # a 补正 naming no material or no reason (art. 32)
     EXTENSION_ALREADY_GRANTED = "EXTENSION_ALREADY_GRANTED"
     EXTENSION_EXCEEDS_LIMIT = "EXTENSION_EXCEEDS_LIMIT"
     EXTENSION_NOT_APPROVED = "EXTENSION_NOT_APPROVED"
@@ -54,6 +55,10 @@ class ErrorCode(StrEnum):
     LOGIN_CODE_INVALID = "LOGIN_CODE_INVALID"      # wrong code; the code stays alive for a few more tries
     LOGIN_CODE_EXPIRED = "LOGIN_CODE_EXPIRED"      # no live code: expired, used, or killed by wrong tries
     API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
+    ACCOUNT_NOT_FOUND = "ACCOUNT_NOT_FOUND"
+    WEAK_PASSWORD = "WEAK_PASSWORD"                # shorter than 10, one kind of character, common or the username
+    ALREADY_INITIALIZED = "ALREADY_INITIALIZED"    # esv init on a database that has centers or accounts
+    CATALOGUE_FILE_INVALID = "CATALOGUE_FILE_INVALID"  # a catalogue spreadsheet row that is no good
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"            # the key came before with another request
     IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"  # its first request is still running
     IDEMPOTENCY_ANSWER_LOST = "IDEMPOTENCY_ANSWER_LOST"          # its first request took effect, answer lost

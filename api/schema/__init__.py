@@ -9,6 +9,7 @@ from esupervision.api.errors import ErrorCodes, Schema
 from esupervision.api.limits import IntrospectionPolicy, QueryLimits
 from esupervision.api.privacy import RecordPersonalReads
 from esupervision.api.schema.supervision.accountability import AccountabilityMutation, AccountabilityQuery
+from esupervision.api.schema.access.accounts import AccountMutation, AccountQuery
 from esupervision.api.schema.access.auth import AuthMutation, AuthQuery
 from esupervision.api.schema.cases.case import CaseMutation, CaseQuery
 from esupervision.api.schema.cases.compiled import CompiledCasePages
@@ -27,9 +28,9 @@ from esupervision.api.schema.subscription import Subscription, SubscriptionResul
 
 Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
                               ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery,
-                              AccountabilityQuery, NoticeQuery))
+                              AccountabilityQuery, NoticeQuery, AccountQuery))
 # Every mutation passes the role × operation matrix first (models/access/duties.py, decision 9).
-Mutation = enforce_duties(merge_types("Mutation", (AuthMutation, CaseMutation, CatalogueMutation, TenderMutation,
+Mutation = enforce_duties(merge_types("Mutation", (AuthMutation, AccountMutation, CaseMutation, CatalogueMutation, TenderMutation,
                                                    PublicationMutation, ComplaintMutation, EvaluationMutation,
                                                    SupervisionMutation, AccountabilityMutation)))
 Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription,

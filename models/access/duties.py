@@ -43,6 +43,11 @@ MATRIX: tuple[Duties, ...] = (
         "refresh": EVERYONE,
         "createApiKey": SUPERVISION,
         "revokeApiKey": SUPERVISION,
+        # A center admin only within their center, never a supervisor's account (account.py).
+        "createAccount": SUPERVISION,
+        "disableAccount": SUPERVISION,
+        "enableAccount": SUPERVISION,
+        "setAccountPassword": SUPERVISION,
     }),
     Duties("事项目录 catalogue", business=False, operations={
         "createCenter": frozenset({SUPERVISOR}),
