@@ -197,7 +197,9 @@ def _bar_geometry(count: int, limit: float = 420) -> tuple[float, float]:
 
 def ranking_chart(departments: list[dict[str, Any]], *, width: float = WIDTH) -> Drawing:
     """部门排名: departments by on-time rate, best at the top."""
-    ranked = departments[::-1]   # a horizontal bar chart draws its first category at the bottom
+    # Only ranked departments (无办件 ones have no rate); a horizontal bar chart draws its first
+    # category at the bottom.
+    ranked = [d for d in departments if d.get("rank")][::-1]
     per, plot = _bar_geometry(len(ranked))
     drawing = Drawing(width, plot + 50)
     _chart_title(drawing, "各部门按时办结率排名（%）")
@@ -328,7 +330,9 @@ def leaders_pdf(snapshot: dict[str, Any], *, names: bool = True) -> bytes:
     flow.append(lights_chart(snapshot.get("lights") or []))
     flow.append(PageBreak())
     flow.append(Paragraph("各部门效能统计", _HEADING))
-    flow.append(_figures_table(["名次", "部门"], snapshot.get("departments") or [], ["rank", "name"], totals))
+    departments = [{**d, "rank_label": d.get("rank_label") or str(d.get("rank") or "")}   # older snapshots
+                   for d in snapshot.get("departments") or []]
+    flow.append(_figures_table(["名次", "部门"], departments, ["rank_label", "name"], totals))
     flow.append(Paragraph("各窗口效能统计", _HEADING))
     flow.append(_figures_table(["部门", "窗口"], snapshot.get("windows") or [], ["department_name", "name"]))
     flow.extend(accountability_flow(snapshot, names=names))

@@ -146,9 +146,22 @@ def build_snapshot(tx: "Transaction", center: Center, period_from: date, period_
 
     by_department = compute_statistics(session, period_from=period_from, period_to=period_to,
                                        group_by=GroupBy.DEPARTMENT, center_id=center.id)
-    department_rows = sorted((_row(r) for r in by_department.rows), key=_rank_key)
-    for rank, row in enumerate(department_rows, start=1):
+    department_rows = [_row(r) for r in by_department.rows]
+    listed = {row["id"] for row in department_rows}
+    department_rows += [{"id": str(d.id), "name": d.name, **{name: 0 for name in FIGURES}}
+                        for d in departments.values() if str(d.id) not in listed]
+    # A department with no case in the period is listed as 无办件, not ranked last: there is
+    # nothing to compare (its rates would read as 0 %).
+    for row in department_rows:
+        row["no_cases"] = not (row.get("received") or row.get("handled") or row.get("completed"))
+        if row["no_cases"]:
+            row.update({name: None for name in FIGURES if name.endswith(("_rate", "_days", "_score"))})
+    department_rows.sort(key=lambda row: (row["no_cases"], *_rank_key(row)))
+    for rank, row in enumerate((r for r in department_rows if not r["no_cases"]), start=1):
         row["rank"] = rank
+    for row in department_rows:
+        row.setdefault("rank", None)
+        row["rank_label"] = "无办件" if row["no_cases"] else str(row["rank"])
 
     by_window = compute_statistics(session, period_from=period_from, period_to=period_to,
                                    group_by=GroupBy.WINDOW, center_id=center.id)

@@ -193,7 +193,11 @@ def test_a_supervisor_publishes_through_graphql_and_a_second_time_changes_nothin
     assert first["created"] and first["notices"] > 0
     before = counts(city)
     again = client.data(mutation, variables)["publishReport"]
-    assert again == {**first, "created": False, "notices": 0}
+    # the same report; its link is signed afresh, with its own expiry (ten minutes from each answer)
+    link = lambda answer: answer["report"]["pdfUrl"].split("?")[0]  # noqa: E731
+    assert link(again) == link(first)
+    assert {**again, "report": {**again["report"], "pdfUrl": None}} == \
+        {**first, "created": False, "notices": 0, "report": {**first["report"], "pdfUrl": None}}
     assert counts(city) == before
     # the supervisor's link downloads the leaders' PDF
     url = first["report"]["pdfUrl"]
@@ -439,3 +443,25 @@ def test_report_links_name_the_address_esv_serve_serves_on(monkeypatch):
     finally:
         monkeypatch.delenv("ESV_PUBLIC_URL", raising=False)
         settings.get_settings.cache_clear()
+
+
+def test_a_department_without_cases_is_listed_as_no_cases_and_not_ranked(city: Engine) -> None:
+    """A department with no case in the period has nothing to compare: it is listed as 无办件 with no
+    rate and no rank, after the ranked ones, and it is not a 0 % bar in the ranking chart."""
+    from esupervision.models.catalogue.catalogue import create_department
+
+    with transaction(city, actor="supervisor:test") as tx:
+        center = tx.session.get(Center, center_id(city))
+        create_department(tx, center=center, code="GAJ", name="公安局")
+    report_row = publish(city).report
+    rows = {d["name"]: d for d in report_row.snapshot["departments"]}
+    assert rows["公安局"]["no_cases"] and rows["公安局"]["rank"] is None
+    assert rows["公安局"]["rank_label"] == "无办件" and rows["公安局"]["on_time_rate"] is None
+    assert sorted(d["rank"] for d in rows.values() if d["rank"]) == [1, 2]
+    assert report_row.snapshot["departments"][-1]["name"] == "公安局"
+    text = pdf_text(report_pdf.leaders_pdf(report_row.snapshot))
+    assert "无办件" in text and "公安局" in text
+    public = GraphQLClient(city).as_public()(
+        PUBLISHED_QUERY, {"center": str(center_id(city)), "from": "2026-10-01", "to": "2026-10-31"})
+    listed = {d["name"]: d for d in public["data"]["publishedReports"][0]["departments"]}
+    assert listed["公安局"]["rank"] is None and listed["公安局"]["onTimeRate"] is None
