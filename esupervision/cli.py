@@ -446,13 +446,15 @@ def tenders() -> None:
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="write the release package here (default: standard output)")
 @click.option("--code", "codes", multiple=True, help="only this tender (repeatable)")
-def tenders_export_ocds(output: Path | None, codes: tuple[str, ...]) -> None:
-    """Write an OCDS release package (bids extension) validated against ../shared/data/ocds."""
-    from esupervision.models.tenders.ocds import export_tenders
+@click.option("--records", is_flag=True, help="a record package (each tender's releases and compiled release)")
+def tenders_export_ocds(output: Path | None, codes: tuple[str, ...], records: bool) -> None:
+    """Write an OCDS release package, one release per stage event (or with --records a record
+    package), validated against the OCDS schema installed with the package."""
+    from esupervision.models.tenders.ocds import export_records, export_tenders
     from esupervision.models.ledger.transaction import transaction
     try:
         with transaction(_engine(), actor="cli:ocds") as tx:
-            package = export_tenders(tx, list(codes) or None)
+            package = (export_records if records else export_tenders)(tx, list(codes) or None)
     except DomainError as exc:
         _fail(exc)
     text = json.dumps(package, ensure_ascii=False, indent=2)
@@ -460,7 +462,8 @@ def tenders_export_ocds(output: Path | None, codes: tuple[str, ...]) -> None:
         click.echo(text)
     else:
         output.write_text(text + "\n", encoding="utf-8")
-        console.print(f"{len(package['releases'])} 个项目已导出 releases written to {output}")
+        count = len(package["records"]) if records else len(package["releases"])
+        console.print(f"{count} {'records' if records else 'releases'} written to {output}")
 
 
 # ----------------------------------------------------------------------------- reports

@@ -18,9 +18,10 @@ from sqlalchemy.engine import Engine
 
 from esupervision.models.base import utc
 from esupervision.models.catalogue.catalogue import Center, CenterLevel, Department, create_center, create_department
+from esupervision.models.clocks.calendar import default_calendar
 from esupervision.models.clocks.clock import LOCAL_TZ, local_date
 from esupervision.models.tenders.redflags import _regular_spacing, refresh_all
-from esupervision.models.tenders.tender import TenderEvent, ingest_tender_events
+from esupervision.models.tenders.tender import TenderEvent, earliest_end, ingest_tender_events
 from esupervision.models.tenders.rules import TenderAction as A
 from esupervision.models.ledger.transaction import transaction
 
@@ -56,10 +57,19 @@ class Teller:
         day = local_date(self.now) + timedelta(days=int(day_offset))
         return datetime.combine(day, time(hour, minute), LOCAL_TZ)
 
+    @staticmethod
+    def _lawful(start: datetime, end: datetime, days: int) -> datetime:
+        """``end``, or the same time of the floor's last day when ``end`` would come before it
+        (a floor whose last day is a rest day ends on the next working day, 民法典 203)."""
+        floor = earliest_end(default_calendar(), start, days)
+        if end >= floor:
+            return end
+        return datetime.combine(local_date(floor), end.astimezone(LOCAL_TZ).time(), LOCAL_TZ)
+
     def plan(self, story: str, published: float, *, until: str, bidders: list[dict] | None = None,
              publish: dict | None = None, report: dict | None = None, award: dict | None = None,
              contract: dict | None = None, stop_before_open: bool = False, extra: list | None = None,
-             gap: float | None = None, open_late_hours: int = 0) -> Plan:
+             gap: float | None = None, open_late_hours: int = 0, evaluation_days: int | None = 5) -> Plan:
         """A tender published ``published`` days from today (negative: in the past), carried to
         ``until`` (bids / open / report / publicity / award / contract / closed / failed)."""
         self.n += 1
@@ -67,7 +77,8 @@ class Teller:
         plan = Plan(code, story)
         rng = self.rng
         p = self._at(published, 9, 0)
-        deadline = self._at(published + 21, 9, 30)
+        # The floors of 条例 16 and 法 24, counted as the law counts them.
+        deadline = self._lawful(p, self._at(published + 21, 9, 30), 20)
         estimate = float(rng.randrange(300, 3000) * 10_000)
         ceiling = round(estimate * 0.97, -3)
         attrs = {"center_code": self.center_code, "title": f"{rng.choice(PROJECTS)}工程施工",
@@ -75,7 +86,8 @@ class Teller:
                  "agency": rng.choice(("清河招标代理有限公司", "正信工程咨询有限公司", "中诚项目管理有限公司")),
                  "authority": "县住房和城乡建设局", "authority_department_code": "ZJJ", "estimate": estimate,
                  "ceiling_price": ceiling, "state_funded": rng.random() < 0.8,
-                 "sale_end": self._at(published + 6, 17, 0).isoformat(), "bid_deadline": deadline.isoformat()}
+                 "sale_end": self._lawful(p, self._at(published + 6, 17, 0), 5).isoformat(),
+                 "bid_deadline": deadline.isoformat()}
         attrs.update(publish or {})
         estimate = float(attrs["estimate"])
         plan.events.append((p, A.PUBLISH, attrs))
@@ -108,7 +120,9 @@ class Teller:
         if until == "failed":
             plan.events.append((deadline, A.FAIL, {"reason": "投标人少于 3 个，依法重新招标"}))
             return self._done(plan, extra)
-        plan.events.append((deadline + timedelta(hours=open_late_hours), A.OPEN, {}))
+        # The trading center commits to an evaluation time (条例 48 sets none): its light.
+        plan.events.append((deadline + timedelta(hours=open_late_hours), A.OPEN,
+                            {"evaluation_days": evaluation_days} if evaluation_days else {}))
         if until == "open":
             return self._done(plan, extra)
         ranked = sorted(bidders, key=lambda b: b["price"])
@@ -120,7 +134,7 @@ class Teller:
                             {"candidates": candidates, "disqualified": disqualified}))
         if until == "report":
             return self._done(plan, extra)
-        end = deadline + timedelta(days=5, hours=1)
+        end = self._lawful(deadline + timedelta(days=2), deadline + timedelta(days=5, hours=1), 3)   # 条例 54
         plan.events.append((deadline + timedelta(days=2), A.PUBLISH_CANDIDATES, {"publicity_end": end.isoformat()}))
         if until == "publicity":
             return self._done(plan, extra)
@@ -159,14 +173,15 @@ def plan_county(rng: random.Random, now: datetime, center_code: str, prefix: str
         return rng.sample(firms, k)
 
     plans = [
-        t.plan("投标期（白灯）", -3, until="bids"),
-        t.plan("投标期将满（黄灯）", -18, until="bids"),
-        t.plan("已过投标截止未开标（红灯）", -23, until="bids", stop_before_open=True),
+        t.plan("投标期（法定最短期限，无倒计时灯）", -3, until="bids"),
+        t.plan("投标期将满", -18, until="bids"),
+        t.plan("已过投标截止未开标", -23, until="bids", stop_before_open=True),
         t.plan("资格预审中", -4, until="bids", bidders=[], publish={
             "prequalification": True, "bid_deadline": None,
             "prequal_deadline": t._at(13, 9, 30).isoformat()}),
-        t.plan("评标中（白灯）", -22, until="open"),
-        t.plan("评标超期（红灯）", -35, until="open"),
+        t.plan("评标中（承诺 5 日，白灯）", -22, until="open"),
+        t.plan("评标超过承诺时间（红灯）", -35, until="open"),
+        t.plan("评标中（未承诺时间，无灯）", -23, until="open", evaluation_days=None),
         t.plan("待公示候选人（黄灯）", -25, until="report"),
         t.plan("候选人公示中", -25, until="publicity"),
         t.plan("已定标待签合同（白灯）", -30, until="award"),
@@ -183,7 +198,9 @@ def plan_county(rng: random.Random, now: datetime, center_code: str, prefix: str
     closed_with_complaint.events += [
         (award_at + timedelta(days=2), A.COMPLAIN, {"party": "未中标投标人", "about": "evaluation",
                                                     "knew_at": award_at.isoformat()}),
-        (award_at + timedelta(days=3), A.ACCEPT_COMPLAINT, {"accepted": True})]
+        (award_at + timedelta(days=3), A.ACCEPT_COMPLAINT, {"accepted": True}),
+        # 专家评审: not counted in the 30 working days (条例 61): its clock is paused.
+        (award_at + timedelta(days=4), A.PAUSE_COMPLAINT, {"kind": "expert_review"})]
     plans.append(closed_with_complaint)
     return plans
 

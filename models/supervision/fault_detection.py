@@ -11,7 +11,8 @@ writes the faults they show, once per kind and subject:
   happened; not for history brought in by ``esv import``);
 - a refusal without a stated reason (rejected, pre-review failed or denied with no reason);
 - a case not handled through the system (first recorded only once it was already finished);
-- a tender breach (a tender's statutory maximum period run out: the article is the evidence).
+- a tender breach (a tender's statutory deadline run out, or a statutory floor ended before its
+  earliest lawful end: the article is the evidence).
 
 It runs as a transaction listener, so every flush that writes such events writes their faults
 too; ``derive_all`` runs the same function over the whole ledger (imported history) and gives
@@ -35,9 +36,10 @@ from esupervision.models.clocks.clock import Clock
 from esupervision.models.ledger.ledger import LedgerEvent
 from esupervision.models.ledger.transaction import Transaction, add_event_listener
 
-# Tender periods the law sets as a maximum: running past them is a breach. (The others, such as
-# the bidding period, are minimums: their clocks running out is the lawful course.)
-TENDER_MAXIMUM_KINDS = frozenset({"evaluation", "publish_candidates", "contract", "report", "bond_return",
+# Tender periods the law sets as a maximum (deadlines): running past them is a breach. The
+# floors (sale, bidding, publicity …) are breached by ending early (``floor_breach`` on their
+# stage row); the evaluation has no statutory length (条例 48), so its committed time is no law.
+TENDER_MAXIMUM_KINDS = frozenset({"publish_candidates", "contract", "report", "bond_return",
                                   "objection", "complaint_accept", "complaint_decide"})
 FINISHING = frozenset({"case.complete", "case.reject", "case.prereview_fail"})
 REFUSALS = frozenset({"case.reject", "case.prereview_fail"})
@@ -163,7 +165,10 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
             orders.append(event)
         elif kind.startswith("tender.") and kind != "tender.red_flag":
             for change in event.changes:
-                if change.get("table") == "clock" and change.get("set", change.get("values", {})).get("outcome") == "overdue":
+                values = change.get("set", change.get("values", {}))
+                if change.get("table") == "clock" and values.get("outcome") == "overdue":
+                    tender_clock_events.append((event, uuid.UUID(change["id"])))
+                elif change.get("table") == "tender_stage" and values.get("outcome") == "floor_breach":
                     tender_clock_events.append((event, uuid.UUID(change["id"])))
     late = _unrecorded_late(tx, late)
     case_ids.update(e.subject_id for e in late)
@@ -316,30 +321,45 @@ def _orders(tx: Transaction, events: list[Any]) -> list[FaultDraft | None]:
 
 
 def _tender(tx: Transaction, found: list[tuple[Any, uuid.UUID]]) -> list[FaultDraft | None]:
-    """A tender's statutory maximum period run out: a fault citing its article."""
+    """A tender's statutory deadline run out, or a floor ended before its earliest lawful end
+    (``found`` names a stage's clock or, for a floor, the stage): a fault citing its article."""
     if not found:
         return []
-    from esupervision.models.tenders.tender import Tender, TenderStageRow
-    from esupervision.models.tenders.rules import RULES
+    from sqlalchemy import or_
 
-    clock_ids = list({clock_id for _, clock_id in found})
-    stages = {row.clock_id: (row, tender) for row, tender in tx.session.execute(
-        select(TenderStageRow, Tender).join(Tender, Tender.id == TenderStageRow.tender_id)
-        .where(TenderStageRow.clock_id.in_(clock_ids)))}
+    from esupervision.models.tenders.tender import Tender, TenderStageRow
+    from esupervision.models.tenders.rules import rule as tender_rule
+
+    ids = list({found_id for _, found_id in found})
+    stages: dict[uuid.UUID, tuple[Any, Any]] = {}
+    for row, tender in tx.session.execute(
+            select(TenderStageRow, Tender).join(Tender, Tender.id == TenderStageRow.tender_id)
+            .where(or_(TenderStageRow.clock_id.in_(ids), TenderStageRow.id.in_(ids)))):  # type: ignore[union-attr]
+        stages[row.id] = (row, tender)
+        if row.clock_id is not None:
+            stages[row.clock_id] = (row, tender)
     drafts: list[FaultDraft | None] = []
-    for event, clock_id in found:
-        pair = stages.get(clock_id)
-        if pair is None or pair[0].kind not in TENDER_MAXIMUM_KINDS:
+    for event, found_id in found:
+        pair = stages.get(found_id)
+        if pair is None:
             continue
         stage, tender = pair
-        rule = RULES[stage.rule]
+        rule = tender_rule(stage.rule)
+        evidence = {"tender": tender.code, "stage": stage.name, "rule": rule.code, "article": rule.article,
+                    "text": rule.text, "days": rule.days}
+        if stage.outcome == "floor_breach":
+            description = f"招标项目 {tender.code}「{stage.name}」未满法定最短期限即结束（{rule.article}）"
+            evidence.update(kind="floor", earliest_end=stage.earliest_end.isoformat() if stage.earliest_end else None,
+                            ended_at=stage.finished_at.isoformat() if stage.finished_at else event.occurred_at.isoformat())
+        elif stage.kind in TENDER_MAXIMUM_KINDS and found_id == stage.clock_id:
+            description = f"招标项目 {tender.code}「{stage.name}」超过法定期限（{rule.article}）"
+            evidence.update(kind="deadline")
+        else:
+            continue
         drafts.append(FaultDraft(
             kind=FaultKind.TENDER_BREACH, subject_type="tender_stage", subject_id=stage.id,
-            center_id=tender.center_id, occurred_at=event.occurred_at,
-            description=f"招标项目 {tender.code}「{stage.name}」超过法定期限（{rule.article}）",
-            event_ids=[event.id], department_id=tender.authority_department_id,
-            evidence={"tender": tender.code, "stage": stage.name, "rule": rule.code, "article": rule.article,
-                      "text": rule.text, "days": rule.days}))
+            center_id=tender.center_id, occurred_at=event.occurred_at, description=description,
+            event_ids=[event.id], department_id=tender.authority_department_id, evidence=evidence))
     return drafts
 
 

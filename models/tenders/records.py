@@ -32,7 +32,9 @@ class Tender(SQLModel, table=True):
     code: str = Field(unique=True)
     title: str
     tenderer: str                          # 招标人
+    tenderer_code: str | None = None       # 招标人统一社会信用代码
     agency: str | None = None              # 招标代理机构
+    agency_code: str | None = None         # 招标代理机构统一社会信用代码
     authority: str | None = None           # 行政监督部门
     authority_department_id: uuid.UUID | None = Field(default=None, foreign_key="department.id")
     method: str = "open"                   # open 公开招标 / invited 邀请招标
@@ -121,7 +123,11 @@ class TenderBid(SQLModel, table=True):
 
 
 class TenderStageRow(SQLModel, table=True):
-    """One clocked period of a tender: a clock of the core, with the rule that sets its limit."""
+    """One timed period of a tender with the rule that governs it. A deadline (and an evaluation
+    the trading center committed to a time) runs on a clock of the core; a floor has no clock: its
+    ``earliest_end`` is the first lawful instant to end it, ``scheduled_end`` the end the tenderer
+    set, and ``outcome`` says whether it ended lawfully (``lawful``) or before its floor
+    (``floor_breach``)."""
 
     __tablename__ = "tender_stage"
     __table_args__ = (Index("ix_tender_stage_tender", "tender_id", "seq"),)
@@ -136,8 +142,14 @@ class TenderStageRow(SQLModel, table=True):
     status: str = "running"                # running / paused / done / cancelled
     started_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    clock_id: uuid.UUID
+    clock_id: uuid.UUID | None = None      # none for a floor, or an evaluation without a committed time
     objection_id: uuid.UUID | None = None
+    period_kind: str = "deadline"          # floor / deadline / committed / none
+    scheduled_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    earliest_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paused_days: int = 0
+    outcome: str | None = None             # a floor's: lawful / floor_breach
 
 
 class TenderObjection(SQLModel, table=True):

@@ -7,7 +7,11 @@ runs it for the tender of each stage event (incremental, inside the event's tran
 ``refresh_all`` runs it for every tender at once (bulk) and refreshes the R024/R058 fences.
 
 Sealed bids stay sealed: flags that read prices are only computed once the tender is opened, and
-no evidence carries a bid's content.
+no evidence carries a bid's content. Nothing about the bidders leaves before the opening either
+(法 22: not their names, not their number): a flag about the bids (every indicator but R003, the
+only one read from the tender alone) found before the opening is kept with the time it was found,
+and is shown, announced and put on the ledger's readable record from the opening on
+(``visible_flag``, ``record_unsealed``).
 """
 from __future__ import annotations
 
@@ -46,6 +50,26 @@ INDICATORS: dict[str, str] = {
     "C40_ACCOUNT": "投标保证金从同一账户转出（条例 40(5)）Bonds paid from the same account",
     "C40_MANAGER": "不同投标人的项目负责人为同一人（条例 40(2)）Same project manager in different bids",
 }
+
+
+# Indicators read from the bids: they name bidders or count them, so they are sealed until the
+# opening (法 22). R003 reads only the tender's own dates.
+ABOUT_BIDS = frozenset(INDICATORS) - {"R003"}
+
+
+def flag_sealed(code: str, tender: Any, at: datetime) -> bool:
+    """Whether a flag with this code on ``tender`` is still sealed at ``at``."""
+    return code in ABOUT_BIDS and (tender.opened_at is None or utc(at) < tender.opened_at)
+
+
+def visible_flag(now: datetime) -> Any:
+    """SQL: the red flag rows a viewer may see at ``now`` (a flag about the bids only once its
+    tender is opened); to be used where the tender table is joined or correlated."""
+    from sqlalchemy import and_, or_
+
+    from esupervision.models.tenders.records import Tender
+    return or_(TenderRedFlag.code.not_in(ABOUT_BIDS),  # type: ignore[attr-defined]
+               and_(Tender.opened_at.is_not(None), Tender.opened_at <= now))  # type: ignore[union-attr, operator]
 
 
 class RedFlagSettings(BaseSettings):
@@ -404,18 +428,30 @@ def sync_flags(tender: Any, stored: dict[str, TenderRedFlag], found: list[Found]
 
 
 def record_raised(work: Any, tender: Any, raised: list[TenderRedFlag], at: datetime) -> None:
-    """A ledger event and a ``tender.red_flag`` announcement for each newly raised flag."""
+    """A ledger event and a ``tender.red_flag`` announcement for each newly raised flag that may
+    be told (a flag about the sealed bids waits for the opening: ``record_unsealed``)."""
     tx = work.tx
     for flag in raised:
+        if flag_sealed(flag.code, tender, at):
+            continue
+        data = {"code": tender.code, "flag": flag.code, "lot": flag.lot_code, "title": flag.title,
+                "evidence": flag.evidence, "found_at": flag.raised_at.isoformat()}
         event = tx.ledger.append(center_id=tender.center_id, kind="tender.red_flag", subject_type="tender",
                                  subject_id=tender.id, occurred_at=at, recorded_at=tx.now, actor="system:redflags",
-                                 data={"code": tender.code, "flag": flag.code, "lot": flag.lot_code,
-                                       "title": flag.title, "evidence": flag.evidence})
+                                 data=data)
         authority = getattr(tender, "authority_department_id", None)
-        tx.announce("tender.red_flag", {"code": tender.code, "flag": flag.code, "lot": flag.lot_code,
-                                        "title": flag.title, "center_id": str(tender.center_id),
-                                        "authority_department_id": str(authority) if authority else None,
-                                        "evidence": flag.evidence}, event)
+        tx.announce("tender.red_flag", {**data, "center_id": str(tender.center_id),
+                                        "authority_department_id": str(authority) if authority else None}, event)
+
+
+def record_unsealed(work: Any, tender: Any, at: datetime) -> None:
+    """At the opening: the flags about the bids found while they were sealed, still standing, go
+    on the ledger's readable record and out to subscribers, each with the time it was found."""
+    rows = work.tx.session.scalars(select(TenderRedFlag).where(
+        TenderRedFlag.tender_id == tender.id, TenderRedFlag.cleared_at.is_(None),  # type: ignore[union-attr]
+        TenderRedFlag.code.in_(ABOUT_BIDS), TenderRedFlag.raised_at < at)  # type: ignore[attr-defined]
+        .order_by(TenderRedFlag.raised_at, TenderRedFlag.key)).all()
+    record_raised(work, tender, list(rows), at)
 
 
 # ----------------------------------------------------------------------------- bulk
@@ -424,6 +460,7 @@ class _Ids(NamedTuple):
     id: uuid.UUID
     center_id: uuid.UUID
     code: str
+    opened_at: datetime | None
 
 
 class LotFacts(NamedTuple):
@@ -553,7 +590,7 @@ def refresh_all(tx: Any, *, settings: RedFlagSettings | None = None) -> dict[str
         for f in found:
             counts[f.code] += 1
         tender_id = uuid.UUID(text_tender_id)
-        tender = _Ids(tender_id, uuid.UUID(facts.center_id), facts.code)
+        tender = _Ids(tender_id, uuid.UUID(facts.center_id), facts.code, facts.opened_at)
         raised, changed = sync_flags(tender, stored.get(tender_id, {}), found, tx.now)
         if not changed:
             continue
@@ -563,7 +600,8 @@ def refresh_all(tx: Any, *, settings: RedFlagSettings | None = None) -> dict[str
         if raised or changed:
             tx.ledger.append(center_id=tender.center_id, kind="tender.red_flags_refreshed", subject_type="tender",
                              subject_id=tender.id, occurred_at=tx.now, recorded_at=tx.now, actor="system:redflags",
-                             data={"code": tender.code, "raised": [f.code for f in raised]},
+                             data={"code": tender.code,
+                                   "raised": [f.code for f in raised if not flag_sealed(f.code, tender, tx.now)]},
                              changes=[row_change(f) for f in changed])
         record_raised(bulk, tender, raised, tx.now)
     tx.cache.pop(("redflag_fences",), None)

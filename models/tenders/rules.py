@@ -3,6 +3,24 @@ legal basis and a red flag's evidence all cite the same words.
 
 法 = 中华人民共和国招标投标法; 条例 = 中华人民共和国招标投标法实施条例. Limits are in calendar
 (natural) days unless ``basis`` says working days.
+
+A period is one of two kinds (DESIGN decision 10), and the kind is part of the rule:
+
+- a **floor** (``PeriodKind.FLOOR``, 不得少于): the law's minimum. Ending *before* it is the breach;
+  lasting longer is lawful, never overdue, and has no countdown light. It is shown with its
+  earliest lawful end.
+- a **deadline** (``PeriodKind.DEADLINE``, ……日内): ending *after* it is the breach; it runs on a
+  clock of the core with its white, yellow and red lights.
+
+A floor's last day counts like any natural-day period's: when it is a rest day the period ends on
+the next working day (民法典 203, which 民法典 204 makes the rule for periods the law does not count
+otherwise; ``WorkCalendar.natural_period_end``). For a floor this only ever makes the earliest
+lawful end later, never earlier: a tenderer who ends the period on the rest day that would have
+been its last day ends it early.
+
+评标 has no statutory length: 条例 48 asks the tenderer to fix a reasonable time (合理确定评标时间)
+and to lengthen it when more than a third of the committee finds it too short. Its rule has no
+days and no kind; the evaluation has a light only when the trading center commits to a time.
 """
 from __future__ import annotations
 
@@ -12,16 +30,35 @@ from enum import StrEnum
 from esupervision.models.clocks.clock import Basis
 
 
+class PeriodKind(StrEnum):
+    """What a statutory period limits: its shortest lawful length or its longest."""
+
+    FLOOR = "floor"          # 不得少于 N 日: ending earlier is the breach
+    DEADLINE = "deadline"    # N 日内: ending later is the breach
+
+
+class StagePeriod(StrEnum):
+    """How a stage of a tender is timed: by the law's floor, the law's deadline, a time the
+    trading center committed to, or nothing (the evaluation without a commitment)."""
+
+    FLOOR = "floor"
+    DEADLINE = "deadline"
+    COMMITTED = "committed"
+    NONE = "none"
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One statutory limit: what it says, where, and its number of days (or percent)."""
+    """One statutory rule: what it says, where, its number of days (or percent), and, for a
+    period, whether it is a floor or a deadline."""
 
     code: str
     article: str          # e.g. "条例 16"
-    text: str             # the rule in one sentence, as shown to users
+    text: str             # the rule as the article words it, as shown to users
     days: int | None = None
     basis: Basis = Basis.NATURAL
     percent: float | None = None
+    kind: PeriodKind | None = None
 
     @property
     def legal_basis(self) -> str:
@@ -32,38 +69,46 @@ def _rules(*rules: Rule) -> dict[str, Rule]:
     return {r.code: r for r in rules}
 
 
+F, D = PeriodKind.FLOOR, PeriodKind.DEADLINE
+
 RULES: dict[str, Rule] = _rules(
-    Rule("SALE_MIN_DAYS", "条例 16", "资格预审文件或者招标文件的发售期不得少于 5 日", days=5),
-    Rule("PREQUAL_MIN_DAYS", "条例 17", "提交资格预审申请文件的时间，自资格预审文件停止发售之日起不得少于 5 日", days=5),
-    Rule("BID_MIN_DAYS", "法 24", "依法必须进行招标的项目，自招标文件开始发出之日起至投标人提交投标文件截止之日止，最短不得少于 20 日", days=20),
-    Rule("AMEND_MIN_DAYS", "法 23、条例 21", "澄清或者修改可能影响投标文件编制的，应当在投标截止时间至少 15 日前通知；不足 15 日的，应当顺延提交投标文件的截止时间", days=15),
-    Rule("AMEND_PREQUAL_MIN_DAYS", "条例 21", "澄清或者修改可能影响资格预审申请文件编制的，应当在提交资格预审申请文件截止时间至少 3 日前通知；不足 3 日的，应当顺延截止时间", days=3),
-    Rule("OBJECTION_DOCS_DAYS", "条例 22", "对招标文件有异议的，应当在投标截止时间 10 日前提出", days=10),
-    Rule("OBJECTION_PREQUAL_DAYS", "条例 22", "对资格预审文件有异议的，应当在提交资格预审申请文件截止时间 2 日前提出", days=2),
-    Rule("OBJECTION_ANSWER_DAYS", "条例 22、44、54", "招标人应当自收到异议之日起 3 日内作出答复；作出答复前，应当暂停招标投标活动", days=3),
+    Rule("SALE_MIN_DAYS", "条例 16", "资格预审文件或者招标文件的发售期不得少于5日", days=5, kind=F),
+    Rule("PREQUAL_MIN_DAYS", "条例 17", "依法必须进行招标的项目提交资格预审申请文件的时间，自资格预审文件停止发售之日起不得少于5日", days=5, kind=F),
+    Rule("BID_MIN_DAYS", "法 24", "依法必须进行招标的项目，自招标文件开始发出之日起至投标人提交投标文件截止之日止，最短不得少于二十日", days=20, kind=F),
+    Rule("AMEND_MIN_DAYS", "法 23、条例 21", "澄清或者修改可能影响投标文件编制的，招标人应当在投标截止时间至少15日前，以书面形式通知所有获取招标文件的潜在投标人；不足15日的，招标人应当顺延提交投标文件的截止时间", days=15, kind=F),
+    Rule("AMEND_PREQUAL_MIN_DAYS", "条例 21", "澄清或者修改可能影响资格预审申请文件编制的，招标人应当在提交资格预审申请文件截止时间至少3日前通知；不足3日的，应当顺延截止时间", days=3, kind=F),
+    Rule("OBJECTION_DOCS_DAYS", "条例 22", "潜在投标人或者其他利害关系人对招标文件有异议的，应当在投标截止时间10日前提出", days=10, kind=D),
+    Rule("OBJECTION_PREQUAL_DAYS", "条例 22", "潜在投标人或者其他利害关系人对资格预审文件有异议的，应当在提交资格预审申请文件截止时间2日前提出", days=2, kind=D),
+    Rule("OBJECTION_ANSWER_DAYS", "条例 22、54", "招标人应当自收到异议之日起3日内作出答复；作出答复前，应当暂停招标投标活动", days=3, kind=D),
+    Rule("OPENING_OBJECTION", "条例 44", "投标人对开标有异议的，应当在开标现场提出，招标人应当当场作出答复，并制作记录", days=0, kind=D),
+    Rule("BIDDERS_SECRET", "法 22", "招标人不得向他人透露已获取招标文件的潜在投标人的名称、数量以及可能影响公平竞争的有关招标投标的其他情况"),
     Rule("LATE_BID", "法 28", "在招标文件要求提交投标文件的截止时间后送达的投标文件，招标人应当拒收"),
     Rule("OPEN_AT_DEADLINE", "法 34", "开标应当在招标文件确定的提交投标文件截止时间的同一时间公开进行"),
-    Rule("MIN_BIDDERS", "法 28、条例 44", "投标人少于 3 个的，不得开标；招标人应当重新招标"),
-    Rule("COMMITTEE", "法 37", "评标委员会成员人数为 5 人以上单数，其中技术、经济等方面的专家不得少于成员总数的三分之二"),
-    Rule("EVALUATION_DAYS", "法 40、条例 48", "评标委员会应当按照招标文件确定的评标标准和方法在合理时间内完成评审，提出书面评标报告", days=10),
-    Rule("PUBLISH_CANDIDATES_DAYS", "条例 54", "依法必须进行招标的项目，招标人应当自收到评标报告之日起 3 日内公示中标候选人", days=3),
-    Rule("PUBLICITY_MIN_DAYS", "条例 54", "中标候选人公示期不得少于 3 日", days=3),
+    Rule("MIN_BIDDERS", "法 28、条例 44", "投标人少于3个的，不得开标；招标人应当重新招标"),
+    Rule("COMMITTEE", "法 37", "评标委员会成员人数为五人以上单数，其中技术、经济等方面的专家不得少于成员总数的三分之二"),
+    # No statutory length: the tenderer fixes a reasonable time (no days, no kind).
+    Rule("EVALUATION_TIME", "条例 48", "招标人应当根据项目规模和技术复杂程度等因素合理确定评标时间。超过三分之一的评标委员会成员认为评标时间不够的，招标人应当适当延长"),
+    Rule("PUBLISH_CANDIDATES_DAYS", "条例 54", "依法必须进行招标的项目，招标人应当自收到评标报告之日起3日内公示中标候选人", days=3, kind=D),
+    Rule("PUBLICITY_MIN_DAYS", "条例 54", "依法必须进行招标的项目，中标候选人公示期不得少于3日", days=3, kind=F),
     Rule("FIRST_CANDIDATE", "条例 55", "国有资金占控股或者主导地位的依法必须进行招标的项目，招标人应当确定排名第一的中标候选人为中标人"),
-    Rule("CONTRACT_DAYS", "法 46", "招标人和中标人应当自中标通知书发出之日起 30 日内，按照招标文件和中标人的投标文件订立书面合同", days=30),
-    Rule("REPORT_DAYS", "法 47", "依法必须进行招标的项目，招标人应当自确定中标人之日起 15 日内，向有关行政监督部门提交招标投标情况的书面报告", days=15),
-    Rule("BID_BOND_PERCENT", "条例 26", "投标保证金不得超过招标项目估算价的 2%", percent=2.0),
-    Rule("BOND_RETURN_DAYS", "条例 57", "招标人最迟应当在书面合同签订后 5 日内向中标人和未中标的投标人退还投标保证金及银行同期存款利息", days=5),
-    Rule("PERFORMANCE_BOND_PERCENT", "条例 58", "履约保证金不得超过中标合同金额的 10%", percent=10.0),
-    Rule("COMPLAINT_FILE_DAYS", "条例 60", "投诉人应当自知道或者应当知道之日起 10 日内向有关行政监督部门投诉", days=10),
-    Rule("COMPLAINT_ACCEPT_DAYS", "条例 61", "行政监督部门应当自收到投诉之日起 3 个工作日内决定是否受理投诉", days=3, basis=Basis.WORKING),
-    Rule("COMPLAINT_DECIDE_DAYS", "条例 61", "行政监督部门应当自受理投诉之日起 30 个工作日内作出书面处理决定；需要检验、检测、鉴定、专家评审的，所需时间不计算在内", days=30, basis=Basis.WORKING),
+    Rule("CONTRACT_DAYS", "法 46", "招标人和中标人应当自中标通知书发出之日起三十日内，按照招标文件和中标人的投标文件订立书面合同", days=30, kind=D),
+    Rule("REPORT_DAYS", "法 47", "依法必须进行招标的项目，招标人应当自确定中标人之日起十五日内，向有关行政监督部门提交招标投标情况的书面报告", days=15, kind=D),
+    Rule("BID_BOND_PERCENT", "条例 26", "投标保证金不得超过招标项目估算价的2%", percent=2.0),
+    Rule("BOND_RETURN_DAYS", "条例 57", "招标人最迟应当在书面合同签订后5日内向中标人和未中标的投标人退还投标保证金及银行同期存款利息", days=5, kind=D),
+    Rule("PERFORMANCE_BOND_PERCENT", "条例 58", "履约保证金不得超过中标合同金额的10%", percent=10.0),
+    Rule("COMPLAINT_FILE_DAYS", "条例 60", "投标人或者其他利害关系人认为招标投标活动不符合法律、行政法规规定的，可以自知道或者应当知道之日起10日内向有关行政监督部门投诉", days=10, kind=D),
+    Rule("COMPLAINT_ACCEPT_DAYS", "条例 61", "行政监督部门应当自收到投诉之日起3个工作日内决定是否受理投诉", days=3, basis=Basis.WORKING, kind=D),
+    Rule("COMPLAINT_DECIDE_DAYS", "条例 61", "行政监督部门应当自受理投诉之日起30个工作日内作出书面处理决定；需要检验、检测、鉴定、专家评审的，所需时间不计算在内", days=30, basis=Basis.WORKING, kind=D),
     Rule("COLLUSION", "条例 40", "视为投标人相互串通投标的情形：不同投标人的投标文件由同一单位或者个人编制；委托同一单位或者个人办理投标事宜；投标文件异常一致或者投标报价呈规律性差异；投标保证金从同一单位或者个人的账户转出"),
     Rule("STAGE_ORDER", "法 第三、四章", "招标投标活动应当按照招标、投标、开标、评标和中标的法定程序依次进行"),
 )
+# Codes of rules renamed since they were stored on stage rows.
+_RENAMED = {"EVALUATION_DAYS": "EVALUATION_TIME"}
 
 
 def rule(code: str) -> Rule:
-    return RULES[code]
+    """The rule with this code (also under a code it had before)."""
+    return RULES[_RENAMED.get(code, code)]
 
 
 class TenderStage(StrEnum):
@@ -90,7 +135,9 @@ FINAL_STAGES = frozenset({TenderStage.CLOSED, TenderStage.FAILED})
 
 
 class ClockKind(StrEnum):
-    """The clocked periods of a tender; each is one clock of the core with its legal basis."""
+    """The timed periods (stages) of a tender. A deadline runs on a clock of the core; a floor
+    has no clock, only its earliest lawful end; the evaluation has a clock only when the trading
+    center commits to a time."""
 
     SALE = "sale"                          # 招标文件发售期
     PREQUALIFICATION = "prequalification"  # 资格预审申请期
@@ -106,13 +153,12 @@ class ClockKind(StrEnum):
     COMPLAINT_DECIDE = "complaint_decide"  # 投诉处理
 
 
-# name shown to users, the rule giving the limit, and whether the period is a statutory minimum
-# (the clock runs to a fixed instant the tenderer set) or a maximum (the law's days).
+# The name shown to users and the rule of each period (whose kind says floor or deadline).
 CLOCKS: dict[ClockKind, tuple[str, str]] = {
     ClockKind.SALE: ("招标文件发售", "SALE_MIN_DAYS"),
     ClockKind.PREQUALIFICATION: ("资格预审申请", "PREQUAL_MIN_DAYS"),
     ClockKind.BIDDING: ("投标（至投标截止、开标）", "BID_MIN_DAYS"),
-    ClockKind.EVALUATION: ("评标", "EVALUATION_DAYS"),
+    ClockKind.EVALUATION: ("评标", "EVALUATION_TIME"),
     ClockKind.PUBLISH_CANDIDATES: ("公示中标候选人", "PUBLISH_CANDIDATES_DAYS"),
     ClockKind.PUBLICITY: ("中标候选人公示期", "PUBLICITY_MIN_DAYS"),
     ClockKind.CONTRACT: ("订立书面合同", "CONTRACT_DAYS"),
@@ -126,6 +172,16 @@ CLOCKS: dict[ClockKind, tuple[str, str]] = {
 
 def clock_rule(kind: ClockKind) -> Rule:
     return RULES[CLOCKS[kind][1]]
+
+
+def floors() -> list[Rule]:
+    """The statutory minimum periods (不得少于): ending earlier is the breach."""
+    return [r for r in RULES.values() if r.kind is PeriodKind.FLOOR]
+
+
+def deadlines() -> list[Rule]:
+    """The statutory maximum periods (……日内): ending later is the breach."""
+    return [r for r in RULES.values() if r.kind is PeriodKind.DEADLINE]
 
 
 class TenderAction(StrEnum):

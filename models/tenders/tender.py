@@ -25,14 +25,14 @@ from esupervision.models.base import utc
 from esupervision.models.cases.casework import Outcome, row_change
 from esupervision.models.catalogue.catalogue import Center, Department
 from esupervision.models.clocks.clock import (LOCAL_TZ, Clock, ClockState, ClockStateError, SubjectType, WarningRule,
-                                              fixed_deadline, finish_clock, light_name_at,
+                                              end_of_day, fixed_deadline, finish_clock, light_name_at,
                                               local_date, next_announcement, pause_clock, resume_clock,
                                               start_clock)
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.ledger.ledger import LedgerEvent
 from esupervision.models.tenders.records import Tender, TenderBid, TenderLot, TenderObjection, TenderStageRow
 from esupervision.models.tenders.rules import (ACTION_LABELS, ALLOWED, CLOCKS,
-                                               STAGE_LABELS, ClockKind, Rule, TenderAction,
+                                               STAGE_LABELS, ClockKind, Rule, StagePeriod, TenderAction,
                                                TenderStage, clock_rule, committee_problem, rule)
 from esupervision.models.ledger.transaction import Transaction
 
@@ -46,6 +46,8 @@ HELD_WHILE_SUSPENDED = frozenset({TenderAction.PREQUALIFY, TenderAction.OPEN, Te
                                   TenderAction.PUBLISH_CANDIDATES, TenderAction.AWARD,
                                   TenderAction.SIGN_CONTRACT})
 WARNING = WarningRule(min_days=1, fraction=0.2)
+# Events about bids: before the opening nobody learns of them, not even their number (法 22).
+BID_ACTIONS = frozenset({TenderAction.SUBMIT_BID, TenderAction.WITHDRAW_BID})
 
 
 # ----------------------------------------------------------------------------- events
@@ -202,22 +204,55 @@ def natural_days(a: datetime, b: datetime) -> int:
 
 # ----------------------------------------------------------------------------- clocks
 
-def _start(work: _Work, kind: ClockKind, at: datetime, *, due_at: datetime | None = None,
-           objection: TenderObjection | None = None) -> TenderStageRow:
-    """Open a clocked period: a stage row and its clock of the core (fixed ``due_at`` for periods
-    the tenderer sets, the rule's days otherwise)."""
+def earliest_end(calendar: Any, started_at: datetime, days: int, paused_days: int = 0) -> datetime:
+    """The first lawful instant to end a floor of ``days`` natural days started at ``started_at``:
+    the start of its last day, the start day not counted (民法典 201), a last day that is a rest
+    day moved to the next working day (民法典 203; it only makes the floor later), and the days
+    the period was suspended added."""
+    last = calendar.natural_period_end(local_date(started_at), days + paused_days)
+    return utc(datetime.combine(last, datetime.min.time(), LOCAL_TZ))
+
+
+def check_floor(calendar: Any, rule_code: str, start: datetime, end: datetime, code: str, what: str) -> None:
+    """Refuse a period the tenderer sets shorter than its floor (a plan, before anything happens)."""
+    r = rule(rule_code)
+    first = earliest_end(calendar, start, r.days or 0)
+    if utc(end) < first:
+        raise breach(ErrorCode.PERIOD_TOO_SHORT, rule_code,
+                     f"{what} {natural_days(start, end)} 日，最早应于 {local_date(first).isoformat()} 届满",
+                     tender=code, earliest_end=first.isoformat())
+
+
+def _new_stage(work: _Work, kind: ClockKind, at: datetime, rule_code: str, period: StagePeriod,
+               objection: TenderObjection | None = None) -> TenderStageRow:
     state = work.state
     assert state is not None
     tender = state.tender
-    name, rule_code = CLOCKS[kind]
-    r = clock_rule(kind)
     stage = TenderStageRow(tender_id=tender.id, center_id=tender.center_id,
                            seq=max((s.seq for s in state.stages), default=0) + 1, kind=kind.value,
-                           name=name, rule=rule_code, started_at=at, clock_id=uuid.UUID(int=0),
-                           objection_id=objection.id if objection else None)
+                           name=CLOCKS[kind][0], rule=rule_code, started_at=at, clock_id=None,
+                           objection_id=objection.id if objection else None, period_kind=period.value)
+    work.tx.session.add(stage)
+    state.stages.append(stage)
+    work.touch(stage)
+    return stage
+
+
+def _start(work: _Work, kind: ClockKind, at: datetime, *, due_at: datetime | None = None,
+           objection: TenderObjection | None = None, rule_code: str | None = None,
+           committed: bool = False) -> TenderStageRow:
+    """Open a deadline: a stage row and its clock of the core, due after the rule's days (or at
+    ``due_at``, a time the trading center committed to when ``committed``)."""
+    state = work.state
+    assert state is not None
+    tender = state.tender
+    rule_code = rule_code or CLOCKS[kind][1]
+    r = rule(rule_code)
+    stage = _new_stage(work, kind, at, rule_code, StagePeriod.COMMITTED if committed else StagePeriod.DEADLINE, objection)
     limit = r.days or 0
     if due_at is not None:
         limit = max(1, natural_days(at, due_at))
+        stage.scheduled_end = due_at
     record = start_clock(work.tx.calendar(tender.center_id), center_id=tender.center_id,
                          subject_type=SubjectType.TENDER_STAGE, subject_id=stage.id, started_at=at,
                          limit_days=min(limit, 730), basis=r.basis, rule=WARNING,
@@ -227,22 +262,54 @@ def _start(work: _Work, kind: ClockKind, at: datetime, *, due_at: datetime | Non
     work.clocks[clock.id] = clock
     work.counted[clock.id] = None
     stage.clock_id = clock.id
-    work.tx.session.add(stage)
-    state.stages.append(stage)
     work.touch(clock, stage)
     return stage
 
 
+def _start_floor(work: _Work, kind: ClockKind, at: datetime, *, scheduled_end: datetime | None,
+                 applies: bool = True) -> TenderStageRow:
+    """Open a period the law gives a floor: no clock and no light, only its earliest lawful end
+    (and the end the tenderer set). Where the floor does not apply (a tender not legally required
+    to be tendered) the period is only the tenderer's schedule."""
+    state = work.state
+    assert state is not None
+    r = clock_rule(kind)
+    stage = _new_stage(work, kind, at, r.code, StagePeriod.FLOOR if applies else StagePeriod.NONE)
+    stage.scheduled_end = scheduled_end
+    if applies:
+        stage.earliest_end = earliest_end(work.tx.calendar(state.tender.center_id), at, r.days or 0)
+    return stage
+
+
+def _start_untimed(work: _Work, kind: ClockKind, at: datetime) -> TenderStageRow:
+    """Open a period with no statutory length and no committed time (评标, 条例 48): no light."""
+    return _new_stage(work, kind, at, CLOCKS[kind][1], StagePeriod.NONE)
+
+
 def _finish(work: _Work, stage: TenderStageRow, at: datetime, *, cancelled: bool = False) -> None:
-    clock = work.clock(stage)
-    if clock.state in OPEN_CLOCK:
-        finish_clock(clock, work.tx.calendar(stage.center_id), at=max(at, clock.started_at), cancelled=cancelled)
+    """End a period. A floor ended before its earliest lawful end is a ``floor_breach``: it is
+    recorded (it happened) and becomes a fault citing its article (fault_detection)."""
+    if stage.clock_id is not None:
+        clock = work.clock(stage)
+        if clock.state in OPEN_CLOCK:
+            finish_clock(clock, work.tx.calendar(stage.center_id), at=max(at, clock.started_at), cancelled=cancelled)
+        work.touch(clock)
+    elif stage.status == "paused":
+        _resume(work, stage, at)
     stage.status = "cancelled" if cancelled else "done"
     stage.finished_at = at
-    work.touch(clock, stage)
+    if stage.period_kind == StagePeriod.FLOOR.value and not cancelled and stage.earliest_end is not None \
+            and stage.outcome != "floor_breach":
+        stage.outcome = "lawful" if utc(at) >= stage.earliest_end else "floor_breach"
+    work.touch(stage)
 
 
 def _pause(work: _Work, stage: TenderStageRow, at: datetime, kind: str) -> None:
+    if stage.clock_id is None:
+        if stage.status == "running":
+            stage.status, stage.paused_at = "paused", at
+            work.touch(stage)
+        return
     clock = work.clock(stage)
     if clock.state == ClockState.RUNNING.value:
         pause_clock(clock, at=max(at, clock.started_at), kind=kind)
@@ -251,6 +318,20 @@ def _pause(work: _Work, stage: TenderStageRow, at: datetime, kind: str) -> None:
 
 
 def _resume(work: _Work, stage: TenderStageRow, at: datetime) -> None:
+    if stage.clock_id is None:
+        if stage.status == "paused" and stage.paused_at is not None:
+            # The days suspended (d with date(pause) < d <= date(resume)) do not count: the
+            # tenderer's end and the floor move by as many days.
+            days = max(0, (local_date(at) - local_date(stage.paused_at)).days)
+            stage.paused_days += days
+            if stage.scheduled_end is not None:
+                stage.scheduled_end = stage.scheduled_end + timedelta(days=days)
+            if stage.earliest_end is not None:
+                stage.earliest_end = earliest_end(work.tx.calendar(stage.center_id), stage.started_at,
+                                                  rule(stage.rule).days or 0, stage.paused_days)
+            stage.status, stage.paused_at = "running", None
+            work.touch(stage)
+        return
     clock = work.clock(stage)
     if clock.state == ClockState.PAUSED.value:
         resume_clock(clock, work.tx.calendar(stage.center_id), at=max(at, clock.paused_at or at))
@@ -258,8 +339,19 @@ def _resume(work: _Work, stage: TenderStageRow, at: datetime) -> None:
         work.touch(clock, stage)
 
 
+def _end_of(work: _Work, stage: TenderStageRow) -> datetime | None:
+    """The end a period runs to now: the tenderer's (a floor) or its clock's deadline."""
+    if stage.clock_id is None:
+        return stage.scheduled_end
+    return work.clock(stage).due_at
+
+
 def _move_due(work: _Work, stage: TenderStageRow, due_at: datetime, at: datetime) -> None:
     """A period the tenderer set moves (an amendment pushing the deadline back)."""
+    stage.scheduled_end = due_at
+    work.touch(stage)
+    if stage.clock_id is None:
+        return
     clock = work.clock(stage)
     limit = max(1, natural_days(clock.started_at, due_at))
     deadline = fixed_deadline(clock.started_at, due_at, limit_days=limit, rule=WARNING)
@@ -269,6 +361,15 @@ def _move_due(work: _Work, stage: TenderStageRow, due_at: datetime, at: datetime
         clock.announced_light = light_name_at(clock, at)
         clock.next_announce_at = next_announcement(clock)
     work.touch(clock)
+
+
+def _close_elapsed_sales(work: _Work, at: datetime) -> None:
+    """The sale of documents ends by time alone, at the end the tenderer set."""
+    state = work.state
+    assert state is not None
+    for stage in state.open_stages(ClockKind.SALE):
+        if stage.scheduled_end is not None and stage.scheduled_end <= at:
+            _finish(work, stage, stage.scheduled_end)
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -356,6 +457,8 @@ def _handle(tx: Transaction, ev: TenderEvent, source: str) -> Outcome:
         raise breach(ErrorCode.TENDER_SUSPENDED, "OBJECTION_ANSWER_DAYS",
                      f"项目 {ev.tender_code} 因异议或投诉暂停中，不能{ACTION_LABELS[ev.action]}", tender=ev.tender_code)
     work = _Work(tx, state)
+    if state is not None:
+        _close_elapsed_sales(work, at)
     data = _HANDLERS[ev.action](work, ev, at)
     state = work.state
     assert state is not None
@@ -374,10 +477,13 @@ def _handle(tx: Transaction, ev: TenderEvent, source: str) -> Outcome:
     message = {"code": tender.code, "kind": event.kind, "center_id": str(tender.center_id),
                "authority_department_id": str(tender.authority_department_id) if tender.authority_department_id else None,
                "stage": tender.stage, "previous_stage": before_stage.value if before_stage else None}
-    tx.announce("tender.event", message, event)
+    if ev.action not in BID_ACTIONS:   # a bid is nobody's news before the opening (法 22)
+        tx.announce("tender.event", message, event)
     if before_stage is None or before_stage.value != tender.stage:
         tx.announce("tender.stage_changed", message, event)
     redflags.record_raised(work, tender, raised, at)
+    if ev.action is TenderAction.OPEN:   # flags about the bids, found while they were sealed
+        redflags.record_unsealed(work, tender, at)
     return Outcome(ev.source_event_id, "accepted", late=late, event=event)
 
 
@@ -413,24 +519,27 @@ def _publish(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
     prequal = bool(_attr(ev, "prequalification", default=False))
     sale_start = _instant(ev, "sale_start", default=at)
     sale_end = _instant(ev, "sale_end", required=True)
-    if natural_days(sale_start, sale_end) < 5:
-        raise breach(ErrorCode.PERIOD_TOO_SHORT, "SALE_MIN_DAYS",
-                     f"发售期 {natural_days(sale_start, sale_end)} 日", tender=ev.tender_code)
+    assert sale_start is not None and sale_end is not None
+    calendar = tx.calendar(center.id)
+    check_floor(calendar, "SALE_MIN_DAYS", sale_start, sale_end, ev.tender_code, "发售期")
     prequal_deadline = bid_deadline = None
     if prequal:
         prequal_deadline = _instant(ev, "prequal_deadline", required=True)
-        if natural_days(sale_end, prequal_deadline) < 5:
-            raise breach(ErrorCode.PERIOD_TOO_SHORT, "PREQUAL_MIN_DAYS",
-                         f"资格预审申请截止距发售结束 {natural_days(sale_end, prequal_deadline)} 日", tender=ev.tender_code)
+        assert prequal_deadline is not None
+        if legally_required:
+            check_floor(calendar, "PREQUAL_MIN_DAYS", sale_end, prequal_deadline, ev.tender_code,
+                        "资格预审申请截止距发售结束")
     else:
         bid_deadline = _instant(ev, "bid_deadline", required=True)
-        _check_bid_period(legally_required, sale_start, bid_deadline, ev.tender_code)
+        assert bid_deadline is not None
+        _check_bid_period(calendar, legally_required, sale_start, bid_deadline, ev.tender_code)
         if bid_deadline < sale_end:
             raise breach(ErrorCode.PERIOD_TOO_SHORT, "SALE_MIN_DAYS", "投标截止时间早于文件发售结束", tender=ev.tender_code)
     lots_spec = _attr(ev, "lots") or [{"code": "01", "name": _attr(ev, "title", required=True),
                                        "estimate": estimate, "ceiling_price": ceiling}]
     tender = Tender(center_id=center.id, code=ev.tender_code, title=_attr(ev, "title", required=True),
                     tenderer=_attr(ev, "tenderer", required=True), agency=_attr(ev, "agency"),
+                    tenderer_code=_attr(ev, "tenderer_code"), agency_code=_attr(ev, "agency_code"),
                     authority=_attr(ev, "authority"), authority_department_id=authority_id, method=method,
                     legally_required=legally_required, state_funded=bool(_attr(ev, "state_funded", default=False)),
                     prequalification=prequal, award_criteria=criteria, estimate=estimate, ceiling_price=ceiling,
@@ -455,20 +564,22 @@ def _publish(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
     tx.session.flush()
     work.state = TenderState(tender, lots, [], [], [])
     work.touch(tender, *lots)
+    _start_floor(work, ClockKind.SALE, sale_start, scheduled_end=sale_end)
     if prequal:
-        _start(work, ClockKind.PREQUALIFICATION, at, due_at=prequal_deadline)
+        # 条例 17 counts the application time from the end of the sale.
+        _start_floor(work, ClockKind.PREQUALIFICATION, sale_end, scheduled_end=prequal_deadline,
+                     applies=legally_required)
     else:
-        _start(work, ClockKind.BIDDING, at, due_at=bid_deadline)
+        _start_floor(work, ClockKind.BIDDING, sale_start, scheduled_end=bid_deadline, applies=legally_required)
     return {"title": tender.title, "method": method, "legally_required": legally_required,
             "state_funded": tender.state_funded, "estimate": estimate, "ceiling_price": ceiling,
             "sale_start": sale_start, "sale_end": sale_end, "prequal_deadline": prequal_deadline,
             "bid_deadline": bid_deadline, "lots": [lot.code for lot in lots]}
 
 
-def _check_bid_period(legally_required: bool, issued: datetime, deadline: datetime, code: str) -> None:
-    if legally_required and natural_days(issued, deadline) < 20:
-        raise breach(ErrorCode.PERIOD_TOO_SHORT, "BID_MIN_DAYS",
-                     f"招标文件发出至投标截止仅 {natural_days(issued, deadline)} 日", tender=code)
+def _check_bid_period(calendar: Any, legally_required: bool, issued: datetime, deadline: datetime, code: str) -> None:
+    if legally_required:
+        check_floor(calendar, "BID_MIN_DAYS", issued, deadline, code, "招标文件发出至投标截止")
 
 
 def _prequalify(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
@@ -478,13 +589,15 @@ def _prequalify(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
     tender = state.tender
     qualified = [str(c) for c in _attr(ev, "qualified", required=True)]
     deadline = _instant(ev, "bid_deadline", required=True)
-    _check_bid_period(tender.legally_required, at, deadline, tender.code)
+    assert deadline is not None
+    _check_bid_period(work.tx.calendar(tender.center_id), tender.legally_required, at, deadline, tender.code)
+    # Ended before its floor (条例 17) it still happened: recorded, and a fault.
     for stage in state.open_stages(ClockKind.PREQUALIFICATION):
         _finish(work, stage, at)
     tender.invited = sorted(set(tender.invited) | set(qualified)) if tender.method == "invited" else qualified
     tender.documents_issued_at, tender.bid_deadline, tender.original_deadline = at, deadline, deadline
     tender.stage = TenderStage.BIDDING.value
-    _start(work, ClockKind.BIDDING, at, due_at=deadline)
+    _start_floor(work, ClockKind.BIDDING, at, scheduled_end=deadline, applies=tender.legally_required)
     return {"qualified": qualified, "bid_deadline": deadline}
 
 
@@ -552,7 +665,8 @@ def _object(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
     work.tx.session.add(objection)
     state.objections.append(objection)
     _suspend(work, at, "objection")
-    _start(work, ClockKind.OBJECTION, at, objection=objection)
+    _start(work, ClockKind.OBJECTION, at, objection=objection,
+           rule_code="OPENING_OBJECTION" if about == "opening" else None)
     work.touch(objection)
     return {"number": objection.number, "about": about, "party": objection.party}
 
@@ -580,11 +694,11 @@ def _lift_suspension(work: _Work, at: datetime) -> None:
     for stage in state.open_stages(*MAIN_LINE):
         _resume(work, stage, at)
         if stage.kind == ClockKind.BIDDING.value:
-            state.tender.bid_deadline = work.clock(stage).due_at
+            state.tender.bid_deadline = _end_of(work, stage)
         elif stage.kind == ClockKind.PREQUALIFICATION.value:
-            state.tender.prequal_deadline = work.clock(stage).due_at
+            state.tender.prequal_deadline = _end_of(work, stage)
         elif stage.kind == ClockKind.PUBLICITY.value:
-            state.tender.publicity_end = work.clock(stage).due_at
+            state.tender.publicity_end = _end_of(work, stage)
 
 
 def _objection(state: TenderState, ev: TenderEvent, kind: str) -> TenderObjection:
@@ -701,7 +815,9 @@ def _form_committee(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any
 
 def _open(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
     """开标: at the deadline instant, never before it (法 34), never with fewer than 3 bids in a
-    lot (法 28, 条例 44)."""
+    lot (法 28, 条例 44). The evaluation that follows has no statutory length (条例 48): it gets a
+    clock and a light only when the trading center commits to a time (``evaluation_due``, or
+    ``evaluation_days`` natural days)."""
     state = work.state
     assert state is not None
     tender = state.tender
@@ -714,15 +830,28 @@ def _open(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
         if count < 3:
             raise breach(ErrorCode.TOO_FEW_BIDS, "MIN_BIDDERS", f"标段 {lot.code} 仅有 {count} 个投标人",
                          tender=tender.code, lot=lot.code)
-    for stage in state.open_stages(ClockKind.BIDDING):
+    committed = _instant(ev, "evaluation_due")
+    days = _attr(ev, "evaluation_days")
+    if committed is None and days not in (None, ""):
+        try:
+            committed = end_of_day(local_date(at) + timedelta(days=int(days))) - timedelta(seconds=1)
+        except (TypeError, ValueError):
+            raise DomainError(ErrorCode.INVALID_EVENT, f"evaluation_days={days!r} 不是天数", tender=tender.code) from None
+    if committed is not None and committed <= at:
+        raise DomainError(ErrorCode.INVALID_EVENT, "承诺的评标完成时间应晚于开标时间", tender=tender.code)
+    for stage in state.open_stages(ClockKind.BIDDING, ClockKind.SALE):
         _finish(work, stage, at)
     tender.opened_at = at
     tender.stage = TenderStage.EVALUATION.value
     for lot in state.lots:
         lot.bidder_set = bidder_set(b.bidder_code for b in state.lot_bids(lot))
         work.touch(lot)
-    _start(work, ClockKind.EVALUATION, at)
-    return {"bids": {lot.code: len(state.lot_bids(lot)) for lot in state.lots}}
+    if committed is not None:
+        _start(work, ClockKind.EVALUATION, at, due_at=committed, committed=True)
+    else:
+        _start_untimed(work, ClockKind.EVALUATION, at)
+    return {"bids": {lot.code: len(state.lot_bids(lot)) for lot in state.lots},
+            "evaluation_due": committed}
 
 
 def bidder_set(codes: Any) -> str:
@@ -776,7 +905,8 @@ def _report_evaluation(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, 
         _finish(work, stage, at)
     tender.report_at = at
     tender.stage = TenderStage.REPORTED.value
-    _start(work, ClockKind.PUBLISH_CANDIDATES, at)
+    if tender.legally_required:   # 条例 54 binds the tenders the law requires
+        _start(work, ClockKind.PUBLISH_CANDIDATES, at)
     return {"lots": {lot.code: {"candidates": c, "disqualified": sorted(d)} for lot, _, c, d in plans}}
 
 
@@ -786,26 +916,25 @@ def _publish_candidates(work: _Work, ev: TenderEvent, at: datetime) -> dict[str,
     tender = state.tender
     end = _instant(ev, "publicity_end", required=True)
     assert end is not None
-    if natural_days(at, end) < 3:
-        raise breach(ErrorCode.PERIOD_TOO_SHORT, "PUBLICITY_MIN_DAYS", f"公示期仅 {natural_days(at, end)} 日",
-                     tender=tender.code)
+    if tender.legally_required:
+        check_floor(work.tx.calendar(tender.center_id), "PUBLICITY_MIN_DAYS", at, end, tender.code, "公示期")
+    elif end <= at:
+        raise DomainError(ErrorCode.INVALID_EVENT, "公示结束时间应晚于公示开始时间", tender=tender.code)
     for stage in state.open_stages(ClockKind.PUBLISH_CANDIDATES):
         _finish(work, stage, at)
     tender.publicity_start, tender.publicity_end = at, end
     tender.stage = TenderStage.PUBLICITY.value
-    _start(work, ClockKind.PUBLICITY, at, due_at=end)
+    _start_floor(work, ClockKind.PUBLICITY, at, scheduled_end=end, applies=tender.legally_required)
     return {"publicity_end": end}
 
 
 def _award(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
-    """确定中标人: after publicity, among the candidates; the first-ranked one for state-funded
-    legally required tenders unless those above gave up (条例 55)."""
+    """确定中标人: among the candidates; the first-ranked one for state-funded legally required
+    tenders unless those above gave up (条例 55). It ends the publicity: ended before its floor
+    (条例 54) the award still happened, so it is recorded and the publicity's breach is a fault."""
     state = work.state
     assert state is not None
     tender = state.tender
-    assert tender.publicity_end is not None
-    if at < tender.publicity_end:
-        raise breach(ErrorCode.PERIOD_TOO_SHORT, "PUBLICITY_MIN_DAYS", "公示期未满，不能确定中标人", tender=tender.code)
     per_lot = _attr(ev, "lots") or [{"lot": None, "bidder_code": _attr(ev, "bidder_code", required=True),
                                      "declined": _attr(ev, "declined", default=[])}]
     plans = []
@@ -828,6 +957,10 @@ def _award(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
         lot.winner_bid_id, lot.winner_code = bid.id, bid.bidder_code
         lot.award_value, lot.award_notice_at = bid.price, at
         work.touch(lot)
+    for stage in state.open_stages(ClockKind.PUBLICITY):   # any award ends what it publicized
+        if stage.earliest_end is not None and utc(at) < stage.earliest_end:
+            stage.outcome = "floor_breach"
+            work.touch(stage)
     if any(lot.winner_bid_id is None for lot in state.lots):
         return {"lots": {lot.code: bid.bidder_code for lot, bid, _ in plans}, "complete": False}
     for stage in state.open_stages(ClockKind.PUBLICITY):
@@ -1021,6 +1154,46 @@ def unsealed_bids(state: TenderState, at: datetime) -> list[TenderBid]:
     return [b for b in state.bids if b.status != "withdrawn"]
 
 
+def bid_count(tender: Tender, at: datetime) -> int | None:
+    """How many bids the tender has: unknown (None) to everybody before the opening, supervisors
+    included — 法 22 forbids telling anyone the names or the number of those who took the
+    documents, so no role reads it until the bids are opened in public (法 34)."""
+    return None if is_sealed(tender, at) else tender.bid_count
+
+
+# Event data that names those who took the documents (法 22): removed while the bids are sealed.
+_NAMING_FIELDS = {"tender.prequalify": ("qualified",), "tender.object": ("party",), "tender.complain": ("party",)}
+
+
+def readable_history(tender: Tender, events: list[LedgerEvent], at: datetime) -> list[tuple[LedgerEvent, dict[str, Any]]]:
+    """A tender's ledger events with the data a viewer may read at ``at``. Before the opening
+    nothing tells who took the documents or bid, nor how many (法 22): bid events are left out,
+    as are the flags about bids (they are shown from the opening on, with the time they were
+    found), and names of objecting parties and qualified applicants are removed."""
+    from esupervision.models.tenders.redflags import ABOUT_BIDS
+    if not is_sealed(tender, at):
+        return [(e, e.data) for e in events]
+    out = []
+    for event in events:
+        data = event.data
+        if event.kind in ("tender.submit_bid", "tender.withdraw_bid"):
+            continue
+        if event.kind == "tender.red_flag" and data.get("flag") in ABOUT_BIDS:
+            continue
+        if event.kind == "tender.red_flags_refreshed":
+            data = {**data, "raised": [c for c in data.get("raised", []) if c not in ABOUT_BIDS]}
+        for name in _NAMING_FIELDS.get(event.kind, ()):
+            data = {k: v for k, v in data.items() if k != name}
+        out.append((event, data))
+    return out
+
+
+def objection_party(tender: Tender, objection: TenderObjection, at: datetime) -> str | None:
+    """Who objected or complained: withheld while the bids are sealed, since before the opening
+    an objector is one of those who took the documents (法 22)."""
+    return None if is_sealed(tender, at) else objection.party
+
+
 def stage_light(clock: Clock, at: datetime) -> str:
     from esupervision.models.clocks.light import light_at
     return light_at(clock, at).light.value
@@ -1109,8 +1282,9 @@ def _tender_conditions(flt: TenderFilter, now: datetime) -> list[Any]:
         conds.append(or_(Tender.code.startswith(text), Tender.title.contains(text),  # type: ignore[attr-defined]
                          Tender.tenderer.contains(text)))  # type: ignore[attr-defined]
     if flt.red_flags:
+        from esupervision.models.tenders.redflags import visible_flag
         conds.append(exists().where(TenderRedFlag.tender_id == Tender.id, TenderRedFlag.code.in_(flt.red_flags),  # type: ignore[attr-defined]
-                                    TenderRedFlag.cleared_at.is_(None)))  # type: ignore[union-attr]
+                                    TenderRedFlag.cleared_at.is_(None), visible_flag(now)))  # type: ignore[union-attr]
     if flt.lights:
         parts = []
         for light in dict.fromkeys(flt.lights):   # each once: a repeated light adds nothing but SQL

@@ -178,7 +178,7 @@ def test_a_tender_period_run_past_its_statutory_limit_is_a_fault_citing_the_arti
                             value=9_100_000, performance_bond=910_000))
     found = faults(engine)
     assert [(f.kind, f.subject_type) for f in found] == [("tender_breach", "tender_stage")]
-    assert found[0].evidence["article"] == "法 46" and "30 日内" in found[0].evidence["text"]
+    assert found[0].evidence["article"] == "法 46" and "三十日内" in found[0].evidence["text"]
 
 
 def test_an_unanswered_supervision_order_is_a_fault_once_though_it_escalates_twice(city, fixed_time):

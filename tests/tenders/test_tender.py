@@ -1,9 +1,9 @@
-"""Tenders through their service functions: the statutory process on clocks of the core, each
-breach refused naming its rule and article with nothing changed, idempotent reports, every change
-on the ledger (which replays to the same rows)."""
+"""Tenders through their service functions: the statutory process, its deadlines on clocks of the
+core and its floors without one, each breach of a plan refused naming its rule and article with
+nothing changed, idempotent reports, every change on the ledger (which replays to the same rows)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,13 +109,14 @@ def _tender(engine, code: str = "ZB-2026-001") -> Tender:
 
 
 def _stages(engine, code: str = "ZB-2026-001") -> list[tuple[str, str, str | None]]:
+    """(kind, status, outcome) of each stage: a deadline's clock outcome, a floor's own."""
     with Session(engine) as s:
         tender = s.scalars(select(Tender).where(Tender.code == code)).one()
         rows = s.scalars(select(TenderStageRow).where(TenderStageRow.tender_id == tender.id).order_by(TenderStageRow.seq))
         out = []
         for stage in rows:
-            clock = s.get(Clock, stage.clock_id)
-            out.append((stage.kind, stage.status, clock.outcome))
+            clock = s.get(Clock, stage.clock_id) if stage.clock_id else None
+            out.append((stage.kind, stage.status, clock.outcome if clock else stage.outcome))
         return out
 
 
@@ -129,25 +130,31 @@ def test_a_lawful_tender_runs_every_stage_on_clocks(center):
     tender = _tender(center)
     assert tender.stage == "closed" and tender.closed_at is not None and not tender.suspended
     kinds = [k for k, _, _ in _stages(center)]
-    assert kinds == ["bidding", "evaluation", "publish_candidates", "publicity", "contract", "report", "bond_return"]
+    assert kinds == ["sale", "bidding", "evaluation", "publish_candidates", "publicity", "contract", "report",
+                     "bond_return"]
     assert all(status == "done" for _, status, _ in _stages(center))
-    assert all(outcome in ("early", "on_time") for _, _, outcome in _stages(center))
+    outcomes = {kind: outcome for kind, _, outcome in _stages(center)}
+    assert outcomes == {"sale": "lawful", "bidding": "lawful", "publicity": "lawful", "evaluation": None,
+                        "publish_candidates": "early", "contract": "early", "report": "early", "bond_return": "early"}
     with Session(center) as s:
         kinds = [e.kind for e in s.scalars(select(LedgerEvent).where(LedgerEvent.subject_id == tender.id)
                                            .order_by(LedgerEvent.id))]
     assert kinds[0] == "tender.publish" and kinds[-1] == "tender.file_report" and "tender.open" in kinds
 
 
-def test_stage_clock_lights_and_legal_basis(center, fixed_time):
-    apply(center, ev("ZB-1", A.PUBLISH, T0, **publish_attrs()))
+def test_deadline_stages_run_on_clocks_with_lights(center, fixed_time):
+    # 法 46: the contract within 30 days of the award notice is a deadline: a clock of the core.
+    run(center, *lifecycle()[:10])
     with Session(center) as s:
-        stage = s.scalars(select(TenderStageRow)).one()
+        stage = s.scalars(select(TenderStageRow).where(TenderStageRow.kind == "contract")).one()
         clock = s.get(Clock, stage.clock_id)
-    assert stage.rule == "BID_MIN_DAYS" and clock.subject_type == "tender_stage"
-    assert clock.due_at == DEADLINE.astimezone(clock.due_at.tzinfo)
-    assert light_at(clock, T0 + timedelta(days=1)).light.value == "white"
-    assert light_at(clock, DEADLINE - timedelta(days=2)).light.value == "yellow"
-    assert light_at(clock, DEADLINE + timedelta(hours=1)).light.value == "red"
+    award_at = DEADLINE + timedelta(days=6)
+    assert (stage.rule, stage.period_kind, clock.subject_type) == ("CONTRACT_DAYS", "deadline", "tender_stage")
+    # The 30th day, Saturday 2026-12-05, is a rest day: the period ends on Monday (民法典 203).
+    assert clock.due_at.astimezone(SH).date() == date(2026, 12, 7)
+    assert light_at(clock, award_at + timedelta(days=1)).light.value == "white"
+    assert light_at(clock, award_at + timedelta(days=27)).light.value == "yellow"
+    assert light_at(clock, datetime(2026, 12, 8, 0, 0, 1, tzinfo=SH)).light.value == "red"
 
 
 @pytest.mark.parametrize("attrs, code, article", [
@@ -224,8 +231,8 @@ def test_a_late_amendment_pushes_the_deadline_back(center):
     assert tender.bid_deadline.astimezone(SH) == datetime(2026, 11, 9, 9, 30, tzinfo=SH)
     assert tender.original_deadline.astimezone(SH) == DEADLINE and tender.amendments == 1
     with Session(center) as s:
-        clock = s.get(Clock, s.scalars(select(TenderStageRow)).one().clock_id)
-    assert clock.due_at == tender.bid_deadline
+        bidding = s.scalars(select(TenderStageRow).where(TenderStageRow.kind == "bidding")).one()
+    assert bidding.scheduled_end == tender.bid_deadline and bidding.clock_id is None
     with pytest.raises(DomainError) as refused:
         apply(center, ev("ZB-2026-001", A.AMEND, DEADLINE - timedelta(days=4),
                          new_deadline=(DEADLINE + timedelta(days=3)).isoformat()))
@@ -238,7 +245,7 @@ def test_an_objection_suspends_the_process_until_answered(center):
     tender = _tender(center)
     assert tender.suspended
     kinds = {k: s for k, s, _ in _stages(center)}
-    assert kinds == {"bidding": "paused", "objection": "running"}
+    assert kinds == {"sale": "done", "bidding": "paused", "objection": "running"}
     apply(center, ev("ZB-2026-001", A.ANSWER_OBJECTION, T0 + timedelta(days=10), answer="已澄清"))
     tender = _tender(center)
     assert not tender.suspended
@@ -313,8 +320,9 @@ def test_the_ledger_verifies_and_replays_to_the_same_rows(center):
 
 def test_lights_of_tender_stages_are_announced_by_the_scheduler(center, fixed_time):
     from esupervision.workers.lights import announce_due
-    apply(center, ev("ZB-1", A.PUBLISH, T0, **publish_attrs()))
-    with transaction(center, now=DEADLINE - timedelta(days=2)) as tx:
+    run(center, *lifecycle()[:8])    # the evaluation report: the candidates are due in 3 days (条例 54)
+    reported = DEADLINE + timedelta(days=1)
+    with transaction(center, now=reported + timedelta(days=2, hours=15)) as tx:
         assert announce_due(tx) == 1
     with Session(center) as s:
         kinds = [e.kind for e in s.scalars(select(LedgerEvent).where(LedgerEvent.subject_type == "tender_stage"))]

@@ -38,10 +38,15 @@ def test_every_stage_light_and_flag(demo, fixed_time):
         assert {t.stage for t in tenders} == {s.value for s in TenderStage}
         assert any(t.suspended for t in tenders)
         lights = Counter()
-        for stage in s.scalars(select(TenderStageRow).where(TenderStageRow.status.in_(["running", "paused"]))):
+        open_stages = s.scalars(select(TenderStageRow).where(TenderStageRow.status.in_(["running", "paused"]))).all()
+        for stage in open_stages:
+            if stage.clock_id is None:   # a floor (or an evaluation without a committed time): no light
+                assert stage.period_kind in ("floor", "none")
+                continue
             reading = light_at(s.get(Clock, stage.clock_id), now)
             lights["paused" if reading.paused else reading.light.value] += 1
         assert {"white", "yellow", "red", "paused"} <= set(lights)
+        assert {"floor", "committed", "deadline", "none"} <= {stage.period_kind for stage in open_stages}
         flags = {f.code for f in s.scalars(select(TenderRedFlag).where(TenderRedFlag.cleared_at.is_(None)))}
         assert flags == set(INDICATORS), set(INDICATORS) - flags
         checked, breach = verify_ledger(s, get_settings().ledger_signing_key)

@@ -3,13 +3,14 @@ stage event that shows it, announced once, never reading a sealed price; the bul
 agrees with the incremental one."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from esupervision.models.ledger.ledger import LedgerEvent
 from esupervision.models.tenders import redflags
 from esupervision.models.tenders.redflags import TenderRedFlag, compute_all, refresh_all
 from esupervision.models.tenders.tender import Tender
@@ -85,17 +86,26 @@ def test_a_fair_tender_raises_nothing(center):
     assert flags(center, "ZB-OK") == {}
 
 
-def test_collusion_signs_are_raised_live_on_the_bid_without_its_price(center, announced):
+def test_collusion_signs_are_found_on_the_bid_and_told_at_the_opening(center, announced):
+    # 条例 40 signs are found as the bids come in, but they name bidders: kept sealed with the time
+    # they were found, and told (ledger, subscribers) only from the opening on (法 22).
     bidders = [B("甲", "91A", 9_100_000, machine_code="MC-1", bond_account="6222-1", project_manager="王工"),
                B("乙", "91B", 9_350_000, machine_code="MC-1"), B("丙", "91C", 9_420_000, bond_account="6222-1"),
                B("丁", "91D", 9_610_000, project_manager="王工")]
-    run(center, *tender_events("ZB-C40", bidders, until="bids"))
+    events = tender_events("ZB-C40", bidders, until="open")
+    run(center, *events[:-1])
     found = flags(center, "ZB-C40")
     assert set(found) == {"C40_MACHINE", "C40_ACCOUNT", "C40_MANAGER"}
     assert found["C40_MACHINE"]["bidders"] == ["乙", "甲"] and found["C40_MACHINE"]["machine_code"] == "MC-1"
+    assert [m for topic, m in announced if topic == "tender.red_flag"] == []
+    with Session(center) as s:
+        assert not s.scalars(select(LedgerEvent).where(LedgerEvent.kind == "tender.red_flag")).all()
+    run(center, events[-1])   # the opening
     red = [m for topic, m in announced if topic == "tender.red_flag"]
     assert sorted(m["flag"] for m in red) == ["C40_ACCOUNT", "C40_MACHINE", "C40_MANAGER"]
     assert all("9100000" not in str(m) and "9350000" not in str(m) for m in red)
+    machine = next(m for m in red if m["flag"] == "C40_MACHINE")
+    assert datetime.fromisoformat(machine["found_at"]) == T0 + timedelta(days=10, hours=1)   # 乙's bid
 
 
 @pytest.mark.parametrize("name, events, code, evidence", [
@@ -216,21 +226,24 @@ COLLUDING = [B("甲", "91A", 9_100_000, machine_code="MC-1", bond_account="6222-
 
 def test_new_flags_reach_the_supervisors_by_sms_one_per_tender_and_pass(center, monkeypatch):
     supervisors_with_phones(center)
-    run(center, *tender_events("ZB-SMS", COLLUDING, until="bids"))
+    events = tender_events("ZB-SMS", COLLUDING, until="open")
+    run(center, *events[:-1])
+    # The second bid raised the machine code, the third the bond account, but they name bidders:
+    # nobody is told before the opening (法 22) …
+    assert flag_notices(center) == []
+    run(center, events[-1])
     sent = flag_notices(center)
-    # The second bid raised the machine code, the third the bond account: two passes, two SMS each.
-    assert sorted((n.recipient, n.params["flags"]) for n in sent) == [
-        ("+8613911110001", "C40_ACCOUNT 投标保证金从同一账户转出（条例 40(5)）"),
-        ("+8613911110001", "C40_MACHINE 投标文件由同一台机器制作（条例 40(1)）"),
-        ("+8613911110002", "C40_ACCOUNT 投标保证金从同一账户转出（条例 40(5)）"),
-        ("+8613911110002", "C40_MACHINE 投标文件由同一台机器制作（条例 40(1)）")]
-    assert all(n.params["tender"] == "ZB-SMS" and n.params["count"] == 1 and n.recipient_kind == "staff"
+    # … and at the opening both at once: one SMS each.
+    both = "C40_ACCOUNT 投标保证金从同一账户转出（条例 40(5)）；C40_MACHINE 投标文件由同一台机器制作（条例 40(1)）"
+    assert sorted((n.recipient, n.params["flags"]) for n in sent) == [("+8613911110001", both),
+                                                                      ("+8613911110002", both)]
+    assert all(n.params["tender"] == "ZB-SMS" and n.params["count"] == 2 and n.recipient_kind == "staff"
                and n.staff_id and n.status == "queued" and n.channel == "sms" for n in sent)
     assert "9100000" not in str([n.params for n in sent])   # sealed: no price in any message
 
     # The center admin is told too once the setting says so (their center's tenders only).
     monkeypatch.setattr(get_settings(), "redflag_notice_roles", ["supervisor", "center_admin"])
-    run(center, *tender_events("ZB-SMS2", COLLUDING, until="bids"))
+    run(center, *tender_events("ZB-SMS2", COLLUDING, until="open"))
     assert sorted({n.recipient for n in flag_notices(center) if n.params["tender"] == "ZB-SMS2"}) == [
         "+8613911110001", "+8613911110002", "+8613911110004"]
 
@@ -239,8 +252,8 @@ def test_a_bulk_recompute_merges_per_tender_or_sends_one_summary(center, monkeyp
     from sqlalchemy import delete
 
     from esupervision.models.notices.notice import Notice
-    run(center, *tender_events("ZB-M1", COLLUDING, until="bids"))
-    run(center, *tender_events("ZB-M2", COLLUDING, until="bids"))
+    run(center, *tender_events("ZB-M1", COLLUDING, until="open"))
+    run(center, *tender_events("ZB-M2", COLLUDING, until="open"))
     supervisors_with_phones(center)
 
     def recompute() -> list:

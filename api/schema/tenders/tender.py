@@ -1,7 +1,8 @@
 """Tenders in GraphQL: the list with filters and Relay pagination, one tender with its stages
-(clock, light, legal basis), lots, bids (sealed until the opening instant, every read after it
-recorded), red flags, objections and full history; a mutation per stage event; and
-``reportTenderEvents`` for the tender center's system."""
+(a deadline's clock and light, a floor's earliest lawful end, the legal basis), lots, bids (sealed
+until the opening instant, every read after it recorded), red flags, objections and full history —
+nothing of them telling who bid or how many before the opening (法 22); a mutation per stage
+event; and ``reportTenderEvents`` for the tender center's system."""
 from __future__ import annotations
 
 import uuid
@@ -26,8 +27,10 @@ from esupervision.models.access.scope import Role
 from esupervision.models.clocks.clock import Clock
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.clocks.light import light_at
-from esupervision.models.tenders.redflags import TenderRedFlag
-from esupervision.models.tenders.rules import RULES, STAGE_LABELS, TenderAction
+from esupervision.models.tenders.redflags import TenderRedFlag, flag_sealed
+from esupervision.models.tenders.rules import STAGE_LABELS, TenderAction
+from esupervision.models.tenders.rules import StagePeriod as PeriodKindName
+from esupervision.models.tenders.rules import rule as tender_rule
 from esupervision.models.tenders.rules import TenderStage as DomainStage
 from esupervision.models.ledger.transaction import transaction
 
@@ -67,22 +70,31 @@ def _loaders(info: Info) -> TenderLoaders:
     return loaders
 
 
-@strawberry.type(description="招投标阶段计时：期限、灯色与法律依据")
+TenderPeriodKindEnum = strawberry.enum(PeriodKindName, name="TenderPeriodKind",
+                                       description="期限性质：FLOOR 法定最短期限（提前结束为违法，无倒计时灯）、"
+                                                   "DEADLINE 法定期限（逾期为违法，有灯）、COMMITTED 交易中心承诺时间（有灯）、"
+                                                   "NONE 无法定时长（如评标，条例 48）")
+
+
+@strawberry.type(description="招投标阶段：法定期限（计时、灯色）或法定最短期限（最早可结束时间）及其法律依据")
 class TenderStageInfo:
     name: str
     kind: str
+    period_kind: TenderPeriodKindEnum  # type: ignore[valid-type]
     status: str
     started_at: datetime
     finished_at: datetime | None
-    due_at: datetime | None
-    light: Light
+    due_at: datetime | None = strawberry.field(description="期限届满时刻（法定期限或承诺时间；最短期限无此项）")
+    scheduled_end: datetime | None = strawberry.field(description="招标人确定的结束时间（如投标截止、公示结束）")
+    earliest_end: datetime | None = strawberry.field(description="法定最短期限：最早可依法结束的时刻（最后一日遇休息日顺延，民法典 203）")
+    light: Light | None = strawberry.field(description="灯色：仅法定期限与承诺时间有；最短期限与无时长的阶段为空")
     paused: bool
-    outcome: str | None
+    outcome: str | None = strawberry.field(description="early / on_time / overdue（期限）；lawful / floor_breach（最短期限）")
     rule: str
-    article: str
-    legal_basis: str = strawberry.field(description="法律依据：条款与原文")
-    limit_days: int
-    basis: str
+    article: str | None
+    legal_basis: str | None = strawberry.field(description="法律依据：条款与原文；无法定时长的阶段（评标）为空")
+    limit_days: int | None
+    basis: str | None
 
 
 @strawberry.type(description="投标（开标前密封：任何人不得查看报价与内容）")
@@ -146,7 +158,7 @@ class TenderObjectionNode:
     number: str
     kind: str
     about: str
-    party: str
+    party: str | None = strawberry.field(description="异议人、投诉人：开标前不公开（法 22）")
     filed_at: datetime
     status: str
     result: str | None
@@ -173,7 +185,6 @@ class TenderNode:
     published_at: datetime
     bid_deadline: datetime | None
     opened_at: datetime | None
-    bid_count: int
     committee: JSON
     row: strawberry.Private[domain.Tender]
 
@@ -186,31 +197,49 @@ class TenderNode:
                    state_funded=row.state_funded, award_criteria=row.award_criteria, estimate=row.estimate,
                    ceiling_price=row.ceiling_price, currency=row.currency, suspended=row.suspended,
                    published_at=row.published_at, bid_deadline=row.bid_deadline, opened_at=row.opened_at,
-                   bid_count=row.bid_count, committee=row.committee, row=row)
+                   committee=row.committee, row=row)
+
+    @strawberry.field(description="投标人数：开标前对任何角色（含监察）均为空（法 22 不得透露潜在投标人的名称、数量）")
+    def bid_count(self, info: Info) -> int | None:
+        return domain.bid_count(self.row, info.context.now)
+
+    @strawberry.field(description="投标是否仍密封（开标前为 true：bids 为空列表，其余字段照常可读）")
+    def bids_sealed(self, info: Info) -> bool:
+        return domain.is_sealed(self.row, info.context.now)
 
     @strawberry.field
     async def center(self, info: Info) -> Center:
         return Center.from_row(await info.context.loaders.center.load(self.row.center_id))
 
-    @strawberry.field(description="各阶段计时、灯色与法律依据")
+    @strawberry.field(description="各阶段：法定期限的计时与灯色，法定最短期限的最早可结束时间，及法律依据")
     async def stages(self, info: Info) -> list[TenderStageInfo]:
         rows = await _loaders(info).stages.load(self.row.id)
-        clocks = await _loaders(info).clock.load_many([s.clock_id for s in rows])
+        clocks = dict(zip([s.clock_id for s in rows if s.clock_id],
+                          await _loaders(info).clock.load_many([s.clock_id for s in rows if s.clock_id]), strict=True))
         now = info.context.now
         out = []
-        for stage, clock in zip(rows, clocks, strict=True):
-            reading = light_at(clock, now)
-            rule = RULES[stage.rule]
-            out.append(TenderStageInfo(name=stage.name, kind=stage.kind, status=stage.status,
-                                       started_at=stage.started_at, finished_at=stage.finished_at,
-                                       due_at=clock.due_at, light=Light(reading.light.value), paused=reading.paused,
-                                       outcome=clock.outcome, rule=stage.rule, article=rule.article,
-                                       legal_basis=rule.legal_basis, limit_days=clock.limit_days, basis=clock.basis))
+        for stage in rows:
+            rule = tender_rule(stage.rule)
+            clock = clocks.get(stage.clock_id) if stage.clock_id else None
+            reading = light_at(clock, now) if clock is not None else None
+            statutory = rule.kind is not None   # the evaluation's reasonable time (条例 48) has no length to cite
+            out.append(TenderStageInfo(
+                name=stage.name, kind=stage.kind, period_kind=PeriodKindName(stage.period_kind), status=stage.status,
+                started_at=stage.started_at, finished_at=stage.finished_at,
+                due_at=clock.due_at if clock else None, scheduled_end=stage.scheduled_end,
+                earliest_end=stage.earliest_end,
+                light=Light(reading.light.value) if reading else None,
+                paused=reading.paused if reading else stage.status == "paused",
+                outcome=clock.outcome if clock else stage.outcome, rule=rule.code,
+                article=rule.article if statutory else None, legal_basis=rule.legal_basis if statutory else None,
+                limit_days=(clock.limit_days if clock else rule.days) if statutory or clock else None,
+                basis=(clock.basis if clock else rule.basis.value) if statutory or clock else None))
         return out
 
-    @strawberry.field(description="当前灯色：未结阶段中最严重者")
+    @strawberry.field(description="当前灯色：未结的法定期限（及承诺时间）中最严重者；最短期限没有灯")
     async def light(self, info: Info) -> Light | None:
-        rows = [s for s in await _loaders(info).stages.load(self.row.id) if s.status in ("running", "paused")]
+        rows = [s for s in await _loaders(info).stages.load(self.row.id)
+                if s.status in ("running", "paused") and s.clock_id is not None]
         clocks = await _loaders(info).clock.load_many([s.clock_id for s in rows])
         light = domain.worst_light([light_at(c, info.context.now).light.value for c in clocks])
         return Light(light) if light else None
@@ -223,12 +252,13 @@ class TenderNode:
                               contract_signed_at=lot.contract_signed_at, performance_bond=lot.performance_bond)
                 for lot in await _loaders(info).lots.load(self.row.id)]
 
-    @strawberry.field(description="投标：开标前密封，任何角色（含监察）均不得查看；开标后每次读取报价均被记录")
+    @strawberry.field(description="投标：开标前密封，任何角色（含监察）均读到空列表（见 bidsSealed）；"
+                                  "开标后每次读取报价均被记录")
     async def bids(self, info: Info) -> list[TenderBidNode]:
         require(info, *READERS)
         if domain.is_sealed(self.row, info.context.now):
-            raise domain.breach(ErrorCode.BID_SEALED, "OPEN_AT_DEADLINE",
-                                f"项目 {self.row.code} 尚未开标，投标文件密封，任何人不得查看", tender=self.row.code)
+            # Empty, not an error: one sealed tender must not blank a whole list of tenders.
+            return []
         lots = {lot.id: lot.code for lot in await _loaders(info).lots.load(self.row.id)}
         return [TenderBidNode(id=strawberry.ID(str(b.id)), lot=lots.get(b.lot_id, ""), bidder=b.bidder,
                               bidder_code=b.bidder_code, submitted_at=b.submitted_at, recorded_at=b.recorded_at,
@@ -237,37 +267,51 @@ class TenderNode:
                               project_manager=b.project_manager, row=b)
                 for b in await _loaders(info).bids.load(self.row.id) if b.status != "withdrawn"]
 
-    @strawberry.field(description="红旗预警（OCP 指标与条例 40 串标迹象），含证据")
+    @strawberry.field(description="红旗预警（OCP 指标与条例 40 串标迹象），含证据；涉及投标的预警开标后方可查看"
+                                  "（raisedAt 为发现时间）")
     async def red_flags(self, info: Info) -> list[RedFlag]:
         require(info, *FLAG_READERS)
+        now = info.context.now
         return [RedFlag(code=f.code, title=f.title, lot=f.lot_code, evidence=f.evidence, raised_at=f.raised_at)
-                for f in await _loaders(info).flags.load(self.row.id)]
+                for f in await _loaders(info).flags.load(self.row.id) if not flag_sealed(f.code, self.row, now)]
 
-    @strawberry.field(description="异议与投诉")
+    @strawberry.field(description="异议与投诉（开标前不显示异议人、投诉人）")
     async def objections(self, info: Info) -> list[TenderObjectionNode]:
-        return [TenderObjectionNode(number=o.number, kind=o.kind, about=o.about, party=o.party, filed_at=o.filed_at,
+        now = info.context.now
+        return [TenderObjectionNode(number=o.number, kind=o.kind, about=o.about,
+                                    party=domain.objection_party(self.row, o, now), filed_at=o.filed_at,
                                     status=o.status, result=o.result)
                 for o in await _loaders(info).objections.load(self.row.id)]
 
-    @strawberry.field(description="账本中的全过程记录")
+    @strawberry.field(description="账本中的全过程记录；开标前不含投标事件与涉及投标人的内容（法 22）")
     async def history(self, info: Info) -> list[LedgerEntry]:
+        now = info.context.now
         events = await info.context.run(lambda s: domain.tender_history(s, self.row.id))
         return [LedgerEntry(id=e.id, seq=e.seq, kind=e.kind, occurred_at=e.occurred_at, recorded_at=e.recorded_at,
                             lag_seconds=(e.recorded_at - e.occurred_at).total_seconds(), late=e.late,
-                            actor=e.actor, source=e.source, data=e.data) for e in events]
+                            actor=e.actor, source=e.source, data=data)
+                for e, data in domain.readable_history(self.row, events, now)]
 
-    @strawberry.field(description="OCDS 发布包（含投标扩展 bids.details；开标前不含投标），已按模式校验")
+    @strawberry.field(description="OCDS 发布包：每个阶段事件一个发布（含投标扩展 bids.details；开标前不含投标及投标人），已按模式校验")
     async def ocds(self, info: Info) -> JSON:
         from esupervision.models.tenders.ocds import export_tenders
+        return await self._ocds(info, export_tenders)
+
+    @strawberry.field(description="OCDS 记录包：本项目的全部发布与按 OCDS 合并规则编译的记录（compiledRelease）")
+    async def ocds_record(self, info: Info) -> JSON:
+        from esupervision.models.tenders.ocds import export_records
+        return await self._ocds(info, export_records)
+
+    async def _ocds(self, info: Info, export: Any) -> Any:
+        from esupervision.models.tenders.ocds import released_bid_ids
 
         def build() -> Any:
             with transaction(info.context.engine, now=info.context.now) as tx:
-                return export_tenders(tx, [self.row.code])
+                return export(tx, [self.row.code])
         package = await info.context.call(build)
         # Opened bids leave through this field too: each one is a recorded read.
-        for release in package["releases"]:
-            for detail in release.get("bids", {}).get("details", []):
-                info.context.personal_read(subject_type="tender_bid", subject_id=uuid.UUID(detail["id"]), field="ocds")
+        for bid_id in released_bid_ids(package):
+            info.context.personal_read(subject_type="tender_bid", subject_id=uuid.UUID(bid_id), field="ocds")
         return package
 
     @classmethod
@@ -662,6 +706,7 @@ class TenderRedFlagRaised:
     title: str
     lot: str | None
     evidence: JSON
+    found_at: datetime | None = strawberry.field(description="发现时间（开标前发现的涉及投标的预警，开标时才推送）")
     ledger_id: int | None
     cursor: str | None = strawberry.field(description="续订游标：断线后以 after 传回，不漏不重")
 
@@ -702,7 +747,10 @@ def _stage_messages(session: Any, after: int, tender_id: uuid.UUID | None) -> li
 
 
 def _flag_messages(session: Any, after: int, tender_id: uuid.UUID | None) -> list[dict[str, Any]]:
-    """One page of raised red flags recorded after ``after``, as the channel carried them."""
+    """One page of raised red flags recorded after ``after``, as the channel carried them; a flag
+    about the bids of a tender still sealed is skipped (法 22: such flags go on the record at the
+    opening; this keeps any written before that rule sealed too)."""
+    from esupervision.models.clocks import timesource
     from esupervision.models.ledger.ledger import LedgerEvent
     events = LedgerEvent.__table__.c  # type: ignore[attr-defined]
     query = select(events.id, events.subject_id, events.center_id, events.data).where(
@@ -710,11 +758,19 @@ def _flag_messages(session: Any, after: int, tender_id: uuid.UUID | None) -> lis
     if tender_id is not None:
         query = query.where(events.subject_id == tender_id)
     rows = session.execute(query.order_by(events.id).limit(REPLAY_PAGE)).all()
-    authority = dict(session.execute(select(domain.Tender.id, domain.Tender.authority_department_id).where(
-        domain.Tender.id.in_({r.subject_id for r in rows}))).all()) if rows else {}  # type: ignore[attr-defined]
-    return [{**r.data, "center_id": str(r.center_id), "ledger_id": r.id,
-             "authority_department_id": str(authority[r.subject_id]) if authority.get(r.subject_id) else None}
-            for r in rows]
+    tenders = {t.id: t for t in session.scalars(select(domain.Tender).where(
+        domain.Tender.id.in_({r.subject_id for r in rows})))} if rows else {}  # type: ignore[attr-defined]
+    now = timesource.now()
+    messages = []
+    for r in rows:
+        tender = tenders.get(r.subject_id)
+        if tender is None or flag_sealed(r.data.get("flag", ""), tender, now):
+            messages.append({"ledger_id": r.id, "_page_end": True})   # skipped, the page still moves on
+            continue
+        authority = tender.authority_department_id
+        messages.append({**r.data, "center_id": str(r.center_id), "ledger_id": r.id,
+                         "authority_department_id": str(authority) if authority else None})
+    return messages
 
 
 async def _tender_messages(info: Info, topic: str, roles: tuple[Role, ...], code: str | None, after: str | None,
@@ -783,10 +839,12 @@ class TenderSubscription:
             yield TenderStageChange(code=m["code"], kind=m["kind"], stage=DomainStage(m["stage"]),
                                     previous_stage=DomainStage(previous) if previous else None, **_cursor(m))
 
-    @strawberry.subscription(description="新的红旗预警及其证据：监察、中心管理、行政监督部门；"
-                                         "after 传回上次的游标，先补发其后的预警，再实时推送")
+    @strawberry.subscription(description="新的红旗预警及其证据：监察、中心管理、行政监督部门；涉及投标的预警开标时推送"
+                                         "（foundAt 为发现时间）；after 传回上次的游标，先补发其后的预警，再实时推送")
     async def tender_red_flags(self, info: Info, code: str | None = None,
                                after: str | None = None) -> AsyncGenerator[TenderRedFlagRaised, None]:
         async for m in _tender_messages(info, FLAG_TOPIC, FLAG_READERS, code, after, _flag_messages):
+            found = m.get("found_at")
             yield TenderRedFlagRaised(code=m["code"], flag=m["flag"], title=m["title"], lot=m.get("lot"),
-                                      evidence=m.get("evidence") or {}, **_cursor(m))
+                                      evidence=m.get("evidence") or {},
+                                      found_at=datetime.fromisoformat(found) if found else None, **_cursor(m))
