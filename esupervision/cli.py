@@ -681,10 +681,11 @@ def ledger_public_key(output: Path | None) -> None:
 
 # ----------------------------------------------------------------------------- first run, accounts, catalogue
 
-from esupervision.first_run import accounts, init  # noqa: E402  (commands of their own module)
+from esupervision.first_run import accounts, catalogue, init  # noqa: E402  (commands of their own module)
 
 main.add_command(init)
 main.add_command(accounts)
+main.add_command(catalogue)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ here imports ``cli``.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -202,3 +203,71 @@ def accounts_passwd(username: str, password_stdin: bool) -> None:
     _ready_engine()
     _change(username, "passwd", read_password(password_stdin, username))
     click.echo(f"账号 {username} 的密码已更改 password changed")
+
+
+@click.group("catalogue")
+def catalogue() -> None:
+    """The catalogue from and to the office's spreadsheets (xlsx, csv)."""
+
+
+class _Preview(Exception):
+    """Raised to roll the preview's transaction back."""
+
+
+@catalogue.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--apply", "apply_now", is_flag=True, help="apply without asking")
+@click.option("--dry-run", is_flag=True, help="show the diff only, never apply")
+def catalogue_import(files: tuple[Path, ...], apply_now: bool, dry_run: bool) -> None:
+    """Check every row, show what would be added or changed, and apply it (each change a ledger event)."""
+    from sqlmodel import Session
+
+    from esupervision.catalogue_file import read_sheets
+    from esupervision.models.catalogue.spreadsheet import Outcome, apply_catalogue, read_catalogue
+    from esupervision.models.ledger.transaction import transaction
+    engine = _ready_engine()
+    try:
+        sheets = read_sheets(list(files))
+        with Session(engine) as session:
+            parsed = read_catalogue(session, sheets)
+        preview = Outcome()
+        try:
+            with transaction(engine, actor="cli:catalogue") as tx:
+                preview = apply_catalogue(tx, parsed)
+                raise _Preview
+        except _Preview:
+            pass
+    except DomainError as exc:
+        _fail(exc)
+    counts = preview.counts()
+    for status, label in (("added", "新增 added"), ("changed", "变更 changed")):
+        for line in getattr(preview, status):
+            click.echo(f"  {label}: {line}")
+    click.echo(f"新增 added {counts['added']}，变更 changed {counts['changed']}，"
+               f"未变 unchanged {counts['unchanged']}")
+    if dry_run or not (counts["added"] or counts["changed"]):
+        return
+    if not apply_now and not click.confirm("应用这些改动？ apply these changes?", default=False):
+        click.echo("未做任何改动 nothing changed")
+        return
+    try:
+        with transaction(engine, actor="cli:catalogue") as tx:
+            done = apply_catalogue(tx, parsed)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"已应用 applied: {done.counts()}")
+
+
+@catalogue.command("export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def catalogue_export(file: Path) -> None:
+    """Write the catalogue as the workbook esv catalogue import reads."""
+    from sqlmodel import Session
+
+    from esupervision.catalogue_file import write_workbook
+    from esupervision.models.catalogue.spreadsheet import catalogue_rows
+    with Session(_ready_engine()) as session:
+        sheets = catalogue_rows(session)
+    write_workbook(file, sheets)
+    click.echo(f"目录已导出 catalogue written to {file}: " +
+               "，".join(f"{name} {len(rows) - 1}" for name, rows in sheets.items()))

@@ -342,3 +342,99 @@ def create_item(tx: Work, *, center: Center, spec: ItemSpec) -> Item:
                            "committed_days": spec.committed_days, "basis": spec.basis.value,
                            "steps": [[s.name, s.limit_days] for s in spec.steps]})
     return item
+
+
+# ----------------------------------------------------------------------------- changes
+
+def _changed(tx: Work, center_id: uuid.UUID, kind: str, row: SQLModel, subject_type: str,
+             values: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Set ``values`` on ``row``; if any differs, append ``kind`` naming what changed (before and
+    after). Returns whether anything changed."""
+    before = {name: getattr(row, name) for name in values if getattr(row, name) != values[name]}
+    if not before:
+        return False
+    for name in before:
+        setattr(row, name, values[name])
+    tx.session.flush()
+    shown = {name: (before[name], values[name]) for name in before if name != "phone"}
+    tx.ledger.append(center_id=center_id, kind=kind, subject_type=subject_type, subject_id=row.id,  # type: ignore[attr-defined]
+                     occurred_at=tx.now, recorded_at=tx.now, actor=tx.actor,
+                     data={**data, "changed": {k: [str(a) if isinstance(a, uuid.UUID) else a,
+                                                   str(b) if isinstance(b, uuid.UUID) else b]
+                                               for k, (a, b) in shown.items()},
+                           "phone_changed": "phone" in before})
+    return True
+
+
+def update_center(tx: Work, center: Center, *, name: str, level: CenterLevel) -> bool:
+    """Rename a center or change its level (on its ledger); whether anything changed."""
+    return _changed(tx, center.id, "catalogue.center_changed", center, "center",
+                    {"name": name, "level": level.value}, {"code": center.code})
+
+
+def update_department(tx: Work, department: Department, *, name: str) -> bool:
+    return _changed(tx, department.center_id, "catalogue.department_changed", department, "department",
+                    {"name": name}, {"code": department.code})
+
+
+def update_window(tx: Work, window: Window, *, name: str, department: Department) -> bool:
+    return _changed(tx, window.center_id, "catalogue.window_changed", window, "window",
+                    {"name": name, "department_id": department.id}, {"code": window.code})
+
+
+def update_staff(tx: Work, staff: Staff, *, name: str, department: Department | None, window: Window | None,
+                 title: str | None, phone: str | None, is_leader: bool) -> bool:
+    """Staff details changed; the ledger keeps that the phone changed, never the number."""
+    return _changed(tx, staff.center_id, "catalogue.staff_changed", staff, "staff",
+                    {"name": name, "department_id": department.id if department else None,
+                     "window_id": window.id if window else None, "title": title, "phone": phone,
+                     "is_leader": is_leader}, {"code": staff.code})
+
+
+def update_item(tx: Work, item: Item, *, spec: ItemSpec) -> bool:
+    """An item's limits, steps, materials and fee as ``spec`` says (validated as at creation); its
+    steps and materials are replaced when they differ. Cases already running keep the steps they
+    were given. Whether anything changed."""
+    spec.validate()
+    center_id = item.center_id
+    dept = department_by_code(tx, center_id, spec.department_code)
+    co_ids = [str(department_by_code(tx, center_id, c).id) for c in spec.co_department_codes]
+    steps = [(s.seq if s.seq is not None else i + 1, s.name, s.limit_days,
+              department_by_code(tx, center_id, s.department_code).id if s.department_code else None)
+             for i, s in enumerate(spec.steps)]
+    materials = [(m.name, m.required, m.copies, m.form_url) for m in spec.materials]
+    old_steps = list(tx.session.scalars(select(ItemStep).where(ItemStep.item_id == item.id)
+                                        .order_by(ItemStep.seq, ItemStep.id)))
+    old_materials = list(tx.session.scalars(select(ItemMaterial).where(ItemMaterial.item_id == item.id)
+                                            .order_by(ItemMaterial.id)))
+    steps_differ = sorted((s.seq, s.name, s.limit_days, s.department_id) for s in old_steps) != sorted(
+        steps, key=lambda s: (s[0], s[1], s[2], str(s[3])))
+    materials_differ = sorted((m.name, m.required, m.copies, m.form_url) for m in old_materials) != sorted(
+        materials, key=lambda m: (m[0], m[1], m[2], m[3] or ""))
+    values = {"name": spec.name, "department_id": dept.id, "kind": spec.kind.value, "legal_days": spec.legal_days,
+              "committed_days": spec.committed_days, "extension_days": spec.default_extension(),
+              "basis": spec.basis.value, "joint": spec.joint, "co_department_ids": co_ids,
+              "in_center": spec.in_center, "supervised": spec.supervised, "warn_min_days": spec.warning.min_days,
+              "warn_fraction": spec.warning.fraction, "fee": dict(spec.fee), "legal_basis": spec.legal_basis}
+    if steps_differ:
+        for row in old_steps:
+            tx.session.delete(row)
+        for seq, name, limit, dept_id in steps:
+            tx.session.add(ItemStep(item_id=item.id, seq=seq, name=name, limit_days=limit, department_id=dept_id))
+    if materials_differ:
+        for row in old_materials:
+            tx.session.delete(row)
+        for name, required, copies, form_url in materials:
+            tx.session.add(ItemMaterial(item_id=item.id, name=name, required=required, copies=copies,
+                                        form_url=form_url))
+    data = {"code": item.code, "steps": [[s.name, s.limit_days] for s in spec.steps] if steps_differ else None,
+            "materials_changed": materials_differ}
+    if _changed(tx, center_id, "catalogue.item_changed", item, "item", values, data):
+        return True
+    if steps_differ or materials_differ:
+        tx.session.flush()
+        tx.ledger.append(center_id=center_id, kind="catalogue.item_changed", subject_type="item",
+                         subject_id=item.id, occurred_at=tx.now, recorded_at=tx.now, actor=tx.actor,
+                         data={**data, "changed": {}, "phone_changed": False})
+        return True
+    return False
