@@ -7,7 +7,8 @@ What a viewer sees right after the build:
 
 - cases in every status and every light, by window and online, some extended, paused
   (补正 and each kind of 特别程序), rejected, withdrawn, deemed accepted (art. 32), a few
-  reported late;
+  reported late; red ones accepted long enough ago are past their legal limit too (法定时限,
+  art. 42: ``overLegalLimit``, a ``legal_limit_exceeded`` fault), and a few were completed past it;
 - the supervision office at work (``supervision_demo``): automatic rules, urges and orders answered
   on time, late or never, faults, accountability suggestions decided and appealed, complaints and
   consultations, ratings with bad ones followed up, and last month's published report;

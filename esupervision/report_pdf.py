@@ -87,10 +87,10 @@ _CELL = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10)
 
 # (header, figure) of the tables; rates are fractions shown as percentages.
 COLUMNS = (("接件", "received"), ("受理", "accepted"), ("办结", "completed"), ("按时", "on_time"),
-           ("提前", "early"), ("超期", "overdue"), ("按时率", "on_time_rate"), ("提前率", "early_rate"),
-           ("平均用时", "average_handling_days"), ("P90用时", "p90_handling_days"), ("出错", "errors"),
-           ("退件", "returned"), ("补正", "supplement_requests"), ("催办", "urges"), ("督办", "orders"),
-           ("投诉", "complaints"), ("评价分", "evaluation_score"))
+           ("提前", "early"), ("超期", "overdue"), ("超法定时限", "over_legal_limit"), ("按时率", "on_time_rate"),
+           ("提前率", "early_rate"), ("平均用时", "average_handling_days"), ("P90用时", "p90_handling_days"),
+           ("出错", "errors"), ("退件", "returned"), ("补正", "supplement_requests"), ("催办", "urges"),
+           ("督办", "orders"), ("投诉", "complaints"), ("评价分", "evaluation_score"))
 RATES = frozenset({"on_time_rate", "early_rate"})
 
 
@@ -320,7 +320,8 @@ def leaders_pdf(snapshot: dict[str, Any], *, names: bool = True) -> bytes:
     flow.append(Paragraph(
         f"本期接件 {totals.get('received', 0)} 件，办结 {totals.get('completed', 0)} 件，"
         f"其中按时办结 {totals.get('on_time', 0)} 件、提前办结 {totals.get('early', 0)} 件、"
-        f"超期 {totals.get('overdue', 0)} 件，按时办结率 {figure('on_time_rate', totals.get('on_time_rate'))}。",
+        f"超期 {totals.get('overdue', 0)} 件（其中超过法定时限 {totals.get('over_legal_limit', 0)} 件），"
+        f"按时办结率 {figure('on_time_rate', totals.get('on_time_rate'))}。",
         _BODY))
     flow.append(Spacer(1, 6))
     flow.append(trend_chart(snapshot.get("trend") or []))

@@ -61,8 +61,9 @@ _CASE_OF_STEP = Case.__table__.alias("case_of_step")  # type: ignore[attr-define
 
 def due_query(now: datetime, limit: int) -> Select[Any]:
     """The clocks due at ``now`` that no other scheduler holds, locked, earliest first, each with
-    the number of its case (a case's own clock, its acceptance, or one of its steps)."""
-    subject_is_case = _CLOCK.c.subject_type.in_([SubjectType.CASE.value, SubjectType.ACCEPTANCE.value])
+    the number of its case (a case's own clock, its acceptance or legal limit, or one of its steps)."""
+    subject_is_case = _CLOCK.c.subject_type.in_([SubjectType.CASE.value, SubjectType.ACCEPTANCE.value,
+                                                 SubjectType.LEGAL_LIMIT.value])
     subjects = (_CLOCK
                 .outerjoin(_CASE_OF_CLOCK, and_(subject_is_case, _CASE_OF_CLOCK.c.id == _CLOCK.c.subject_id))
                 .outerjoin(_STEP, and_(_CLOCK.c.subject_type == SubjectType.STEP.value,

@@ -163,7 +163,7 @@ class LightChangeFilter:
     window_ids: list[strawberry.ID] | None = None
     lights: list[Light] | None = None
     subject_types: list[str] | None = strawberry.field(
-        default=None, description="case 办件、step 环节、acceptance 受理期限 …")
+        default=None, description="case 办件、step 环节、acceptance 受理期限、legal_limit 法定时限 …")
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ class LightChange:
     light: Light
     previous: Light | None
     label: str
-    subject_type: str = strawberry.field(description="case 办件、step 环节、acceptance 受理期限 …")
+    subject_type: str = strawberry.field(description="case 办件、step 环节、acceptance 受理期限、legal_limit 法定时限 …")
     subject_id: strawberry.ID | None = strawberry.field(description="公众不可见")
     number: str | None = strawberry.field(description="办件编号；公众不可见")
     center_id: strawberry.ID

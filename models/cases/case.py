@@ -136,6 +136,8 @@ class Case(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     clock_id: uuid.UUID | None = Field(default=None, sa_column_args=deferred_fk("clock.id"))
     acceptance_clock_id: uuid.UUID | None = Field(default=None, sa_column_args=deferred_fk("clock.id"))
+    # 法定时限: the item's legal limit, counted beside the committed one from acceptance (art. 42)
+    legal_clock_id: uuid.UUID | None = Field(default=None, sa_column_args=deferred_fk("clock.id"))
     extension_days: int = 0
     extension_approved_by: str | None = None
     first_event_at: datetime = Field(sa_type=UTCDateTime)

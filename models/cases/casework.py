@@ -201,7 +201,7 @@ class CaseSet:
         for step in steps:
             self.running[step.case_id].append(step)
             self.stored.add(step.id)
-        clock_ids = [i for c in found for i in (c.clock_id, c.acceptance_clock_id) if i]
+        clock_ids = [i for c in found for i in (c.clock_id, c.acceptance_clock_id, c.legal_clock_id) if i]
         clock_ids += [s.clock_id for s in steps if s.clock_id]
         for clock in _read(session, ClockRecord, Clock.__table__.c.id, clock_ids, state=OPEN_CLOCK):  # type: ignore[attr-defined]
             self.clocks[clock.id] = clock
@@ -375,8 +375,10 @@ class _Work:
         return clock
 
     def open_clocks(self, case: Case) -> list[Clock]:
-        """The case's own clock (or its acceptance clock) and its running steps' clocks."""
-        ids = [case.clock_id, case.acceptance_clock_id] + [s.clock_id for s in self.running(case)]
+        """The case's own clock (or its acceptance clock), its legal-limit clock and its running
+        steps' clocks: 补正 and the special procedures stop them all, its end finishes them all."""
+        ids = [case.clock_id, case.acceptance_clock_id, case.legal_clock_id]
+        ids += [s.clock_id for s in self.running(case)]
         clocks = [self.clock(i) for i in ids]
         return [c for c in clocks if c is not None and c.state in OPEN_CLOCK]
 
@@ -690,7 +692,8 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
 
 def _accept(tx: Transaction, work: _Work, case: Case, *, at: datetime,
             due_at: str | datetime | None, deemed: bool) -> dict[str, Any]:
-    """受理: start the case clock on the item's committed limit and the first steps."""
+    """受理: start the case clock on the item's committed limit, the legal-limit clock on its
+    legal limit (法定时限, 行政许可法 art. 42) and the first steps."""
     calendar = tx.calendar(case.center_id)
     item = _item_by_id(tx, case.item_id)
     acceptance = work.clock(case.acceptance_clock_id)
@@ -705,12 +708,19 @@ def _accept(tx: Transaction, work: _Work, case: Case, *, at: datetime,
                         subject_id=case.id, started_at=start, limit_days=item.committed_days,
                         basis=plan.basis, rule=plan.rule,
                         department_id=case.department_id, window_id=case.window_id, due_at=fixed)
-    work.touch(clock)
-    case.clock_id, case.accepted_at, case.deemed_accepted = clock.id, start, deemed
+    # The legal limit always counts on the calendar, whatever deadline a department system fixes.
+    legal = start_clock(calendar, center_id=case.center_id, subject_type=SubjectType.LEGAL_LIMIT,
+                        subject_id=case.id, started_at=start, limit_days=item.legal_days,
+                        basis=plan.basis, rule=plan.rule,
+                        department_id=case.department_id, window_id=case.window_id)
+    work.touch(clock, legal)
+    case.clock_id, case.legal_clock_id = clock.id, legal.id
+    case.accepted_at, case.deemed_accepted = start, deemed
     case.status = CaseStatus.ACCEPTED.value
     first_seq = _start_step_group(tx, work, case, item, after_seq=0, at=start)
     return {"due_at": clock.due_at, "provisional": clock.provisional, "deemed": deemed,
-            "committed_days": item.committed_days, "steps_from": first_seq}
+            "committed_days": item.committed_days, "legal_days": item.legal_days,
+            "legal_due_at": legal.due_at, "steps_from": first_seq}
 
 
 def _start_step_group(tx: Transaction, work: _Work, case: Case, item: Item, *, after_seq: int,
@@ -794,7 +804,16 @@ def _extend(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent) -> dict
     _clock_op(ev, extend_clock, clock, tx.calendar(case.center_id), days=days)
     case.extension_days, case.extension_approved_by = days, str(approved_by)
     work.touch(clock)
-    return {"days": days, "approved_by": approved_by, "due_at": clock.due_at}
+    data = {"days": days, "approved_by": approved_by, "due_at": clock.due_at}
+    # Art. 42: the approval extends the legal limit too, by the days approved, at most by the
+    # item's statutory extension (10 working days; joint approvals 15).
+    legal = work.clock(case.legal_clock_id)
+    if legal is not None and legal.state in OPEN_CLOCK:
+        legal_days = min(days, item.extension_days)
+        _clock_op(ev, extend_clock, legal, tx.calendar(case.center_id), days=legal_days)
+        work.touch(legal)
+        data.update(legal_days=legal_days, legal_due_at=legal.due_at)
+    return data
 
 
 def _finish_all(tx: Transaction, work: _Work, case: Case, at: datetime, cancelled: bool = False) -> None:

@@ -63,6 +63,8 @@ def case_timeline(session: Session, case: Case) -> list[TimelineEntry]:
 
 _LIGHT_TITLES = {"yellow": "亮黄灯（即将到期）", "red": "亮红灯（已超期）"}
 _SUBJECT_LABELS = {"case": "办件", "step": "环节", "acceptance": "受理时限"}
+# A case's legal-limit clock (法定时限) speaks in the words of the law, not of the committed limit.
+_LEGAL_TITLES = {"yellow": "法定时限即将届满（法定时限黄灯）", "red": "超过法定时限（行政许可法第四十二条）"}
 
 
 def _day_word(basis: str | None) -> str:
@@ -117,7 +119,8 @@ def ledger_entries(session: Session, case: Case) -> list[TimelineEntry]:
         elif event.kind.startswith("light."):
             light = event.kind.split(".", 1)[1]
             subject = _SUBJECT_LABELS.get(event.subject_type, event.subject_type)
-            title = f"{subject}{_LIGHT_TITLES.get(light, light)}"
+            title = (_LEGAL_TITLES.get(light, light) if event.subject_type == "legal_limit"
+                     else f"{subject}{_LIGHT_TITLES.get(light, light)}")
         else:
             continue   # other modules' events on the case are theirs to show
         detail = {k: v for k, v in event.data.items() if k not in ("number",)}

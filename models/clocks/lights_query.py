@@ -75,6 +75,22 @@ def cases_by_light(session: Session, *, light: Light, now: datetime,
     return [(case, clock) for case, clock in session.execute(query)]
 
 
+def over_legal_limit_counts(session: Session, *, now: datetime) -> dict[uuid.UUID | None, int]:
+    """Open cases past their legal limit (法定时限) per department at ``now``: legal-limit clocks
+    running red (from the light tally) and those paused (补正, art. 45) after they turned red."""
+    out: dict[uuid.UUID | None, int] = defaultdict(int)
+    for dept, lights in light_counts(session, now=now, subject_type=SubjectType.LEGAL_LIMIT).items():
+        if lights["red"]:
+            out[dept] += lights["red"]
+    paused = (select(Clock.department_id, func.count())
+              .where(Clock.state == ClockState.PAUSED.value, Clock.subject_type == SubjectType.LEGAL_LIMIT.value,
+                     Clock.red_at <= Clock.paused_at, Clock.red_at <= now)
+              .group_by(Clock.department_id))
+    for dept, count in session.execute(paused):
+        out[dept] += count
+    return dict(out)
+
+
 def status_counts(session: Session) -> dict[tuple[uuid.UUID, uuid.UUID], dict[str, int]]:
     """Cases per (center, department) by status."""
     out: dict[tuple[uuid.UUID, uuid.UUID], dict[str, int]] = defaultdict(
@@ -93,13 +109,15 @@ OTHER_LIGHTS = {"complaint_lights": SubjectType.COMPLAINT, "order_lights": Subje
 
 def overview(session: Session, *, now: datetime) -> dict[str, Any]:
     """Counts by light and status per center and per department, as of ``now``; with the lights
-    of the complaints and supervision orders each department has to answer."""
+    of the complaints and supervision orders each department has to answer, and its open cases
+    past their legal limit (``over_legal_limit``). Legal-limit clocks never count as cases."""
     from esupervision.models.catalogue.catalogue import Center, Department
 
     centers = {c.id: c for c in session.scalars(select(Center))}
     departments = {d.id: d for d in session.scalars(select(Department))}
     lights = light_counts(session, now=now)
     others = {key: light_counts(session, now=now, subject_type=subject) for key, subject in OTHER_LIGHTS.items()}
+    over_legal = over_legal_limit_counts(session, now=now)
     statuses = status_counts(session)
     per_dept: dict[uuid.UUID, dict[str, Any]] = {}
     for (center_id, dept_id), counts in statuses.items():
@@ -113,14 +131,18 @@ def overview(session: Session, *, now: datetime) -> dict[str, Any]:
         light = lights.get(dept_id, none())
         other = {key: counts.get(dept_id, none()) for key, counts in others.items()}
         status = per_dept.get(dept_id, {}).get("status", {s.value: 0 for s in CaseStatus})
-        if not any(light.values()) and not any(status.values()) and not any(
+        legal = over_legal.get(dept_id, 0)
+        if not any(light.values()) and not any(status.values()) and not legal and not any(
                 any(counts.values()) for counts in other.values()):
             continue
         rows.append({"department": dept.name, "department_code": dept.code,
-                     "center": centers[dept.center_id].name, "lights": light, "status": status, **other})
+                     "center": centers[dept.center_id].name, "lights": light, "status": status,
+                     "over_legal_limit": legal, **other})
         total = totals.setdefault(dept.center_id, {
             "center": centers[dept.center_id].name, "center_code": centers[dept.center_id].code,
-            "lights": none(), "status": {s.value: 0 for s in CaseStatus}, **{key: none() for key in others}})
+            "lights": none(), "status": {s.value: 0 for s in CaseStatus}, "over_legal_limit": 0,
+            **{key: none() for key in others}})
+        total["over_legal_limit"] += legal
         for key, value in light.items():
             total["lights"][key] += value
         for key, value in status.items():

@@ -175,6 +175,9 @@ CASE_TEMPLATES = {
     "case.reject": "case_rejected",
 }
 LIGHT_TEMPLATES = {"light.yellow": "approaching_deadline", "light.red": "overdue"}
+# Lights whose subject these templates do not speak of, whatever ``light_notice_subjects`` says: a
+# case's legal-limit clock (法定时限) is supervision's (a fault), not a reminder of the committed one.
+NO_LIGHT_NOTICES = frozenset({"legal_limit"})
 RESULT_LABELS = {"approved": "准予许可", "denied": "不予许可"}
 
 
@@ -238,7 +241,7 @@ def _light_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
     from esupervision.models.catalogue.catalogue import Staff
     from esupervision.models.clocks.clock import Clock
 
-    subjects = set(tx.settings.light_notice_subjects)
+    subjects = set(tx.settings.light_notice_subjects) - NO_LIGHT_NOTICES
     wanted = [e for e in events if e.kind in LIGHT_TEMPLATES and e.subject_type in subjects
               and e.data.get("number")]
     if not wanted:

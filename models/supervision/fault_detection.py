@@ -4,6 +4,8 @@
 writes the faults they show, once per kind and subject:
 
 - a case overdue (its clock turned red, or it finished past its deadline);
+- a case over its legal limit (法定时限, 行政许可法 art. 42: its legal-limit clock turned red, or it
+  was completed past the legal deadline), once per case;
 - a step over its own limit (counts even when the case as a whole is on time);
 - a supervision order unanswered (``order.escalated``);
 - a missing step (a case completed without one of its item's steps);
@@ -48,9 +50,9 @@ OWN_KINDS = ("fault.", "accountability.", "appeal.")
 
 # Only the columns the drafts read: a batch names thousands of cases, steps and clocks.
 _CASE_COLUMNS = ("id", "number", "center_id", "department_id", "window_id", "staff_id", "item_id",
-                 "clock_id", "result", "reason")
+                 "clock_id", "legal_clock_id", "result", "reason")
 _STEP_COLUMNS = ("id", "case_id", "department_id", "seq", "name", "limit_days", "staff_id", "clock_id")
-_CLOCK_COLUMNS = ("id", "due_at", "outcome", "outcome_days")
+_CLOCK_COLUMNS = ("id", "due_at", "outcome", "outcome_days", "limit_days", "extended_days")
 
 
 class _Facts:
@@ -99,6 +101,16 @@ class _Facts:
                           window_id=case["window_id"], staff_id=case["staff_id"], case_id=case_id,
                           item_id=case["item_id"], evidence={"number": case["number"], **(evidence or {})})
 
+    def legal_draft(self, case_id: uuid.UUID, event: Any, what: str,
+                    evidence: dict[str, Any]) -> FaultDraft | None:
+        """A case past its legal limit (行政许可法 art. 42; art. 45's procedures not counted)."""
+        case = self.cases.get(case_id)
+        clock = self.clocks.get(case["legal_clock_id"]) if case else None
+        if clock is not None:
+            evidence = {**evidence, "legal_days": clock["limit_days"] + clock["extended_days"],
+                        "legal_due_at": clock["due_at"].isoformat() if clock["due_at"] else None}
+        return self.case_draft(FaultKind.LEGAL_LIMIT_EXCEEDED, case_id, event, what, evidence=evidence)
+
     def step_draft(self, step_id: uuid.UUID, event: Any) -> FaultDraft | None:
         step = self.steps.get(step_id)
         case = self.cases.get(step["case_id"]) if step else None
@@ -136,6 +148,7 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
     advanced: list[tuple[Any, uuid.UUID]] = []
     late: list[Any] = []
     red_cases: list[Any] = []
+    red_legal: list[Any] = []
     red_steps: list[Any] = []
     tender_clock_events: list[tuple[Any, uuid.UUID]] = []
     orders: list[Any] = []
@@ -156,6 +169,9 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
             if event.subject_type == "case":
                 red_cases.append(event)
                 case_ids.add(event.subject_id)
+            elif event.subject_type == "legal_limit":   # the subject is the case
+                red_legal.append(event)
+                case_ids.add(event.subject_id)
             elif event.subject_type == "step":
                 red_steps.append(event)
                 step_ids.add(event.subject_id)
@@ -172,19 +188,25 @@ def detect(tx: Transaction, events: Sequence[Any]) -> list[FaultDraft]:
                     tender_clock_events.append((event, uuid.UUID(change["id"])))
     late = _unrecorded_late(tx, late)
     case_ids.update(e.subject_id for e in late)
-    if not (late or finished or advanced or red_cases or red_steps or tender_clock_events or orders):
+    if not (late or finished or advanced or red_cases or red_legal or red_steps or tender_clock_events or orders):
         return []
     facts = _Facts(tx)
     facts.load_cases(case_ids)
     finished_cases = {e.subject_id for e in finished if e.kind == "case.complete"}
     facts.load_steps(ids=step_ids, case_ids=finished_cases)
-    # Clocks are read only where a draft looks at them: completed cases' own clocks and steps'.
-    facts.load_clocks({facts.cases[i]["clock_id"] for i in finished_cases if i in facts.cases}
+    # Clocks are read only where a draft looks at them: completed cases' own and legal-limit
+    # clocks, the legal-limit clocks turned red, and steps'.
+    facts.load_clocks({facts.cases[i][name] for i in finished_cases if i in facts.cases
+                       for name in ("clock_id", "legal_clock_id")}
+                      | {facts.cases[e.subject_id]["legal_clock_id"] for e in red_legal if e.subject_id in facts.cases}
                       | {s["clock_id"] for s in facts.steps.values()})
     drafts: list[FaultDraft | None] = []
     for event in red_cases:
         drafts.append(facts.case_draft(FaultKind.CASE_OVERDUE, event.subject_id, event,
                                        "超过承诺时限未办结（亮红灯）", evidence={"light": "red"}))
+    for event in red_legal:
+        drafts.append(facts.legal_draft(event.subject_id, event, "超过法定时限未办结（法定时限亮红灯）",
+                                        {"light": "red"}))
     for event in red_steps:
         drafts.append(facts.step_draft(event.subject_id, event))
     for event, step_id in advanced:
@@ -276,6 +298,12 @@ def _finishing(tx: Transaction, facts: _Facts, events: list[Any]) -> list[FaultD
             drafts.append(facts.case_draft(FaultKind.CASE_OVERDUE, case["id"], event,
                                            f"超期 {clock['outcome_days']} 个工作日办结",
                                            evidence={"days_late": clock["outcome_days"]}))
+        # Past the legal limit: the fault its red announcement gave, or (reported late, say) this one.
+        legal = facts.clocks.get(case["legal_clock_id"])
+        if legal is not None and legal["outcome"] == "overdue":
+            drafts.append(facts.legal_draft(case["id"], event,
+                                            f"超过法定时限 {legal['outcome_days']} 个工作日办结",
+                                            {"days_late": legal["outcome_days"]}))
         steps = steps_of.get(case["id"], [])
         for step in steps:
             step_clock = facts.clocks.get(step["clock_id"])

@@ -38,8 +38,8 @@ TREND_MONTHS = 12
 # No center kept electronic records before this; also keeps every date arithmetic in range.
 EARLIEST = date(2000, 1, 1)
 # The figures of a statistics row a report publishes (all aggregates; no row is about a person).
-FIGURES = ("received", "accepted", "handled", "completed", "on_time", "early", "overdue", "errors",
-           "returned", "supplement_requests", "suspended_days", "average_handling_days",
+FIGURES = ("received", "accepted", "handled", "completed", "on_time", "early", "overdue", "over_legal_limit",
+           "errors", "returned", "supplement_requests", "suspended_days", "average_handling_days",
            "p90_handling_days", "on_time_rate", "early_rate", "urges", "urges_answered_on_time",
            "orders", "orders_answered_on_time", "complaints", "evaluations", "evaluation_score")
 SUGGESTION_STATUSES = ("pending", "confirmed", "changed", "dismissed", "withdrawn", "revoked")

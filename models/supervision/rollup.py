@@ -10,6 +10,8 @@ Every count is attributed to the Asia/Shanghai day of the event's ``occurred_at`
 - accepted: ``case.accept`` and ``case.deemed_accepted``
 - completed / early / on_time / overdue / handling days / suspended days: ``case.complete``, by the
   case clock's outcome (on_time counts every case not overdue, early ones included)
+- over_legal_limit (超法定时限): ``case.complete`` of a case whose legal-limit clock finished past its
+  deadline (行政许可法 art. 42; the days of 补正 and art. 45's procedures not counted)
 - returned: ``case.reject``; supplement_requests: ``case.request_supplement``
 - closed: a case that had been accepted ends (complete, reject, withdraw); with accepted it gives
   the cases in hand (办件) in a period.
@@ -49,8 +51,8 @@ class Level(StrEnum):
     ITEM = "item"
 
 
-METRICS = ("received", "accepted", "closed", "completed", "early", "on_time", "overdue", "returned",
-           "supplement_requests", "suspended_days", "handling_days")
+METRICS = ("received", "accepted", "closed", "completed", "early", "on_time", "overdue", "over_legal_limit",
+           "returned", "supplement_requests", "suspended_days", "handling_days")
 COUNTED_KINDS = ("case.submit", "case.accept", "case.deemed_accepted", "case.complete", "case.reject",
                  "case.withdraw", "case.request_supplement")
 
@@ -75,6 +77,7 @@ class StatisticsDay(SQLModel, table=True):
     early: int = 0
     on_time: int = 0
     overdue: int = 0
+    over_legal_limit: int = 0
     returned: int = 0
     supplement_requests: int = 0
     suspended_days: int = 0
@@ -115,6 +118,7 @@ class CaseFacts:
     submitted_at: datetime | None
     accepted_at: datetime | None
     clock_id: uuid.UUID | None
+    legal_clock_id: uuid.UUID | None
 
 
 @dataclass(frozen=True)
@@ -150,8 +154,9 @@ def handling_days(calendar: WorkCalendar, accepted_at: datetime, completed_at: d
 
 
 def event_metrics(kind: str, case: CaseFacts, clock: ClockFacts | None, occurred_at: datetime,
-                  calendar: WorkCalendar) -> tuple[dict[str, int], int | None]:
-    """What one ledger event adds to its day's rows, and the handling days of a completion."""
+                  calendar: WorkCalendar, legal: ClockFacts | None = None) -> tuple[dict[str, int], int | None]:
+    """What one ledger event adds to its day's rows, and the handling days of a completion
+    (``clock`` the case clock, ``legal`` its legal-limit clock)."""
     metrics: dict[str, int] = {}
     handled: int | None = None
     if kind == "case.submit" or (kind == "case.accept" and case.submitted_at is None):
@@ -169,6 +174,8 @@ def event_metrics(kind: str, case: CaseFacts, clock: ClockFacts | None, occurred
             metrics["on_time"] = 1
             if outcome == Outcome.EARLY.value:
                 metrics["early"] = 1
+        if legal is not None and legal.outcome == Outcome.OVERDUE.value:
+            metrics["over_legal_limit"] = 1
         paused = clock.paused_days if clock else 0
         metrics["suspended_days"] = paused
         if case.accepted_at is not None:
@@ -301,7 +308,7 @@ def _case_facts(session: Session, case_ids: Iterable[uuid.UUID]) -> dict[uuid.UU
     out: dict[uuid.UUID, CaseFacts] = {}
     table = Case.__table__  # type: ignore[attr-defined]
     columns = [table.c[n] for n in ("id", "center_id", "department_id", "window_id", "staff_id", "item_id",
-                                    "submitted_at", "accepted_at", "clock_id")]
+                                    "submitted_at", "accepted_at", "clock_id", "legal_clock_id")]
     for start in range(0, len(ids), 5000):
         for row in select_among(session, columns, table.c.id, ids[start:start + 5000]):
             out[row[0]] = CaseFacts(*row)
@@ -323,14 +330,15 @@ def _add_events(session: Session, deltas: Deltas, events: list[tuple[str, uuid.U
                 calendar_of: Any) -> None:
     """Fold (kind, case id, occurred_at) triples into ``deltas``, reading the cases they name."""
     cases = _case_facts(session, {e[1] for e in events})
-    clocks = _clock_facts(session, {cases[e[1]].clock_id for e in events  # type: ignore[misc]
-                                    if e[0] == "case.complete" and e[1] in cases and cases[e[1]].clock_id})
+    clocks = _clock_facts(session, {clock_id for e in events if e[0] == "case.complete" and e[1] in cases
+                                    for clock_id in (cases[e[1]].clock_id, cases[e[1]].legal_clock_id) if clock_id})
     for kind, case_id, occurred_at in events:
         case = cases.get(case_id)
         if case is None:
             continue
         clock = clocks.get(case.clock_id) if case.clock_id else None
-        metrics, handled = event_metrics(kind, case, clock, occurred_at, calendar_of(case.center_id))
+        legal = clocks.get(case.legal_clock_id) if case.legal_clock_id else None
+        metrics, handled = event_metrics(kind, case, clock, occurred_at, calendar_of(case.center_id), legal)
         if metrics:
             deltas.add(case, local_date(occurred_at), metrics, handled)
 

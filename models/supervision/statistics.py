@@ -10,6 +10,8 @@ and a period includes both ends. Definitions:
 - handled (办件): cases in hand at some time in the period (accepted by its end, not ended before its start)
 - completed (结件): cases completed (approved or denied) in the period; on_time includes early ones
 - overdue: completed past their deadline; early: completed with at least one working day to spare
+- over_legal_limit (超法定时限): completed past their legal limit (法定时限, 行政许可法 art. 42, with
+  an approved extension; 补正 and art. 45's procedures not counted), whatever their committed limit
 - returned (退件): cases rejected in the period
 - supplement_requests: 补正 requests in the period
 - suspended_days: working days the clocks of the completed cases stood still (补正, 特别程序)
@@ -70,6 +72,7 @@ class StatisticsRow:
     on_time: int = 0
     early: int = 0
     overdue: int = 0
+    over_legal_limit: int = 0
     errors: int = 0
     returned: int = 0
     supplement_requests: int = 0
@@ -91,9 +94,9 @@ class StatisticsRow:
 
 
 # Metrics added up row by row for the totals.
-SUMMED = ("received", "accepted", "handled", "completed", "on_time", "early", "overdue", "errors", "returned",
-          "supplement_requests", "suspended_days", "urges", "urges_answered_on_time", "orders",
-          "orders_answered_on_time", "complaints", "evaluations", "score_sum")
+SUMMED = ("received", "accepted", "handled", "completed", "on_time", "early", "overdue", "over_legal_limit",
+          "errors", "returned", "supplement_requests", "suspended_days", "urges", "urges_answered_on_time",
+          "orders", "orders_answered_on_time", "complaints", "evaluations", "score_sum")
 
 
 @dataclass
@@ -226,8 +229,8 @@ def _case_figures(session: Session, level: Level, group_by: GroupBy, filters: di
     in_period = days.c.day >= period_from
     conditions = [days.c.level == level.value, days.c.day <= period_to]
     conditions += [days.c[name] == value for name, value in filters.items() if value is not None]
-    period_metrics = ("received", "accepted", "completed", "on_time", "early", "overdue", "returned",
-                      "supplement_requests", "suspended_days")
+    period_metrics = ("received", "accepted", "completed", "on_time", "early", "overdue", "over_legal_limit",
+                      "returned", "supplement_requests", "suspended_days")
     # Cases in hand: accepted up to the end, less those ended before the start (whole history).
     query = select(group, *(func.sum(days.c[m]).filter(in_period) for m in period_metrics),
                    func.sum(days.c.accepted) - func.coalesce(func.sum(days.c.closed).filter(~in_period), 0)
@@ -334,7 +337,8 @@ SUBJECT_COUNTERS: list[Any] = [_urges, _orders, _complaints, _evaluations, _erro
 def statistics_columns() -> list[tuple[str, str]]:
     """(attribute, Chinese header) of every figure, in the order reports show them."""
     return [("received", "接件"), ("accepted", "受理"), ("handled", "办件"), ("completed", "结件"),
-            ("on_time", "按时办结"), ("early", "提前办结"), ("overdue", "超期办结"), ("on_time_rate", "按时办结率"),
+            ("on_time", "按时办结"), ("early", "提前办结"), ("overdue", "超期办结"),
+            ("over_legal_limit", "超法定时限"), ("on_time_rate", "按时办结率"),
             ("early_rate", "提前办结率"), ("average_handling_days", "平均办理工作日"),
             ("p90_handling_days", "90%办理工作日"), ("returned", "退件"), ("supplement_requests", "补正告知"),
             ("suspended_days", "暂停计时工作日"), ("errors", "出错"), ("urges", "催办"),

@@ -120,7 +120,7 @@ def test_the_total_is_counted_only_when_asked_for(api: GraphQLClient, engine: En
 
 LEAVES = ["id", "number", "status", "statusLabel", "result", "reason", "channel", "applicantName", "submittedAt",
           "acceptedAt", "completedAt", "deemedAccepted", "reportedLate", "extensionDays", "extensionApprovedBy",
-          "light", "dueAt", "__typename"]
+          "light", "dueAt", "overLegalLimit", "legalDueAt", "__typename"]
 CLOCK = ("startedAt limitDays extendedDays pausedDays basis dueAt yellowAt redAt provisional light paused finished "
          "outcome outcomeDays finishedAt").split()
 STEP = ["seq", "name", "status", "limitDays", "startedAt", "finishedAt", "department { id code name }",
@@ -129,7 +129,8 @@ RELATIONS = {
     "item": "id code name kind legalDays committedDays extensionDays basis joint inCenter supervised warnMinDays "
             "warnFraction fee legalBasis".split(),
     "department": ["id", "code", "name"], "window": ["id", "code", "name"], "center": ["id", "code", "name", "level"],
-    "staff": ["id", "code", "name", "title", "isLeader"], "clock": CLOCK, "runningSteps": STEP, "steps": STEP,
+    "staff": ["id", "code", "name", "title", "isLeader"], "clock": CLOCK, "legalClock": CLOCK,
+    "runningSteps": STEP, "steps": STEP,
 }
 
 

@@ -117,6 +117,12 @@ def test_cases_in_every_status_and_light_with_deadlines_at_day_end(city, fixed_t
 
         running = [clocks[c.clock_id] for c in cases if c.status == "accepted"]
         assert {light_at(clock, now).light for clock in running} == {Light.WHITE, Light.YELLOW, Light.RED}
+        # Some are open past their legal limit (法定时限) as well as their committed one, some not.
+        over_legal = [c for c in cases if c.status == "accepted" and light_at(clocks[c.legal_clock_id], now).light
+                      is Light.RED]
+        red = [clock for clock in running if light_at(clock, now).light is Light.RED]
+        assert 0 < len(over_legal) < len(red)
+        assert all(c.legal_clock_id for c in cases if c.accepted_at is not None)
 
         # Every deadline is the end of its last day, 23:59:59 local (README "How time limits are
         # counted"): lights change at local midnights, and some change at the next one.

@@ -135,7 +135,8 @@ def build_history(engine: Any, cases: int = 90, seed: int = 5) -> None:
 
 # ----------------------------------------------------------------------------- the oracle
 
-CASE_FIGURES = ("received", "accepted", "handled", "completed", "on_time", "early", "overdue", "returned",
+CASE_FIGURES = ("received", "accepted", "handled", "completed", "on_time", "early", "overdue", "over_legal_limit",
+                "returned",
                 "supplement_requests", "suspended_days", "average_handling_days", "p90_handling_days",
                 "on_time_rate", "early_rate")
 
@@ -167,7 +168,8 @@ def figures_from_ledger(session: Session, period_from: date, period_to: date, gr
         if kind == "complete":
             case = rows["case"][cid]
             clock = rows["clock"][str(case["clock_id"])]
-            extra = {"outcome": clock["outcome"], "paused": clock["paused_days"],
+            legal = rows["clock"][str(case["legal_clock_id"])]
+            extra = {"outcome": clock["outcome"], "paused": clock["paused_days"], "legal": legal["outcome"],
                      "accepted_at": datetime.fromisoformat(case["accepted_at"]), "at": ev.occurred_at,
                      "center_id": case["center_id"]}
         facts[cid].append((kind, day, extra))
@@ -199,6 +201,7 @@ def figures_from_ledger(session: Session, period_from: date, period_to: date, gr
                 figures["completed"] += 1
                 figures["overdue" if extra["outcome"] == "overdue" else "on_time"] += 1
                 figures["early"] += extra["outcome"] == "early"
+                figures["over_legal_limit"] += extra["legal"] == "overdue"
                 figures["suspended_days"] += extra["paused"]
                 calendar = calendars.setdefault(extra["center_id"], calendar_for(session, uuid.UUID(extra["center_id"])))
                 start, end = extra["accepted_at"].astimezone(SH).date(), extra["at"].astimezone(SH).date()
@@ -209,7 +212,8 @@ def figures_from_ledger(session: Session, period_from: date, period_to: date, gr
     for key, figures in out.items():
         days = Counter({k[1]: n for k, n in figures.items() if isinstance(k, tuple)})
         plain = {k: figures.get(k, 0) for k in ("received", "accepted", "handled", "completed", "on_time", "early",
-                                                "overdue", "returned", "supplement_requests", "suspended_days")}
+                                                "overdue", "over_legal_limit", "returned", "supplement_requests",
+                                                "suspended_days")}
         if not any(plain.values()):
             continue
         n = sum(days.values())

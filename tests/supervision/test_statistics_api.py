@@ -21,8 +21,8 @@ from esupervision.models.supervision.statistics import GroupBy, compute_statisti
 from tests.gql import GraphQLClient, create_accounts
 from tests.supervision.test_statistics import build_history
 
-FIGURES = ("keyId keyCode keyName received accepted handled completed onTime early overdue errors returned "
-           "supplementRequests suspendedDays averageHandlingDays p90HandlingDays onTimeRate earlyRate urges "
+FIGURES = ("keyId keyCode keyName received accepted handled completed onTime early overdue overLegalLimit errors "
+           "returned supplementRequests suspendedDays averageHandlingDays p90HandlingDays onTimeRate earlyRate urges "
            "urgesAnsweredOnTime orders ordersAnsweredOnTime complaints evaluations evaluationScore")
 QUERY = f"""query($from: Date!, $to: Date!, $groupBy: StatisticsGroupBy!, $departmentId: ID, $staffId: ID) {{
   statistics(from: $from, to: $to, groupBy: $groupBy, departmentId: $departmentId, staffId: $staffId) {{
@@ -100,6 +100,7 @@ def test_supervision_sees_every_group_and_the_excel_holds_the_same_numbers(api, 
     assert [r[0] for r in body] == [r["keyName"] for r in data["rows"]] + ["合计"]
     for shown, row in zip(body, [*data["rows"], data["totals"]], strict=True):
         for label, name in (("接件", "received"), ("结件", "completed"), ("超期办结", "overdue"),
+                            ("超法定时限", "overLegalLimit"),
                             ("按时办结", "onTime"), ("90%办理工作日", "p90HandlingDays")):
             value = shown[header.index(label)]
             assert (float(value) if value else None) == row[name], (label, row["keyName"])

@@ -29,6 +29,7 @@ from esupervision.models.cases.query import case_history, encode_cursor, get_cas
 from esupervision.models.cases.casework import handle, ingest
 from esupervision.models.clocks.clock import Clock
 from esupervision.models.errors import DomainError, ErrorCode
+from esupervision.models.clocks.light import Light as DomainLight
 from esupervision.models.clocks.light import light_at
 from esupervision.models.cases.report import CaseAction, ReportedEvent
 from esupervision.models.cases.report_scope import refuse_outside_department
@@ -203,6 +204,25 @@ class CaseNode:
     async def due_at(self, info: Info) -> datetime | None:
         clock = await self._clock(info)
         return clock.due_at if clock else None
+
+    async def _legal_clock(self, info: Info) -> Clock | None:
+        clock_id = self.row.legal_clock_id
+        return await info.context.loaders.clock.load(clock_id) if clock_id else None
+
+    @strawberry.field(description="法定时限计时（受理起按事项法定时限计，补正、特别程序暂停，批准延期顺延；受理前为空）")
+    async def legal_clock(self, info: Info) -> ClockInfo | None:
+        clock = await self._legal_clock(info)
+        return ClockInfo.from_row(clock, info.context.now) if clock else None
+
+    @strawberry.field(description="法定期限（行政许可法第四十二条，含批准的延期）")
+    async def legal_due_at(self, info: Info) -> datetime | None:
+        clock = await self._legal_clock(info)
+        return clock.due_at if clock else None
+
+    @strawberry.field(description="已超过法定时限（办结的按办结时，暂停的按暂停时）")
+    async def over_legal_limit(self, info: Info) -> bool:
+        clock = await self._legal_clock(info)
+        return clock is not None and light_at(clock, info.context.now).light is DomainLight.RED
 
     @strawberry.field(description="全部环节")
     async def steps(self, info: Info) -> list[Step]:

@@ -44,7 +44,7 @@ class Fallback(Exception):
 # Relations the compiled path resolves in batches; every other field it writes must be a plain
 # attribute of the Strawberry object (no resolver).
 _CASE_RELATIONS = frozenset({"center", "department", "window", "staff", "item", "clock", "light", "dueAt",
-                             "steps", "runningSteps"})
+                             "legalClock", "legalDueAt", "overLegalLimit", "steps", "runningSteps"})
 _STEP_RELATIONS = frozenset({"department", "clock", "staff"})
 _OBJECT_TYPES = {"CaseConnection", "CaseEdge", "PageInfo", "Case", "Step", "ClockInfo", "Center", "Department",
                  "Window", "Staff", "Item"}
@@ -330,7 +330,9 @@ async def _run_compiled(plan: _CompiledPage, execution_context: Any) -> dict[str
 # ----------------------------------------------------------------------------- reading
 
 _MODELS = {"center": catalogue.Center, "department": catalogue.Department, "window": catalogue.Window,
-           "staff": catalogue.Staff, "item": catalogue.Item, "clock": Clock}
+           "staff": catalogue.Staff, "item": catalogue.Item, "clock": Clock, "legal_clock": Clock}
+# The case fields read off its legal-limit clock (法定时限).
+_LEGAL_FIELDS = frozenset({"legalClock", "legalDueAt", "overLegalLimit"})
 
 
 @cache
@@ -369,8 +371,9 @@ def _joins(plan: _CompiledPage) -> None:
     case_t = domain.Case.__table__  # type: ignore[attr-defined]
     plan.case_columns = _Columns(case_t)
     joins: list[tuple[Any, Any]] = []
-    for name in ("center", "department", "window", "staff", "item", "clock"):
-        wanted = name in plan.case_fields or (name == "clock" and plan.case_fields & {"light", "dueAt"})
+    for name in ("center", "department", "window", "staff", "item", "clock", "legal_clock"):
+        wanted = name in plan.case_fields or (name == "clock" and plan.case_fields & {"light", "dueAt"}) or (
+            name == "legal_clock" and plan.case_fields & _LEGAL_FIELDS)
         if wanted:
             table = _MODELS[name].__table__.alias(f"case_{name}")  # type: ignore[attr-defined]
             key = (func.coalesce(case_t.c.clock_id, case_t.c.acceptance_clock_id) if name == "clock"
@@ -536,12 +539,27 @@ def _case_relation(s: _Selection) -> Write:
             clock = _case_clock(node, page)
             return values(clock.due_at, page) if clock is not None else None
         return due
+    if name in _LEGAL_FIELDS:
+        return _legal_relation(name, values)
     running = name == "runningSteps"
 
     def steps(node: CaseNode, page: _Page) -> Any:
         rows = page.steps.get(node.row.id, ())
         return values([_step(r) for r in rows if not running or r.status == domain.StepStatus.RUNNING.value], page)
     return steps
+
+
+def _legal_relation(name: str, values: Write) -> Write:
+    """``legalClock``, ``legalDueAt`` and ``overLegalLimit``, as ``CaseNode`` resolves them."""
+    def legal(node: CaseNode, page: _Page) -> Any:
+        clock_id = node.row.legal_clock_id
+        clock = page.found["legal_clock"].get(clock_id) if clock_id else None
+        if name == "overLegalLimit":
+            return values(clock is not None and light_at(clock, page.now).light.value == "red", page)
+        if clock is None:
+            return None
+        return values(clock.due_at if name == "legalDueAt" else _clock_info(clock, page), page)
+    return legal
 
 
 def _clock_info(clock: Any, page: _Page) -> ClockInfo | None:

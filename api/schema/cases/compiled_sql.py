@@ -10,7 +10,8 @@ Every value is written as the schema's serializer would write it:
 
 - instants as ``datetime.isoformat()`` of the UTC value (``…T01:02:03[.ffffff]+00:00``);
 - enums by name (a CASE over the enum's values), ``ID`` as text, ``JSON`` as stored;
-- a case's light and its clock's ``paused`` / ``finished`` by ``models.light.light_at``'s rules;
+- a case's light, ``overLegalLimit`` (its legal-limit clock red) and a clock's ``paused`` /
+  ``finished`` by ``models.light.light_at``'s rules;
 - ``statusLabel`` from ``models.case.STATUS_LABELS``.
 
 A field it has no rule for makes the plan decline (``Unsupported``) and the Python writer answers.
@@ -99,8 +100,15 @@ def light(leaf: GraphQLEnumType, clock: Any) -> ColumnElement[Any]:
     names = {getattr(v.value, "value", v.value): name for name, v in leaf.values.items()}
     at = moment(clock)
     return case((and_(clock.c.red_at.is_not(None), at >= clock.c.red_at), literal(names["red"], String)),
+                (clock.c.state.in_(_FINISHED), literal(names["white"], String)),   # done in time: no warning
                 (and_(clock.c.yellow_at.is_not(None), at >= clock.c.yellow_at), literal(names["yellow"], String)),
                 else_=literal(names["white"], String))
+
+
+def over(clock: Any) -> ColumnElement[Any]:
+    """Whether the clock shows red (``light``'s rule), false when there is no clock."""
+    return case((and_(clock.c.id.is_not(None), clock.c.red_at.is_not(None), moment(clock) >= clock.c.red_at),
+                 literal(True, Boolean)), else_=literal(False, Boolean))
 
 
 def build(pairs: list[tuple[str, Any]]) -> ColumnElement[Any]:
@@ -121,7 +129,7 @@ class NodeWriter:
 
     def relation(self, name: str) -> Any:
         if name not in self.joins:
-            model = Clock if name == "clock" else _CATALOGUE[name]
+            model = Clock if name in ("clock", "legal_clock") else _CATALOGUE[name]
             self.joins[name] = model.__table__.alias(f"page_{name}")  # type: ignore[attr-defined]
         return self.joins[name]
 
@@ -162,6 +170,12 @@ class NodeWriter:
                 pairs.append((s.key, case((clock.c.id.is_(None), None), else_=light(s.leaf, clock))))
             elif s.name == "dueAt":
                 pairs.append((s.key, leaf_value(s.leaf, self.relation("clock").c.due_at)))
+            elif s.name == "legalClock":
+                pairs.append((s.key, self.clock(s, self.relation("legal_clock"), plain)))
+            elif s.name == "legalDueAt":
+                pairs.append((s.key, leaf_value(s.leaf, self.relation("legal_clock").c.due_at)))
+            elif s.name == "overLegalLimit":
+                pairs.append((s.key, over(self.relation("legal_clock"))))
             elif s.name in ("steps", "runningSteps"):
                 pairs.append((s.key, self.steps(s, running=s.name == "runningSteps", plain=plain)))
             else:

@@ -32,6 +32,8 @@ class OverviewRow:
     statuses: list[StatusCount]
     complaint_lights: LightCounts = strawberry.field(description="待答复的投诉、咨询的灯色")
     order_lights: LightCounts = strawberry.field(description="待反馈的督办单的灯色")
+    over_legal_limit: int = strawberry.field(
+        description="超法定时限：未办结且已超过法定时限的办件数（行政许可法第四十二条；补正和第四十五条特别程序不计）")
 
 
 @strawberry.type(description="实时总览")
@@ -45,7 +47,8 @@ def _row(name: str, code: str | None, center: str, body: dict) -> OverviewRow:
     return OverviewRow(name=name, code=code, center=center, lights=LightCounts(**body["lights"]),
                        statuses=[StatusCount(status=k, count=v) for k, v in body["status"].items()],
                        complaint_lights=LightCounts(**body["complaint_lights"]),
-                       order_lights=LightCounts(**body["order_lights"]))
+                       order_lights=LightCounts(**body["order_lights"]),
+                       over_legal_limit=body["over_legal_limit"])
 
 
 @strawberry.type

@@ -38,6 +38,7 @@ class ReportFigures:
     on_time: int
     early: int
     overdue: int
+    over_legal_limit: int = strawberry.field(description="超法定时限办结（行政许可法第四十二条）")
     errors: int
     returned: int
     supplement_requests: int

@@ -55,6 +55,8 @@ class StatisticsRow:
     on_time: int = strawberry.field(description="按时办结（含提前办结）")
     early: int = strawberry.field(description="提前办结：至少提前一个工作日")
     overdue: int = strawberry.field(description="超期办结")
+    over_legal_limit: int = strawberry.field(
+        description="超法定时限：期间内办结且超过法定时限的办件数（行政许可法第四十二条，含批准的延期；补正和第四十五条特别程序不计）")
     errors: int = strawberry.field(description="出错：期间内发生且有效或已确认的差错数（撤销的不计）")
     returned: int = strawberry.field(description="退件")
     supplement_requests: int = strawberry.field(description="补正告知次数")
