@@ -75,6 +75,20 @@ def unreachable(service: str, reason: object) -> None:
     pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def own_witness(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test publishes signed ledger heads to a witness folder of its own: the default,
+    ./ledger-witness, would be shared by all the databases the tests build, and another
+    database's head of a center with the same code would read as a rewritten ledger."""
+    from esupervision.settings import get_settings
+
+    folder = tmp_path_factory.mktemp("witness")
+    monkeypatch.setenv("ESV_LEDGER_WITNESS", str(folder))
+    get_settings.cache_clear()
+    yield folder
+    get_settings.cache_clear()
+
+
 # --- databases -------------------------------------------------------------------------------
 
 
