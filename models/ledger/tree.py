@@ -147,19 +147,22 @@ class _Subtrees:
             self.leaves[seq - 1] = event_leaf(hash_)
 
     def perfect(self, level: int, index: int) -> bytes:
-        """The root of an aligned perfect subtree; a stored root missing is computed below it."""
+        """The root of an aligned perfect subtree; a stored root missing is computed from the
+        leaves below it (read in one query)."""
+        node = self.nodes.get((level, index)) if level else self.leaves.get(index)
+        if node is not None:
+            return node
+        lo, hi = index << level, (index + 1) << level
+        if any(leaf not in self.leaves for leaf in range(lo, hi)):
+            self._read_leaves(lo, hi)
         if level == 0:
-            if index not in self.leaves:
-                self._read_leaves(index, index + 1)
             try:
                 return self.leaves[index]
             except KeyError:
-                raise DomainError(ErrorCode.LEDGER_PROOF_UNAVAILABLE, f"账本第 {index + 1} 条不存在 no event at seq {index + 1}",
-                                  seq=index + 1) from None
-        node = self.nodes.get((level, index))
-        if node is None:
-            node = merkle.node_hash(self.perfect(level - 1, 2 * index), self.perfect(level - 1, 2 * index + 1))
-            self.nodes[(level, index)] = node
+                raise DomainError(ErrorCode.LEDGER_PROOF_UNAVAILABLE, f"账本第 {index + 1} 条不存在 no event at seq "
+                                  f"{index + 1}", seq=index + 1) from None
+        node = merkle.node_hash(self.perfect(level - 1, 2 * index), self.perfect(level - 1, 2 * index + 1))
+        self.nodes[(level, index)] = node
         return node
 
     def hash(self, lo: int, hi: int) -> bytes:

@@ -119,7 +119,8 @@ def test_a_cut_tail_with_its_head_moved_back_is_named_at_the_first_missing_seq(d
     assert any(b.kind is Tamper.DELETED and b.seq == keep + 1 and "witness" in b.detail for b in breaches)
 
 
-def test_a_row_at_seq_0_completing_a_case_is_named_and_never_replayed(demo_copy: DemoCopy) -> None:
+def test_a_row_at_seq_0_completing_a_case_is_named_and_never_replayed(demo_copy: DemoCopy,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     with Session(demo_copy.engine) as s:
         case = s.scalars(select(Case).where(Case.status == CaseStatus.ACCEPTED.value).order_by(Case.number)).first()
         model = s.scalars(select(LedgerEvent).where(LedgerEvent.subject_id == case.id).order_by(LedgerEvent.id)).first()
@@ -139,6 +140,25 @@ def test_a_row_at_seq_0_completing_a_case_is_named_and_never_replayed(demo_copy:
     assert report.differences == []            # the row changes nothing: replay folds chain positions only
     with Session(demo_copy.engine) as s:
         assert fold(s)["case"][case_id]["status"] == CaseStatus.ACCEPTED.value
+    assert replay_refused(demo_copy, monkeypatch)
+
+
+def replay_refused(copy: DemoCopy, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """``esv ledger replay`` on the copy (public key from ESV_LEDGER_PUBLIC_KEY_FILE) refuses."""
+    from click.testing import CliRunner
+
+    from esupervision import db
+    from esupervision.cli import main
+    from esupervision.settings import get_settings
+    monkeypatch.setattr(get_settings(), "database_url", copy.url)
+    monkeypatch.setattr(get_settings(), "ledger_public_key_file", str(copy.key_file))
+    monkeypatch.setattr(get_settings(), "ledger_witness", str(copy.witness.root))
+    db.get_engine.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["ledger", "replay"])
+    finally:
+        db.get_engine.cache_clear()
+    return result.exit_code == 1 and "not replayed" in result.output and "seq 0" in result.output
 
 
 def test_projections_edited_in_their_tables_are_named_by_row_and_column(demo_copy: DemoCopy) -> None:
