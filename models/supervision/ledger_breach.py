@@ -24,17 +24,23 @@ TEMPLATE = "ledger_breach"
 NO_CENTER = uuid.UUID(int=0)
 
 
+# A live message names at most this many breaches and differences (the witness's record has all).
+LIVE_LIMIT = 100
+
+
 def breach_message(tx: Transaction, report: AuditReport, witness_record: str | None) -> dict[str, Any]:
-    """What the live channel carries: every breach and difference, with the center's name."""
+    """What the live channel carries: the breaches and differences (the first ``LIVE_LIMIT`` of
+    each), with the center's name."""
     names = dict(tx.session.execute(select(Center.id, Center.name)).all())
     return {
         "detected_at": tx.now.isoformat(), "witness_record": witness_record,
         "breaches": [{"center_id": str(b.center_id), "center": names.get(b.center_id), "seq": b.seq,
-                      "event_id": b.event_id, "kind": b.kind.value, "detail": b.detail} for b in report.breaches],
+                      "event_id": b.event_id, "kind": b.kind.value, "detail": b.detail}
+                     for b in report.breaches[:LIVE_LIMIT]],
         "differences": [{"table": d.table, "row_id": d.row_id, "column": d.column,
                          "center_id": str(d.written_by[0]) if d.written_by else None,
                          "seq": d.written_by[1] if d.written_by else None, "detail": d.describe()}
-                        for d in report.differences],
+                        for d in report.differences[:LIVE_LIMIT]],
     }
 
 
