@@ -291,6 +291,7 @@ def keys_generate() -> None:
         f"# 账本公钥 ledger public key (verifies checkpoints; publish it): {base64.b64encode(public).decode()}",
         f"ESV_ALIYUN_REPORT_TOKEN={secrets.token_urlsafe(32)}",
         f"ESV_METRICS_TOKEN={secrets.token_urlsafe(32)}",
+        f"ESV_CTI_TOKEN={secrets.token_urlsafe(32)}",
     ]))
 
 

@@ -497,8 +497,9 @@ class Storyteller:
         if pause is not None:
             pos, _, kind = pause
             action = CaseAction.REQUEST_SUPPLEMENT if kind == "supplement" else CaseAction.SUSPEND
-            attributes = ({"reason": rng.choice(names.SUPPLEMENT_REASONS)} if kind == "supplement"
-                          else {"kind": kind})
+            reason = rng.choice(names.SUPPLEMENT_REASONS) if kind == "supplement" else ""
+            attributes = ({"reason": reason, "missing_materials": names.SUPPLEMENT_MATERIALS[reason]}
+                          if kind == "supplement" else {"kind": kind})
             entries.append(Entry(pos, -1, action, {"attributes": attributes}))
         if extension is not None:
             pos, days = extension

@@ -52,7 +52,7 @@ class Redactor:
     def from_settings(cls, settings: Settings) -> Redactor:
         return cls([settings.jwt_secret, settings.ledger_signing_key, settings.aliyun_access_key_id,
                     settings.aliyun_access_key_secret, settings.aliyun_report_token, settings.twilio_auth_token,
-                    settings.metrics_token])
+                    settings.metrics_token, settings.cti_token])
 
     def text(self, value: str) -> str:
         for secret in self.secrets:

@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     # push after 1, 5 and 10 min).
     aliyun_report_token: str | None = None
     aliyun_call_report_wait_s: float = 1200.0
+    # The case-status line of a mainland number is the center's CTI gateway, which asks
+    # /webhooks/cti/case/<this> what to say (a path secret, masked in the logs); unset: not served.
+    cti_token: str | None = None
     # --- complaints, consultations and evaluations (投诉、咨询、好差评) -------------------------
     # Working days a department has to answer a complaint / a consultation.
     complaint_answer_days: int = 5
@@ -221,7 +224,7 @@ def secret_problems(settings: Settings) -> list[SecretProblem]:
         problems.append(SecretProblem("ESV_LEDGER_SIGNING_KEY", "不是 32 字节的 Base64 Ed25519 种子",
                                       "is not a 32-byte Ed25519 seed in base64"))
     for variable, value in (("ESV_ALIYUN_REPORT_TOKEN", settings.aliyun_report_token),
-                            ("ESV_METRICS_TOKEN", settings.metrics_token)):
+                            ("ESV_METRICS_TOKEN", settings.metrics_token), ("ESV_CTI_TOKEN", settings.cti_token)):
         if value is not None and len(value.strip()) < MIN_SECRET_LENGTH:
             problems.append(SecretProblem(variable, f"太短（至少 {MIN_SECRET_LENGTH} 个字符）",
                                           f"is too short (at least {MIN_SECRET_LENGTH} characters)"))

@@ -1,10 +1,12 @@
-"""Shared column types and identifiers for every table."""
+"""Shared column types and identifiers for every table, and instants as people read them (in
+Chinese, in the center's local time: every SMS, voice call and error message says it this way)."""
 from __future__ import annotations
 
 import os
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
@@ -49,6 +51,34 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: instants must be timezone-aware")
     return value.astimezone(timezone.utc)
+
+
+def local_time(value: datetime | str | None, tz: str | None = None) -> str:
+    """An instant as people read it in the center: ``2026年12月08日 17:00`` in ``tz`` (the
+    setting ``timezone`` by default), never a UTC ISO string; ``未定`` for none."""
+    if value is None:
+        return "未定"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: instants must be timezone-aware")
+    return value.astimezone(_zone(tz)).strftime("%Y年%m月%d日 %H:%M")
+
+
+def day_text(value: date | datetime | str, tz: str | None = None) -> str:
+    """A day as people read it: ``2026年12月08日`` (an instant is taken on its local day)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        value = value.astimezone(_zone(tz)).date()
+    return value.strftime("%Y年%m月%d日")
+
+
+def _zone(tz: str | None) -> ZoneInfo:
+    if tz is None:
+        from esupervision.settings import get_settings
+        tz = get_settings().timezone
+    return ZoneInfo(tz)
 
 
 def record_class(model: type) -> type:

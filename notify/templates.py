@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from esupervision.models.notices.templates import (LABELS, TEMPLATES, Template, TemplateError,  # noqa: F401
-                                                   check, fit, get, label)
+from esupervision.models.notices.templates import (CATEGORY_LABELS, LABELS, TEMPLATES, Template,  # noqa: F401
+                                                   TemplateError, check, fit, get, label)
 
 
 def render(code: str, params: Mapping[str, Any]) -> str:

@@ -38,8 +38,15 @@ def build_city(engine: Engine) -> None:
             committed_days=1, kind=ItemKind.PUBLIC_SERVICE))
 
 
+# A 补正 names every missing material and why (行政许可法 第三十二条): what a department sends
+# unless a test says otherwise (an empty list or reason says so).
+SUPPLEMENT = {"missing_materials": ["营业执照副本", "场所使用证明"], "reason": "申请材料不齐全"}
+
+
 def event(number: str, action: CaseAction, at: datetime, **kw) -> ReportedEvent:
     attributes = kw.pop("attributes", {})
+    if action is CaseAction.REQUEST_SUPPLEMENT:
+        attributes = {**SUPPLEMENT, **attributes}
     return ReportedEvent(source_event_id=kw.pop("source_event_id", f"ev-{next(_ids)}"),
                          case_number=number, action=action, occurred_at=at, attributes=attributes, **kw)
 

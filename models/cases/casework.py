@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import operator
+import re
 import uuid
 import weakref
 from collections import Counter
@@ -28,10 +29,10 @@ from sqlmodel import SQLModel
 
 from esupervision.db import among, insert_rows, select_among, update_rows
 from esupervision.models.clocks import tally
-from esupervision.models.base import UTCDateTime, utc
-from esupervision.models.cases.case import (ALLOWED, BEFORE_ACCEPTANCE, FINAL, Case, CaseRecord,
-                                            CaseStatus, Step, StepRecord, StepStatus, SuspendKind)
-from esupervision.models.catalogue.catalogue import (ACCEPTANCE_DAYS, Center, Department, Item, ItemStep,
+from esupervision.models.base import UTCDateTime, local_time, utc
+from esupervision.models.cases.case import (ACTION_LABELS, ALLOWED, BEFORE_ACCEPTANCE, FINAL, STATUS_LABELS, Case,
+                                            CaseRecord, CaseStatus, Step, StepRecord, StepStatus, SuspendKind)
+from esupervision.models.catalogue.catalogue import (ACCEPTANCE_DAYS, Center, Department, Item, ItemMaterial, ItemStep,
                                                      Staff, Window)
 from esupervision.models.clocks.clock import (Basis, Clock, ClockRecord, ClockState, ClockStateError,
                                               SubjectType, WarningRule, extend_clock, finish_clock, pause_clock,
@@ -503,7 +504,7 @@ def _handle(tx: Transaction, cases: CaseSet, ev: ReportedEvent, source: str) -> 
     occurred = utc(ev.occurred_at)
     if occurred > tx.now + FUTURE_TOLERANCE:
         raise _refuse(ErrorCode.EVENT_IN_FUTURE,
-                      f"事件时间 {occurred.isoformat()} 晚于当前时间，不予记录 (event claims to be in the future)", ev)
+                      f"事件时间 {local_time(occurred, tx.settings.timezone)} 晚于当前时间，不予记录 (event claims to be in the future)", ev)
     case = cases.cases.get(ev.case_number)
     status = CaseStatus(case.status) if case else None
     if case is not None:
@@ -522,7 +523,7 @@ def _handle(tx: Transaction, cases: CaseSet, ev: ReportedEvent, source: str) -> 
     else:
         work.keep(case)
     try:
-        data = _apply(tx, work, case, ev, occurred)
+        data = _apply(tx, work, case, ev, occurred, historical=source.startswith(HISTORY_SOURCE))
     except (DomainError, ClockStateError):
         work.undo()
         raise
@@ -551,17 +552,23 @@ def _transition_error(ev: ReportedEvent, case: Case | None, status: CaseStatus |
         return _refuse(ErrorCode.CLOCK_ALREADY_PAUSED, f"办件 {case.number} 已在暂停计时中 (clock already paused)", ev)
     if ev.action in (CaseAction.RESUME, CaseAction.SUPPLEMENT_RECEIVED):
         return _refuse(ErrorCode.CLOCK_NOT_PAUSED,
-                       f"办件 {case.number} 当前未暂停计时，不能恢复 (clock is not paused; status {case.status})", ev)
+                       f"办件 {case.number} 当前{_status(case)}，未暂停计时，不能恢复 (clock is not paused)", ev)
     if ev.action is CaseAction.SUBMIT or (ev.action is CaseAction.ACCEPT and status not in BEFORE_ACCEPTANCE):
         if status is not None and status not in FINAL:
             return _refuse(ErrorCode.CASE_EXISTS, f"办件编号 {case.number} 已存在 (case exists)", ev)
     if status in FINAL:
-        return _refuse(ErrorCode.CASE_FINISHED, f"办件 {case.number} 已结束（{case.status}），不能再{ev.action.value}", ev)
+        return _refuse(ErrorCode.CASE_FINISHED,
+                       f"办件 {case.number} 已结束（{_status(case)}），不能再{ACTION_LABELS[ev.action]}", ev)
     if ev.action in (CaseAction.ADVANCE, CaseAction.COMPLETE, CaseAction.SUSPEND):
         return _refuse(ErrorCode.CASE_NOT_RUNNING,
-                       f"办件 {case.number} 当前状态 {case.status} 不在办理中 (case not running)", ev)
+                       f"办件 {case.number} 当前状态为{_status(case)}，不在办理中 (case not running)", ev)
     return _refuse(ErrorCode.INVALID_TRANSITION,
-                   f"办件 {case.number} 当前状态 {case.status} 不允许 {ev.action.value}", ev)
+                   f"办件 {case.number} 当前状态为{_status(case)}，不能{ACTION_LABELS[ev.action]}", ev)
+
+
+def _status(case: Case) -> str:
+    """A case's status as people read it (待预审, 办理中 …), never the code name."""
+    return STATUS_LABELS[CaseStatus(case.status)]
 
 
 def _new_case(tx: Transaction, ev: ReportedEvent, occurred: datetime) -> Case:
@@ -612,7 +619,8 @@ def _clock_op(ev: ReportedEvent, fn, *args, **kwargs) -> Any:  # noqa: ANN001
 SOURCE_ORIGINAL_KEYS = ("adjustment", "logged_at", "end_given", "unpaired")
 
 
-def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: datetime) -> dict[str, Any]:
+def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: datetime, *,
+           historical: bool = False) -> dict[str, Any]:
     action, attrs = ev.action, ev.attributes
     data: dict[str, Any] = {"action": action.value}
     if ev.step_name:
@@ -645,6 +653,8 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
         data["activity"] = attrs.get("activity", ev.step_name)
     elif action in (CaseAction.REQUEST_SUPPLEMENT, CaseAction.SUSPEND):
         kind = "supplement"
+        if action is CaseAction.REQUEST_SUPPLEMENT:
+            data.update(_supplement_notice(tx, case, ev, historical=historical))
         if action is CaseAction.SUSPEND:
             kind = str(attrs.get("kind", ""))
             if kind not in {k.value for k in SuspendKind}:
@@ -657,7 +667,7 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
         case.status = (CaseStatus.SUPPLEMENT if action is CaseAction.REQUEST_SUPPLEMENT
                        else CaseStatus.SUSPENDED).value
         data["kind"] = kind
-        if attrs.get("reason"):
+        if attrs.get("reason") and "reason" not in data:
             data["reason"] = attrs["reason"]
     elif action in (CaseAction.SUPPLEMENT_RECEIVED, CaseAction.RESUME):
         given_back = 0
@@ -688,6 +698,43 @@ def _apply(tx: Transaction, work: _Work, case: Case, ev: ReportedEvent, at: date
         case.status, case.completed_at = CaseStatus.WITHDRAWN.value, at
         _finish_all(tx, work, case, at, cancelled=True)
     return data
+
+
+# Reports from these sources are histories of what happened elsewhere (``esv import``): kept as
+# the log has them, although an old log names no material of a 补正.
+HISTORY_SOURCE = "import:"
+_MATERIAL_SEPARATORS = re.compile(r"[、,，;；\n]+")
+
+
+def _supplement_notice(tx: Transaction, case: Case, ev: ReportedEvent, *, historical: bool) -> dict[str, Any]:
+    """What a 补正 must tell the applicant at once (行政许可法 第三十二条 第一款 第四项: 一次性告知):
+    every missing material (``missing_materials``: names of the item's materials in the catalogue,
+    or free text; a list, or one text separated by 、) and the reason. Without either it stops no
+    clock: refused with ``SUPPLEMENT_INCOMPLETE``."""
+    raw = ev.attributes.get("missing_materials")
+    parts = _MATERIAL_SEPARATORS.split(raw) if isinstance(raw, str) else raw if isinstance(raw, (list, tuple)) else []
+    materials = list(dict.fromkeys(str(p).strip() for p in parts if p is not None and str(p).strip()))
+    reason = str(ev.attributes.get("reason") or "").strip()
+    if historical and not (materials and reason):
+        return {"missing_materials": materials, "reason": reason or None, "historical": True}
+    if not materials:
+        raise _refuse(ErrorCode.SUPPLEMENT_INCOMPLETE,
+                      f"补正告知须一次性列明需要补正的全部材料（行政许可法第三十二条），办件 {case.number} 的补正未列明任何材料"
+                      " (missing_materials required)", ev)
+    if not reason:
+        raise _refuse(ErrorCode.SUPPLEMENT_INCOMPLETE,
+                      f"补正告知须说明需要补正的原因（行政许可法第三十二条），办件 {case.number} 的补正未说明原因"
+                      " (reason required)", ev)
+    known = set(_item_materials(tx, case.item_id))
+    return {"missing_materials": materials, "reason": reason,
+            "other_materials": [m for m in materials if m not in known]}
+
+
+def _item_materials(tx: Transaction, item_id: uuid.UUID) -> list[str]:
+    key = ("item_materials", item_id)
+    if key not in tx.cache:
+        tx.cache[key] = list(tx.session.scalars(select(ItemMaterial.name).where(ItemMaterial.item_id == item_id)))
+    return tx.cache[key]
 
 
 def _accept(tx: Transaction, work: _Work, case: Case, *, at: datetime,

@@ -13,13 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, Column, Index, select
 from sqlmodel import Field, SQLModel
 
 from esupervision.db import among, insert_new_rows
-from esupervision.models.base import UTCDateTime, new_id
+from esupervision.models.base import UTCDateTime, local_time, new_id  # noqa: F401  (local_time: used by the rules' modules)
 from esupervision.models.notices import templates
 from esupervision.models.notices.phones import PhoneError, to_e164
 
@@ -181,15 +180,6 @@ NO_LIGHT_NOTICES = frozenset({"legal_limit"})
 RESULT_LABELS = {"approved": "准予许可", "denied": "不予许可"}
 
 
-def local_time(value: datetime | str | None, tz: str) -> str:
-    """An instant as people read it in the center: 2026年11月30日 17:00."""
-    if value is None:
-        return "未定"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.astimezone(ZoneInfo(tz)).strftime("%Y年%m月%d日 %H:%M")
-
-
 def _case_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
     from esupervision.models.cases.case import SUSPEND_LABELS, Case, SuspendKind
     from esupervision.models.catalogue.catalogue import Center, Item
@@ -213,7 +203,12 @@ def _case_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
         template = CASE_TEMPLATES[event.kind]
         number = event.data.get("number")
         params: dict[str, Any] = {"center": case.center, "number": number}
-        if template in ("case_received", "case_accepted", "case_completed"):
+        if template == "case_accepted" and not case.committed_days:
+            template = "case_accepted_at_once"     # 即办件: not "承诺0个工作日"
+        elif template == "case_completed" and (event.data.get("result") or case.result) == "denied":
+            template = "case_denied"               # 行政许可法 第三十八条 第二款: reason and remedies
+        if template in ("case_received", "case_accepted", "case_accepted_at_once", "case_completed",
+                        "case_denied", "case_rejected"):
             params["item"] = case.item
         if template == "case_accepted":
             params["days"] = case.committed_days
@@ -222,11 +217,18 @@ def _case_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
         elif template == "case_suspended":
             kind = event.data.get("kind")
             params["procedure"] = SUSPEND_LABELS.get(SuspendKind(kind), kind) if kind in set(SuspendKind) else kind
+        elif template == "case_supplement":
+            # 一次性告知 (art. 32): every material the event names; only an imported history lacks them
+            params["materials"] = "、".join(event.data.get("missing_materials") or []) or "详见补正告知书"
+            params["reason"] = event.data.get("reason") or "详见补正告知书"
         elif template == "case_completed":
             result = event.data.get("result") or case.result
             params["result"] = RESULT_LABELS.get(result, result or "已办结")
+        elif template == "case_denied":
+            # A refusal without a stated reason is recorded (a fault for supervision), and told so.
+            params["reason"] = event.data.get("reason") or case.reason or "详见不予许可决定书"
         elif template == "case_rejected":
-            params["reason"] = event.data.get("reason") or case.reason or "详见退件通知书"
+            params["reason"] = event.data.get("reason") or case.reason or "详见不予受理决定书"
         drafts.append(NoticeDraft(
             key=f"{event.kind}:{event.subject_id}:{event.source_event_id or event.seq}",
             subject_type="case", subject_id=event.subject_id, case_id=event.subject_id,

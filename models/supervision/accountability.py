@@ -141,6 +141,16 @@ class AppealStatus(StrEnum):
     SENT_BACK = "sent_back"    # 退回（维持）
 
 
+SUGGESTION_STATUS_LABELS = {
+    SuggestionStatus.PENDING: "待处理", SuggestionStatus.CONFIRMED: "已确认", SuggestionStatus.CHANGED: "已改变处理",
+    SuggestionStatus.DISMISSED: "不予追究", SuggestionStatus.WITHDRAWN: "已撤回", SuggestionStatus.REVOKED: "申诉后撤销",
+}
+APPEAL_STATUS_LABELS = {
+    AppealStatus.PENDING: "待处理", AppealStatus.ESCALATED: "已提请上级处理", AppealStatus.REVOKED: "已撤销",
+    AppealStatus.SENT_BACK: "已退回（维持）",
+}
+
+
 class AppealOutcome(StrEnum):
     REVOKE = "revoke"
     SEND_BACK = "send_back"
@@ -487,6 +497,16 @@ def period_bounds(period: Period, instant: datetime) -> tuple[str, datetime, dat
     return label, _local_midnight(start), _local_midnight(end)
 
 
+def period_words(label: str) -> str:
+    """A period label as people read it: 2026-11 → 2026年11月, 2026-Q4 → 2026年第四季度, 2026 → 2026年."""
+    year, _, part = label.partition("-")
+    if not part:
+        return f"{year}年"
+    if part.startswith("Q") and part[1:] in ("1", "2", "3", "4"):
+        return f"{year}年第{'一二三四'[int(part[1:]) - 1]}季度"
+    return f"{year}年{int(part)}月" if part.isdigit() else label
+
+
 def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), LOCAL_TZ).astimezone(timezone.utc)
 
@@ -752,7 +772,7 @@ def decide_suggestion(tx: "Transaction", *, suggestion_id: uuid.UUID, decision: 
     confirmed and the department's leaders are told."""
     suggestion = get_suggestion(tx, suggestion_id)
     if suggestion.status != SuggestionStatus.PENDING.value:
-        raise DomainError(ErrorCode.SUGGESTION_DECIDED, f"该建议已处理（{suggestion.status}），不能再次处理",
+        raise DomainError(ErrorCode.SUGGESTION_DECIDED, f"该建议已处理（{SUGGESTION_STATUS_LABELS[SuggestionStatus(suggestion.status)]}），不能再次处理",
                           suggestion=suggestion_id)
     text = (reason or "").strip() or None
     if decision is SuggestionDecision.CHANGE:
@@ -780,7 +800,7 @@ def decide_suggestion(tx: "Transaction", *, suggestion_id: uuid.UUID, decision: 
     if decision is not SuggestionDecision.DISMISS:
         _tell_leaders(tx, suggestion.department_id, suggestion.center_id, event, "accountability_decided",
                       {"subject": _subject_label(tx, suggestion.subject_level, suggestion.subject_id),
-                       "period": suggestion.period,
+                       "period": period_words(suggestion.period),
                        "sanction": SANCTION_LABELS[Sanction(suggestion.sanction)]},
                       subject_type="accountability_suggestion", subject_id=suggestion.id)
     return suggestion
@@ -802,7 +822,7 @@ def file_appeal(tx: "Transaction", *, viewer: Viewer, subject_type: str, subject
         row = get_suggestion(tx, subject_id)
         if row.status not in (SuggestionStatus.PENDING.value, SuggestionStatus.CONFIRMED.value,
                               SuggestionStatus.CHANGED.value):
-            raise DomainError(ErrorCode.NOT_APPEALABLE, f"该建议状态为 {row.status}，不能申诉",
+            raise DomainError(ErrorCode.NOT_APPEALABLE, f"该建议{SUGGESTION_STATUS_LABELS[SuggestionStatus(row.status)]}，不能申诉",
                               suggestion=subject_id)
     else:
         raise DomainError(ErrorCode.BAD_INPUT, f"申诉对象 {subject_type!r} 应为 fault 或 suggestion")
@@ -851,7 +871,7 @@ def decide_appeal(tx: "Transaction", *, appeal_id: uuid.UUID, outcome: AppealOut
     stands) or escalate it (it stays open for the center's leadership). The department is told."""
     appeal = get_appeal(tx, appeal_id)
     if appeal.status not in (AppealStatus.PENDING.value, AppealStatus.ESCALATED.value):
-        raise DomainError(ErrorCode.APPEAL_DECIDED, f"该申诉已处理（{appeal.status}）", appeal=appeal_id)
+        raise DomainError(ErrorCode.APPEAL_DECIDED, f"该申诉已处理（{APPEAL_STATUS_LABELS[AppealStatus(appeal.status)]}）", appeal=appeal_id)
     if outcome is AppealOutcome.ESCALATE and appeal.status == AppealStatus.ESCALATED.value:
         raise DomainError(ErrorCode.APPEAL_DECIDED, "该申诉已提请上级处理", appeal=appeal_id)
     text = _reason(reason, "申诉处理")

@@ -26,7 +26,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from esupervision.models.access.scope import Role, Viewer
 from esupervision.models.base import UTCDateTime, new_id
-from esupervision.models.cases.case import FINAL, Case, Step, StepStatus
+from esupervision.models.cases.case import FINAL, STATUS_LABELS, Case, CaseStatus, Step, StepStatus
 from esupervision.models.catalogue.catalogue import Center, Department, Staff, Window
 from esupervision.models.catalogue.numbering import next_number
 from esupervision.models.clocks.clock import Basis, Clock, ClockState, SubjectType, WarningRule, compute_deadline, local_date
@@ -200,7 +200,7 @@ def resolve_target(session: Session, target: Target) -> Resolved:
         if case is None:
             raise DomainError(ErrorCode.CASE_NOT_FOUND, f"办件 {target.case_number} 不存在", case=target.case_number)
         if case.status in FINAL:
-            raise DomainError(ErrorCode.CASE_NOT_RUNNING, f"办件 {case.number} 已结束（{case.status}），不能催办或督办",
+            raise DomainError(ErrorCode.CASE_NOT_RUNNING, f"办件 {case.number} 已结束（{STATUS_LABELS[CaseStatus(case.status)]}），不能催办或督办",
                               case=case.number, status=case.status)
         running = list(session.scalars(select(Step).where(Step.case_id == case.id,
                                                           Step.status == StepStatus.RUNNING.value)))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Column, Date, Index, UniqueConstraint, select
 from sqlmodel import Field, Session, SQLModel
 
-from esupervision.models.base import UTCDateTime, new_id
+from esupervision.models.base import UTCDateTime, day_text, new_id
 from esupervision.models.catalogue.catalogue import Center, Department, Staff, Window
 from esupervision.models.clocks.clock import LOCAL_TZ, local_date
 from esupervision.models.errors import DomainError, ErrorCode
@@ -104,16 +104,16 @@ def check_period(period_from: date, period_to: date, *, today: date) -> None:
     """A report covers a period that has ended: EARLIEST ≤ from ≤ to < today. Else REPORT_PERIOD_INVALID."""
     if period_to < period_from:
         raise DomainError(ErrorCode.REPORT_PERIOD_INVALID,
-                          f"报告期结束日 {period_to.isoformat()} 早于开始日 {period_from.isoformat()}",
+                          f"报告期结束日 {day_text(period_to)} 早于开始日 {day_text(period_from)}",
                           period_from=period_from.isoformat(), period_to=period_to.isoformat())
     if period_from < EARLIEST:
-        raise DomainError(ErrorCode.REPORT_PERIOD_INVALID, f"报告期不能早于 {EARLIEST.isoformat()}",
+        raise DomainError(ErrorCode.REPORT_PERIOD_INVALID, f"报告期不能早于 {day_text(EARLIEST)}",
                           period_from=period_from.isoformat(), period_to=period_to.isoformat())
     if period_to >= today:
         # A period still running would publish figures that are not final (and idempotency
         # would then keep the partial figures for good).
         raise DomainError(ErrorCode.REPORT_PERIOD_INVALID,
-                          f"报告期尚未结束：结束日 {period_to.isoformat()} 须早于今天 {today.isoformat()}",
+                          f"报告期尚未结束：结束日 {day_text(period_to)} 须早于今天 {day_text(today)}",
                           period_from=period_from.isoformat(), period_to=period_to.isoformat())
 
 
@@ -393,7 +393,7 @@ def published_reports(session: Session, *, center_id: uuid.UUID | None = None, p
     """Published reports, newest period first; with a period, those lying within it."""
     if period_from is not None and period_to is not None and period_to < period_from:
         raise DomainError(ErrorCode.REPORT_PERIOD_INVALID,
-                          f"报告期结束日 {period_to.isoformat()} 早于开始日 {period_from.isoformat()}")
+                          f"报告期结束日 {day_text(period_to)} 早于开始日 {day_text(period_from)}")
     query = select(PublishedReport).order_by(PublishedReport.period_to.desc(), PublishedReport.period_from,
                                              PublishedReport.id).limit(limit)
     if center_id is not None:

@@ -39,6 +39,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from esupervision.models.base import day_text
 from esupervision.models.catalogue.catalogue import Center, Department, Item, Staff, Window
 from esupervision.models.clocks.clock import LOCAL_TZ
 from esupervision.models.errors import DomainError, ErrorCode
@@ -122,11 +123,11 @@ def check_period(period_from: date, period_to: date) -> None:
     """Refuse a period that ends before it starts, or lies outside the calendar's years."""
     if not (EARLIEST <= period_from <= LATEST and EARLIEST <= period_to <= LATEST):
         raise DomainError(ErrorCode.INVALID_PERIOD,
-                          f"统计期间应在 {EARLIEST} 至 {LATEST} 之间",
+                          f"统计期间应在 {day_text(EARLIEST)} 至 {day_text(LATEST)} 之间",
                           period_from=period_from.isoformat(), period_to=period_to.isoformat())
     if period_to < period_from:
         raise DomainError(ErrorCode.INVALID_PERIOD,
-                          f"统计期间的结束日期 {period_to} 早于开始日期 {period_from}",
+                          f"统计期间的结束日期 {day_text(period_to)} 早于开始日期 {day_text(period_from)}",
                           period_from=period_from.isoformat(), period_to=period_to.isoformat())
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from esupervision.models.clocks import tally
-from esupervision.models.base import utc
+from esupervision.models.base import day_text, local_time, utc
 from esupervision.models.cases.casework import Outcome, row_change
 from esupervision.models.catalogue.catalogue import Center, Department
 from esupervision.models.clocks.clock import (LOCAL_TZ, Clock, ClockState, ClockStateError, SubjectType, WarningRule,
@@ -219,7 +219,7 @@ def check_floor(calendar: Any, rule_code: str, start: datetime, end: datetime, c
     first = earliest_end(calendar, start, r.days or 0)
     if utc(end) < first:
         raise breach(ErrorCode.PERIOD_TOO_SHORT, rule_code,
-                     f"{what} {natural_days(start, end)} 日，最早应于 {local_date(first).isoformat()} 届满",
+                     f"{what} {natural_days(start, end)} 日，最早应于 {day_text(first)} 届满",
                      tender=code, earliest_end=first.isoformat())
 
 
@@ -437,7 +437,7 @@ def _apply_one(tx: Transaction, ev: TenderEvent, source: str, seen: dict[str, Ou
 def _handle(tx: Transaction, ev: TenderEvent, source: str) -> Outcome:
     at = utc(ev.occurred_at)
     if at > tx.now + FUTURE_TOLERANCE:
-        raise DomainError(ErrorCode.EVENT_IN_FUTURE, f"事件时间 {at.isoformat()} 晚于当前时间，不予记录",
+        raise DomainError(ErrorCode.EVENT_IN_FUTURE, f"事件时间 {local_time(at)} 晚于当前时间，不予记录",
                           tender=ev.tender_code, event=ev.source_event_id)
     state = load_tender(tx, ev.tender_code)
     stage = TenderStage(state.tender.stage) if state else None
@@ -451,7 +451,7 @@ def _handle(tx: Transaction, ev: TenderEvent, source: str) -> Outcome:
                      f"项目 {ev.tender_code} 当前处于「{STAGE_LABELS[stage] if stage else '未发布'}」阶段，"
                      f"不能{ACTION_LABELS[ev.action]}（应在：{allowed}）", tender=ev.tender_code, stage=stage)
     if state is not None and at < state.tender.published_at:
-        raise DomainError(ErrorCode.EVENT_BEFORE_CASE, f"事件时间早于项目发布时间 {state.tender.published_at.isoformat()}",
+        raise DomainError(ErrorCode.EVENT_BEFORE_CASE, f"事件时间早于项目发布时间 {local_time(state.tender.published_at)}",
                           tender=ev.tender_code)
     if state is not None and state.tender.suspended and ev.action in HELD_WHILE_SUSPENDED:
         raise breach(ErrorCode.TENDER_SUSPENDED, "OBJECTION_ANSWER_DAYS",
@@ -740,7 +740,7 @@ def _submit_bid(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
     assert tender.bid_deadline is not None
     if at > tender.bid_deadline:
         raise breach(ErrorCode.BID_AFTER_DEADLINE, "LATE_BID",
-                     f"投标文件于 {at.isoformat()} 送达，晚于截止时间 {tender.bid_deadline.isoformat()}",
+                     f"投标文件于 {local_time(at)} 送达，晚于截止时间 {local_time(tender.bid_deadline)}",
                      tender=tender.code)
     lot = state.lot(_attr(ev, "lot"))
     bidder_code = str(_attr(ev, "bidder_code", required=True))
@@ -824,7 +824,7 @@ def _open(work: _Work, ev: TenderEvent, at: datetime) -> dict[str, Any]:
     assert tender.bid_deadline is not None
     if at < tender.bid_deadline:
         raise breach(ErrorCode.OPENING_BEFORE_DEADLINE, "OPEN_AT_DEADLINE",
-                     f"开标时间 {at.isoformat()} 早于投标截止时间 {tender.bid_deadline.isoformat()}", tender=tender.code)
+                     f"开标时间 {local_time(at)} 早于投标截止时间 {local_time(tender.bid_deadline)}", tender=tender.code)
     for lot in state.lots:
         count = len(state.lot_bids(lot))
         if count < 3:

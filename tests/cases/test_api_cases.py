@@ -100,7 +100,8 @@ def test_public_sees_aggregates_only(api):
 
 def test_transitions_through_mutations(api):
     api.login("scj-leader")
-    case = api.data('mutation { requestSupplement(number: "A1", reason: "缺营业执照") { status clock { paused } } }')
+    case = api.data('mutation { requestSupplement(number: "A1", reason: "营业执照已过有效期", '
+                    'missingMaterials: ["营业执照副本"]) { status clock { paused } } }')
     assert case["requestSupplement"] == {"status": "SUPPLEMENT", "clock": {"paused": True}}
     assert api.error_codes('mutation { resumeCase(number: "A1") { status } }') == ["CLOCK_NOT_PAUSED"]
     assert api.data('mutation { receiveSupplement(number: "A1") { status } }')["receiveSupplement"]["status"] == "ACCEPTED"

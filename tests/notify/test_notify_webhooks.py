@@ -45,8 +45,8 @@ def test_the_voice_line_gathers_the_number_in_chinese(line):
 
 def test_the_applicant_hears_status_light_and_deadline(line):
     answer = line("/webhooks/twilio/voice/case", {"From": "+8613800138000", "Digits": "2026112600001"})
-    assert "QH2026112600001" in answer.text and "办理中" in answer.text and "白灯" in answer.text
-    assert "办理期限2026年12月03日" in answer.text
+    assert "QH2026112600001" in answer.text and "正在办理，在承诺期限内" in answer.text
+    assert "承诺于2026年12月03日 23:59前办结" in answer.text     # every status's sentence: test_notify_ivr.py
 
 
 def test_anyone_else_hears_not_found(line):
@@ -59,7 +59,7 @@ def test_anyone_else_hears_not_found(line):
 
 def test_an_inbound_sms_gets_the_status_back(line):
     answer = line("/webhooks/twilio/sms", {"From": "+8613800138000", "Body": "查询 QH2026112600001"})
-    assert "<Message>" in answer.text and "办理中" in answer.text
+    assert "<Message>" in answer.text and "正在办理" in answer.text
     stranger = line("/webhooks/twilio/sms", {"From": "+14155552671", "Body": "QH2026112600001"})
     assert "未查到该办件" in stranger.text
 

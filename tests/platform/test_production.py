@@ -61,7 +61,8 @@ def demo_city(database_url: str) -> None:
 def test_keys_generate_prints_fresh_secrets_that_production_accepts():
     printed: list[str] = []
     first, second = generated(printed), generated()
-    assert set(first) == {"ESV_JWT_SECRET", "ESV_LEDGER_SIGNING_KEY", "ESV_ALIYUN_REPORT_TOKEN", "ESV_METRICS_TOKEN"}
+    assert set(first) == {"ESV_JWT_SECRET", "ESV_LEDGER_SIGNING_KEY", "ESV_ALIYUN_REPORT_TOKEN", "ESV_METRICS_TOKEN",
+                          "ESV_CTI_TOKEN"}
     assert all(first[k] != second[k] for k in first)                       # fresh every time
     seed = base64.b64decode(first["ESV_LEDGER_SIGNING_KEY"], validate=True)
     assert len(seed) == 32

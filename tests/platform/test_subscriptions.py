@@ -209,7 +209,7 @@ def test_case_events_arrive_live_and_resume_from_the_last_cursor(city: Server) -
         assert advanced["kind"] == "case.advance"
         assert int(advanced["cursor"]) == advanced["ledgerId"] > accepted["ledgerId"]
     # Disconnected: two more events happen meanwhile.
-    act(city, "requestSupplement", number, reason='"缺少营业执照"')
+    act(city, "requestSupplement", number, reason='"缺少营业执照"', missingMaterials='["营业执照副本"]')
     act(city, "receiveSupplement", number)
     with subscribed(city.ws_url, CASE_EVENTS, {"number": number, "after": advanced["cursor"]},
                     token=city.login("supervisor")) as sub:

@@ -296,7 +296,7 @@ def test_an_sms_files_a_complaint_from_any_number(sms, city):
     before = state(city)
     assert "请在“投诉”或“咨询”后写明内容" in sms("+8613800138000", "投诉")
     assert state(city) == before
-    assert "办理中" in sms("+8613800138000", "QH2026112600001")   # status questions answer as before
+    assert "正在办理" in sms("+8613800138000", "QH2026112600001")   # status questions answer as before
 
 
 def test_the_overview_shows_complaint_and_order_lights_beside_the_cases(city, fixed_time):

@@ -137,7 +137,7 @@ def test_a_floor_whose_last_day_is_a_rest_day_ends_on_the_next_working_day(cente
     with pytest.raises(DomainError) as refused:
         apply(center, ev("ZB-SUN", A.PUBLISH, published, **attrs))
     assert refused.value.code == "PERIOD_TOO_SHORT" and refused.value.details["article"] == "法 24"
-    assert "2026-11-23" in refused.value.message
+    assert "2026年11月23日" in refused.value.message      # a day as people read it, not 2026-11-23
     attrs["bid_deadline"] = (sunday + timedelta(days=1)).isoformat()
     apply(center, ev("ZB-SUN", A.PUBLISH, published, **attrs))
     assert stage(center, "bidding", "ZB-SUN").earliest_end == datetime(2026, 11, 23, tzinfo=SH)

@@ -447,9 +447,14 @@ class CaseMutation:
         return await _transition(info, number, CaseAction.ADVANCE, department_code=department_code,
                                  step_name=step_name, staff_code=staff_code)
 
-    @strawberry.mutation(description="补正告知（暂停计时）")
-    async def request_supplement(self, info: Info, number: str, reason: str | None = None) -> CaseNode:
-        return await _transition(info, number, CaseAction.REQUEST_SUPPLEMENT, attributes={"reason": reason})
+    @strawberry.mutation(description="补正告知（暂停计时）：须一次性列明需要补正的全部材料和原因（行政许可法第三十二条），"
+                                     "缺一则拒绝（SUPPLEMENT_INCOMPLETE）")
+    async def request_supplement(
+            self, info: Info, number: str, reason: str | None = None,
+            missing_materials: Annotated[list[str] | None, strawberry.argument(
+                description="需要补正的全部材料：事项目录中的材料名称，或自由文字")] = None) -> CaseNode:
+        return await _transition(info, number, CaseAction.REQUEST_SUPPLEMENT,
+                                 attributes={"reason": reason, "missing_materials": missing_materials})
 
     @strawberry.mutation(description="补正材料收到（恢复计时）")
     async def receive_supplement(self, info: Info, number: str) -> CaseNode:
