@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Fixed secrets so the demo and tests work out of the box; production refuses to start with
 # them (``secret_problems``) and sets its own (``esv keys generate``).
 DEMO_SIGNING_KEY = "ZXN1cGVydmlzaW9uLWRlbW8tbGVkZ2VyLWtleS0wMDE="
 DEMO_JWT_SECRET = "esupervision-demo-jwt-secret-change-me-in-production"
+# A window of ``notice_hours`` (the gateway reads it: ``notify/limits.py``).
+HOURS = re.compile(r"^\s*(workdays\s+)?([01]?\d|2[0-3]):[0-5]\d\s*-\s*([01]?\d|2[0-3]):[0-5]\d\s*$")
 
 
 class Settings(BaseSettings):
@@ -109,8 +112,12 @@ class Settings(BaseSettings):
     # or a single summary when a pass raises flags on more tenders than this.
     redflag_notice_roles: list[str] = ["supervisor"]
     redflag_notice_max_tenders: int = 10
-    # No voice calls in these local hours unless the template is urgent; held until they end.
-    quiet_hours: tuple[int, int] = (22, 8)
+    # When each category of notice goes out (``models/notices/templates.py`` names each template's):
+    # "HH:MM-HH:MM" local every day, "workdays HH:MM-HH:MM" on the center's working days (its
+    # calendar); a category not listed (login codes, replies, alarms) goes at any hour. "voice"
+    # holds every call, urgent or not. A held notice goes at its window's start, in the order written.
+    notice_hours: dict[str, str] = {"applicant": "08:00-21:00", "staff": "workdays 08:30-17:30",
+                                    "voice": "08:00-21:00"}
     # Sends per second per provider (each worker process), 0: no limit.
     provider_rate: dict[str, float] = {}
     # Delivery attempts for transient errors, with a doubling backoff between these bounds.
@@ -177,6 +184,14 @@ class Settings(BaseSettings):
     # Dramatiq: Redis heartbeat after which a dead worker's messages are requeued.
     dramatiq_heartbeat_ms: int = 60_000
     dramatiq_namespace: str = "esv"
+
+    @field_validator("notice_hours")
+    @classmethod
+    def _hours_are_windows(cls, value: dict[str, str]) -> dict[str, str]:
+        for category, text in value.items():
+            if not HOURS.match(text or ""):
+                raise ValueError(f"ESV_NOTICE_HOURS[{category!r}] = {text!r}: 应写作 08:00-21:00 或 workdays 08:30-17:30")
+        return value
 
 
 @lru_cache

@@ -13,21 +13,24 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, or_, select, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from esupervision.models.base import local_time
+from esupervision.models.catalogue.catalogue import Center, center_ancestors
 from esupervision.models.clocks import timesource
+from esupervision.models.clocks.calendar import calendar_for
 from esupervision.models.notices.notice import NOTICE, NOTICE_TOPIC, NoticeStatus
 
 # Notices that count against a recipient's limits: handed to a provider, or being handed now.
 WENT = frozenset({NoticeStatus.SENDING.value, NoticeStatus.SENT.value, NoticeStatus.DELIVERED.value,
                   NoticeStatus.UNDELIVERED.value})
 from esupervision.notify import templates
-from esupervision.notify.limits import Hold, Pace, quiet_until, rate_hold
+from esupervision.notify.limits import Hold, Pace, notice_hours, rate_hold, send_at
 from esupervision.notify.providers import UNCERTAIN_CODE, ErrorKind, Outgoing, Provider, ProviderError
 from esupervision.notify.routing import route
 from esupervision.settings import Settings
@@ -74,6 +77,7 @@ class Gateway:
         # The internal channel: staff following their notices hear of each change it records.
         self.publish = publish
         self.paces = {name: Pace(settings.provider_rate.get(name, 0.0)) for name in self.providers}
+        self.hours = notice_hours(settings.notice_hours)
 
     # ------------------------------------------------------------------------- claiming
     def _claim(self, ids: Sequence[uuid.UUID], now: datetime) -> tuple[str, list[tuple[Any, bool]]]:
@@ -88,7 +92,9 @@ class Gateway:
                 and_(NOTICE.c.status == NoticeStatus.SENDING.value, NOTICE.c.claimed_at < stale)))
                 .with_for_update()).all()   # waits out the relay marking these rows enqueued
             # The rows are locked by this transaction (PostgreSQL) or by its write lock (SQLite).
-            claimed = [(row, row.status == NoticeStatus.SENDING.value) for row in rows]
+            # In the order written: notices held until a window opens go out as they were queued.
+            claimed = [(row, row.status == NoticeStatus.SENDING.value)
+                       for row in sorted(rows, key=lambda r: (r.created_at, r.id))]
             for recovering in (False, True):
                 chosen = [row.id for row, again in claimed if again is recovering]
                 if chosen:
@@ -124,12 +130,38 @@ class Gateway:
                                 .values(claim_token=None, **assignments), rows)
 
     # ------------------------------------------------------------------------- limits
+    def _working_days(self, center_id: uuid.UUID | None) -> Callable[[date], bool]:
+        """Whether a day is a working day at this center (its calendar, overrides included)."""
+        with Session(self.engine) as session:
+            center = session.get(Center, center_id) if center_id is not None else None
+            ancestors = center_ancestors(session, center) if center is not None else []
+            return calendar_for(session, center_id, ancestors).is_working
+
+    def _quiet(self, row: Any, now: datetime) -> Hold | None:
+        """The hours of the notice's category (``notice_hours``; a call also the voice window)."""
+        try:
+            category = templates.get(row.template).category
+        except templates.TemplateError:
+            return None   # rendering fails it next
+        calendar: list[Callable[[date], bool]] = []
+
+        def is_working(day: date) -> bool:   # the calendar is read only for a working-days window
+            if not calendar:
+                calendar.append(self._working_days(row.center_id))
+            return calendar[0](day)
+        until = send_at(now, category=category, channel=row.channel, policy=self.hours, tz=self.settings.timezone,
+                        is_working=is_working)
+        if until is None:
+            return None
+        what = "语音呼叫" if row.channel == "voice" else "短信"
+        return Hold(until, "QUIET_HOURS", f"不在{templates.CATEGORY_LABELS[category]}的发送时段，"
+                                          f"{what}于{local_time(until, self.settings.timezone)}发出")
+
     def _hold(self, row: Any, now: datetime) -> Hold | None:
         settings = self.settings
-        if row.channel == "voice" and not row.urgent:
-            until = quiet_until(now, tz=settings.timezone, quiet=settings.quiet_hours)
-            if until is not None:
-                return Hold(until, "QUIET_HOURS", f"夜间免打扰，{until.isoformat()} 后再拨打")
+        quiet = self._quiet(row, now)
+        if quiet is not None:
+            return quiet
         limits = settings.notify_limits.get(row.template)
         if limits:
             went = func.coalesce(NOTICE.c.sent_at, NOTICE.c.claimed_at)
@@ -296,7 +328,9 @@ def due_for_relay(session: Session, now: datetime, settings: Settings, limit: in
     orphaned = and_(NOTICE.c.status == NoticeStatus.SENDING.value, NOTICE.c.claimed_at < stale,
                     or_(NOTICE.c.enqueued_at.is_(None), NOTICE.c.enqueued_at < NOTICE.c.claimed_at,
                         NOTICE.c.enqueued_at < requeue))
-    query = select(NOTICE.c.id).where(or_(pending, orphaned)).limit(limit)
+    # Each recipient's notices together and in the order written (a batch is delivered in order).
+    query = (select(NOTICE.c.id).where(or_(pending, orphaned))
+             .order_by(NOTICE.c.recipient, NOTICE.c.created_at, NOTICE.c.id).limit(limit))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))

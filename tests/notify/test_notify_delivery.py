@@ -62,7 +62,7 @@ def test_mainland_sms_goes_to_aliyun_with_its_sign_and_template_and_is_polled_de
 
 def test_other_numbers_go_to_twilio_and_signed_callbacks_mark_them_delivered(engine, settings, twilio, aliyun, webhooks,
                                                                             fixed_time):
-    # A weekday morning: a voice call is held through the quiet hours (test_voice_waits_for_morning…)
+    # A weekday morning: a call is held outside its hours (tests/notify/test_notify_hours.py)
     fixed_time.set(datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     gateway = Gateway(engine, settings)
     sms_id = queue(engine, US)
@@ -289,26 +289,6 @@ def test_an_undelivered_report_is_recorded_with_its_error(engine, settings, twil
 
 
 # ----------------------------------------------------------------------------- limits
-
-
-@pytest.mark.parametrize("fixed_time", [datetime(2026, 11, 26, 23, 30, tzinfo=SH)], indirect=True)
-def test_voice_waits_for_morning_unless_urgent(engine, settings, aliyun, fixed_time):
-    gateway = Gateway(engine, settings)
-    night = queue(engine, template="overdue", params={"number": "N1", "deadline": "今天"}, channels=("voice",))
-    urgent = queue(engine, template="supervision_order", params={"number": "N1", "message": "请立即办理",
-                                                               "reply_by": "明天"}, channels=("voice",))
-    sms = queue(engine, template="overdue", params={"number": "N1", "deadline": "今天"})
-    assert gateway.deliver(night).outcome == "held"
-    assert gateway.deliver(urgent).outcome == "sent"
-    assert gateway.deliver(sms).outcome == "sent"
-    row = notice(engine, night)
-    assert row.status == "queued" and row.error_code == "QUIET_HOURS"
-    assert row.not_before == datetime(2026, 11, 27, 8, 0, tzinfo=SH)
-    assert relay(engine, lambda ids: None, settings) == 0    # not due before morning
-    fixed_time.set(datetime(2026, 11, 27, 8, 0, 1, tzinfo=SH))
-    assert relay(engine, lambda ids: None, settings) == 1
-    assert gateway.deliver(night).outcome == "sent"
-    assert len(aliyun.calls()) == 2
 
 
 def test_login_codes_are_limited_per_recipient(engine, settings, aliyun, fixed_time):

@@ -38,7 +38,9 @@ def notify_settings(twilio: TwilioMock, aliyun: AliyunMock, public_port: int, **
         aliyun_access_key_secret=aliyun.secret, aliyun_endpoint=f"127.0.0.1:{aliyun.port}",
         aliyun_sms_templates=sms, aliyun_tts_templates=tts, aliyun_called_show_number="057100000000",
         public_url=f"http://127.0.0.1:{public_port}", provider_timeout_s=2, environment="test",
-        notify_claim_lease_s=30, notify_min_backoff_ms=50, notify_max_backoff_ms=200)
+        notify_claim_lease_s=30, notify_min_backoff_ms=50, notify_max_backoff_ms=200,
+        # any hour: delivery tests run at any time of day (the hours: test_notify_hours.py)
+        notice_hours={})
     values.update(overrides)
     return Settings(**values)
 

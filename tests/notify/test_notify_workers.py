@@ -66,7 +66,7 @@ def worker_env(settings: Settings, db_url: str) -> dict[str, str]:
                  "twilio_from", "twilio_base_url", "aliyun_access_key_id", "aliyun_access_key_secret",
                  "aliyun_endpoint", "public_url", "provider_timeout_s", "environment", "notify_claim_lease_s",
                  "notify_requeue_after_s", "notify_min_backoff_ms", "notify_max_backoff_ms",
-                 "aliyun_sms_templates", "aliyun_tts_templates"):
+                 "aliyun_sms_templates", "aliyun_tts_templates", "notice_hours"):
         value = getattr(settings, name)
         env[f"ESV_{name.upper()}"] = json.dumps(value) if isinstance(value, dict) else str(value)
     return env
