@@ -40,6 +40,7 @@ from esupervision.api.schema.supervision.statistics import statistics_export_rou
 from esupervision.api.warmup import warmed_up
 from esupervision.api.webhooks import twilio_routes
 from esupervision.notify.aliyun_reports import aliyun_report_routes
+from esupervision.notify.aliyun_sms_up import aliyun_sms_up_routes
 from esupervision.notify.cti import cti_routes
 from esupervision.models.clocks import timesource
 from esupervision.models.clocks.lights_query import overview
@@ -176,6 +177,7 @@ def create_app(engine: Engine, *, warm_up: bool = False) -> Starlette:
         # Delivery receipts: recorded, and published so staff see their notices' status live.
         *twilio_routes(engine, publish=runtime.channel().publish),
         *aliyun_report_routes(engine, get_settings(), publish=runtime.channel().publish),
+        *aliyun_sms_up_routes(engine, get_settings()),   # what people text back to Aliyun's numbers
         *cti_routes(engine, get_settings()),   # the case-status line of a mainland number (CTI gateway)
         report_pdf_route(engine),   # /reports/{id}.pdf: the signed links of report SMS
         statistics_export_route(engine),   # /exports/statistics.xlsx: signed links of Statistics.excelUrl

@@ -4,7 +4,7 @@ from esupervision.models.cases import case
 from esupervision.models.catalogue import catalogue, numbering  # noqa: F401
 from esupervision.models.clocks import calendar, clock, tally  # noqa: F401
 from esupervision.models.ledger import ledger  # noqa: F401
-from esupervision.models.notices import notice  # noqa: F401
+from esupervision.models.notices import inbound, notice  # noqa: F401
 from esupervision.models.public import complaint, evaluation
 from esupervision.models.supervision import accountability, fault_detection  # noqa: F401  (faults, appeals)
 from esupervision.models.supervision import orders, publication

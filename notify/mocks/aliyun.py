@@ -91,7 +91,13 @@ class AliyunMock(MockServer):
     VoiceReport (its result), each a JSON array with the ``out_id`` given to SingleCallByTts and
     the ``call_id``; a push the receiver does not take (not HTTP 200) is tried again, as Aliyun
     does (here after ``report_retry_s``). QueryCallDetailByCallId answers for the calls it placed,
-    with the ``callee`` as it was dialled."""
+    with the ``callee`` as it was dialled.
+
+    Upstream SMS (SmsUp): ``text_back(phone, content)`` is a person answering one of our SMS;
+    the mock pushes it to ``upstream_url`` as Aliyun's HTTP batch push does (a JSON array of
+    ``phone_number, content, send_time, dest_code, sequence_id, sign_name``; pushed again, as
+    Aliyun does, while the receiver does not answer HTTP 200), and ``push_upstream`` pushes any
+    batch as it is (a repeat of a sequence id, say)."""
 
     def __init__(self, access_key_id: str = "mock-access-key", secret: str = "mock-secret", port: int = 0,
                  sign_names: set[str] | None = None, sms_templates: dict[str, str] | None = None,
@@ -112,6 +118,9 @@ class AliyunMock(MockServer):
         self.report_url: str | None = None
         self.report_retry_s = 0.5
         self.pushed: list[dict[str, Any]] = []     # receipts the receiver took
+        self.upstream_url: str | None = None
+        self.upstream_answers: list[tuple[int, Any]] = []   # (HTTP status, answer) of each upstream push
+        self._sequence = 1_000_000_000
 
     def sms(self) -> list[Accepted]:
         with self.state.lock:
@@ -274,6 +283,50 @@ class AliyunMock(MockServer):
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(self.report_retry_s)
+
+    # --------------------------------------------------------------------------- upstream SMS
+    def upstream_message(self, phone: str, content: str, *, dest_code: str = "1234",
+                         at: datetime | None = None) -> dict[str, Any]:
+        """One SmsUp item as Aliyun writes it: the 11-digit number, China time, a new sequence id."""
+        with self.state.lock:
+            self._sequence += 1
+            sequence = self._sequence
+        sent = (at or timesource.now()).astimezone(CHINA)
+        return {"phone_number": phone[-11:], "content": content, "send_time": sent.strftime("%Y-%m-%d %H:%M:%S"),
+                "dest_code": dest_code, "sequence_id": sequence, "sign_name": next(iter(self.sign_names))}
+
+    def text_back(self, phone: str, content: str, **kwargs: Any) -> dict[str, Any]:
+        """A person texts ``content`` from ``phone`` to our SMS number: pushed to ``upstream_url``
+        at once (retried as Aliyun does); the item pushed."""
+        message = self.upstream_message(phone, content, **kwargs)
+        self.push_upstream([message])
+        return message
+
+    def push_upstream(self, messages: list[dict[str, Any]], tries: int = 3) -> int:
+        """POST ``messages`` to ``upstream_url`` as one batch, again after ``report_retry_s`` while
+        the answer is not HTTP 200 (Aliyun: after 1, 5 and 10 minutes); the last HTTP status."""
+        if not self.upstream_url:
+            raise RuntimeError("no upstream_url: the receiver Aliyun would push to")
+        body = json.dumps(messages, ensure_ascii=False).encode()
+        status = 0
+        for attempt in range(tries):
+            request = urllib.request.Request(self.upstream_url, data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with _DIRECT.open(request, timeout=10) as answer:
+                    status, document = answer.status, json.loads(answer.read() or b"null")
+            except urllib.error.HTTPError as refused:
+                status, document = refused.code, None
+            except (urllib.error.URLError, OSError, ValueError):
+                status, document = 0, None
+            with self.state.lock:
+                self.upstream_answers.append((status, document))
+            # Aliyun checks only that the answer is HTTP 200 with a numeric code.
+            if status == 200 and isinstance(document, dict) and isinstance(document.get("code"), int):
+                return status
+            if attempt + 1 < tries:
+                time.sleep(self.report_retry_s)
+        return status
 
     def _within_limit(self, phone: str) -> bool:
         if not self.limits.per_minute:
