@@ -33,7 +33,8 @@ class ReportedEvent:
 
     ``item_code`` (and optionally department/window/staff codes, applicant, channel) are needed on
     the event that creates the case (submit or accept). ``attributes`` holds the action's own
-    arguments: ``kind`` for suspend, ``days`` and ``approved_by`` for extend, ``result``
+    arguments: ``missing_materials`` (every one, 一次性告知) and ``reason`` for request_supplement,
+    ``kind`` for suspend, ``days`` and ``approved_by`` for extend, ``result``
     (approved / denied) for complete, ``reason`` for reject, ``due_at`` for a case whose source
     fixes its own deadline, ``activity`` for step events.
     """
