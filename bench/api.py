@@ -4,18 +4,27 @@ the ratio against the same page fetched with plain SQL and serialized with orjso
 
     python bench/api.py [--cases 1000000] [--rate 200] [--seconds 20] [--processes 4] [--keep | --seed-only]
     python bench/api.py --url URL     # a database kept by --keep / --seed-only (seeding takes minutes)
+    python bench/api.py --url URL --only cold    # the cold starts alone (quicker to repeat)
 
 Two variants are measured in turn, each served by ``--processes`` uvicorn processes sharing one
 listening socket (production runs several): the served app, whose front (``api.fastpath``) answers
 vetted case-page documents with node JSON from PostgreSQL (``api.schema.compiled_sql``), and the same
 app with a schema without ``CompiledCasePages`` (nothing vetted: the stock executor). For each:
 the answer is checked equal to the baseline's, then one request at a time (service time), an
-open loop at half the rate that allows, and the open loop at ``--rate``.
+open loop at half the rate that allows, and the open loop at ``--rate`` — "warm" figures: by then
+each process has answered hundreds of pages.
+
+Cold start (issue 13): fresh processes of the served app, and the open loop at ``--rate`` from the
+instant every one of them accepts connections (uvicorn's start-up done, nothing asked of them
+before), once with the app's start-up warm-up (``api.warmup``) and once without it (as before it).
+The bench binds the shared socket itself, so the kernel would queue connections earlier: the loop
+waits for each process's own "accepting" line instead.
 
 The load is open-loop: request i is due at start + i / rate whatever the answers before it, and
 its latency counts from that due instant (so a slow server cannot hide its queue). Debian has
 ``wrk`` (closed-loop only) and no ``wrk2``, hence the asyncio generator here. Each request
-asks for the page behind a random cursor (a random case id), so pages are spread over the table.
+asks for the page behind a random cursor (a random case id), so pages are spread over the table;
+every measurement draws cursors no earlier one in the run used.
 """
 from __future__ import annotations
 
@@ -34,6 +43,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Tokens the bench mints outlive the whole run (the servers get the same in their environment).
+os.environ.setdefault("ESV_ACCESS_TOKEN_MINUTES", "120")
 
 import httpx  # noqa: E402
 import orjson  # noqa: E402
@@ -125,10 +136,15 @@ def bring_to_head(url: str) -> None:
         print("added to the kept database: " + ", ".join(added), flush=True)
 
 
-def cursors(n: int, seed_value: int = 3) -> list[str]:
-    """Cursors at random positions: a cursor is a case id, and any id is a place in the order."""
-    rng = random.Random(seed_value)
-    return [encode_cursor(uuid.UUID(int=rng.getrandbits(128))) for _ in range(n)]
+class Cursors:
+    """Cursors at random positions (a cursor is a case id, and any id is a place in the order),
+    each handed out once: no measurement reads behind a cursor an earlier one used."""
+
+    def __init__(self, seed_value: int = 3) -> None:
+        self.rng = random.Random(seed_value)
+
+    def take(self, n: int) -> list[str]:
+        return [encode_cursor(uuid.UUID(int=self.rng.getrandbits(128))) for _ in range(n)]
 
 
 # ----------------------------------------------------------------------------- the baseline
@@ -167,7 +183,7 @@ def _light(state: str | None, due: Any, yellow: Any, red: Any, paused_at: Any, f
         at = min(now, paused_at)
     if red is not None and at >= red:
         return "RED"
-    if yellow is not None and at >= yellow:
+    if yellow is not None and at >= yellow and state not in ("finished", "cancelled"):
         return "YELLOW"
     return "WHITE"
 
@@ -208,9 +224,11 @@ def free_port() -> int:
 
 class Servers:
     """``processes`` uvicorn processes of the API on one listening socket (the kernel hands each
-    connection to one of them), as production runs several behind one address."""
+    connection to one of them), as production runs several behind one address. Returns once
+    every process accepts connections, without having asked anything of them."""
 
-    def __init__(self, url: str, port: int, log: Path, compiled: bool, processes: int) -> None:
+    def __init__(self, url: str, port: int, log: Path, compiled: bool, processes: int,
+                 warm_up: bool = True) -> None:
         env = {**os.environ, "DATABASE_URL": url, "ESV_ACCESS_TOKEN_MINUTES": "120"}
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -218,20 +236,23 @@ class Servers:
         self.listener.listen(4096)
         fd = self.listener.fileno()
         variant = "compiled" if compiled else "stock"
+        spawned = time.monotonic()
         self.processes = [subprocess.Popen(
-            [sys.executable, __file__, "--serve", variant, "--fd", str(fd)], env=env, pass_fds=(fd,),
-            stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=ROOT) for _ in range(processes)]
-        deadline = time.monotonic() + 120
+            [sys.executable, __file__, "--serve", variant, "--fd", str(fd), *([] if warm_up else ["--no-warm-up"])],
+            env=env, pass_fds=(fd,), stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=ROOT)
+            for _ in range(processes)]
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    time.sleep(3)   # the others finish starting too
-                    return
-            except httpx.TransportError:
-                pass
+            # Each process prints "accepting <pid> <monotonic>" once uvicorn serves the socket.
+            marks = [float(line.split()[2]) for line in log.read_text(errors="replace").splitlines()
+                     if line.startswith("accepting ")]
+            if len(marks) == processes:
+                self.spawned, self.marks = spawned, sorted(marks)
+                self.accepting = [m - spawned for m in self.marks]   # seconds after the spawn
+                return
             if any(p.poll() is not None for p in self.processes):
                 break
-            time.sleep(0.3)
+            time.sleep(0.01)
         self.stop()
         raise SystemExit(f"the API did not start:\n{log.read_text()[-3000:]}")
 
@@ -244,6 +265,10 @@ class Servers:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.listener.close()
+
+
+def server_log(name: str) -> Path:
+    return Path(f"/tmp/esv-bench-api-{name}-{uuid.uuid4().hex[:6]}.log")
 
 
 def variant_schema(compiled: bool):  # noqa: ANN201
@@ -259,28 +284,45 @@ def variant_schema(compiled: bool):  # noqa: ANN201
     return variant
 
 
-def serve(variant: str, fd: int) -> None:
-    """What ``esv serve --no-worker`` runs (uvicorn, the app, PostgreSQL from DATABASE_URL) on an
-    inherited socket; access lines are not logged (a proxy in front logs them in production)."""
+def serve(variant: str, fd: int, warm_up: bool) -> None:
+    """What ``esv serve --no-worker`` runs (uvicorn, the app with its start-up warm-up,
+    PostgreSQL from DATABASE_URL) on an inherited socket; access lines are not logged (a proxy in
+    front logs them in production)."""
     import uvicorn
 
     from esupervision.api.app import create_app
     from esupervision.cli import _engine
-    app = create_app(_engine())
+    app = create_app(_engine(), warm_up=warm_up)
     # The front (api.fastpath) answers the documents the variant's own pipeline vetted: none
-    # without the compiled path's extension.
+    # without the compiled path's extension. (The warm-up, at start-up, reads the front's schema.)
     front = app.state.compiled_pages
     front.schema = front.app.schema = variant_schema(variant == "compiled")
+
+    class Announced(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)     # the app's lifespan first, then the socket
+            print(f"accepting {os.getpid()} {time.monotonic():.4f}", flush=True)
+
     # The socket as it is (AF_INET): uvicorn's own fd= option takes any fd for a UNIX socket,
     # and asyncio then leaves Nagle on — 40 ms of delayed ACK on every answer.
     listener = socket.socket(fileno=fd)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[listener])
+    Announced(uvicorn.Config(app, log_level="warning", access_log=False)).run(sockets=[listener])
 
 
-def login(endpoint: str) -> dict[str, str]:
-    body = httpx.post(endpoint, json={"query": 'mutation { login(username: "supervisor", password: "demo") '
-                                               "{ accessToken } }"}, timeout=30).json()
-    return {"Authorization": f"Bearer {body['data']['login']['accessToken']}"}
+def supervisor_headers(url: str) -> dict[str, str]:
+    """The supervisor's access token as ``login`` issues it, minted here so that a cold server
+    is asked nothing before its measured requests (the servers share the secret)."""
+    from esupervision.api.tokens import issue_access_token
+    from esupervision.models.access.account import Account
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            account = session.scalars(select(Account).where(Account.username == "supervisor")).one()
+            token = issue_access_token(account.viewer(), now=datetime.now(SH))
+    finally:
+        engine.dispose()
+    return {"Authorization": f"Bearer {token}"}
 
 
 def closed_loop(endpoint: str, headers: dict[str, str], afters: list[str]) -> list[float]:
@@ -312,16 +354,18 @@ async def post(port: int, body: bytes, authorization: str) -> tuple[int, bytes]:
 
 
 async def open_loop(port: int, headers: dict[str, str], afters: list[str], rate: float,
-                    seconds: float, drain: float) -> dict[str, Any]:
+                    seconds: float, drain: float, lead: float = 0.5) -> dict[str, Any]:
     """Send ``rate`` requests a second for ``seconds`` whatever the answers; wait up to ``drain``
-    seconds more for the stragglers. Latency counts from each request's due instant."""
+    seconds more for the stragglers. Latency counts from each request's due instant; the first
+    is due ``lead`` seconds from now."""
     loop = asyncio.get_running_loop()
     total = int(rate * seconds)
     bodies = [orjson.dumps({"query": PAGE_QUERY, "variables": {"after": a}}) for a in afters]
     latencies: list[float] = []
+    by_due: list[tuple[float, float]] = []    # (seconds after the start it was due, latency ms)
     failures: list[str] = []
     finished: list[float] = []
-    start = loop.time() + 0.5
+    start = loop.time() + lead
 
     async def one(i: int) -> None:
         due = start + i / rate
@@ -337,6 +381,7 @@ async def open_loop(port: int, headers: dict[str, str], afters: list[str], rate:
         end = loop.time()
         if ok:
             latencies.append((end - due) * 1000)
+            by_due.append((i / rate, (end - due) * 1000))
             finished.append(end)
 
     tasks = [asyncio.create_task(one(i)) for i in range(total)]
@@ -346,8 +391,9 @@ async def open_loop(port: int, headers: dict[str, str], afters: list[str], rate:
     await asyncio.gather(*pending, return_exceptions=True)
     last = max(finished) if finished else start
     return {"sent": total, "answered": len(latencies), "failed": len(failures), "unfinished": len(pending),
-            "failures": failures[:3], "latencies": latencies,
-            "achieved": len(latencies) / max(last - start, 1e-9), "window_s": last - start}
+            "failures": failures[:3], "latencies": latencies, "by_due": by_due,
+            "achieved": len(latencies) / max(last - start, 1e-9), "window_s": last - start,
+            "started": start}     # loop.time() is time.monotonic()
 
 
 # ----------------------------------------------------------------------------- in process
@@ -409,11 +455,13 @@ def main() -> None:
     parser.add_argument("--seed-only", action="store_true", help="seed, keep the database, print its URL")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--processes", type=int, default=4, help="uvicorn processes serving the API")
+    parser.add_argument("--only", choices=("warm", "cold"), help="measure only the warm servers or the cold starts")
     parser.add_argument("--serve", choices=("stock", "compiled"), help=argparse.SUPPRESS)
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-warm-up", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.fd)
+        serve(args.serve, args.fd, warm_up=not args.no_warm_up)
         return
 
     now = datetime.now(SH)
@@ -431,33 +479,34 @@ def main() -> None:
             run(args, url, seed_s)
 
 
-def measure(args: argparse.Namespace, url: str, afters: list[str], compiled: bool) -> dict[str, Any]:
-    """Unloaded service time, then the open loop, against a fresh server of one variant."""
+def measure(args: argparse.Namespace, url: str, headers: dict[str, str], cursors: Cursors,
+            compiled: bool) -> dict[str, Any]:
+    """Unloaded service time, then the open loop, against fresh servers of one variant."""
     port = free_port()
-    log = Path(f"/tmp/esv-bench-api-{port}.log")
-    server = Servers(url, port, log, compiled, args.processes)
+    name = "compiled" if compiled else "stock"
+    server = Servers(url, port, server_log(name), compiled, args.processes)
     endpoint = f"http://127.0.0.1:{port}/graphql/"
     try:
-        headers = login(endpoint)
         now = datetime.now(SH)
         # Same answers: the served page equals the baseline's for these cursors.
         with psycopg.connect(plain_url(url), autocommit=True) as conn:
             conn.execute("SET TIME ZONE 'UTC'")
-            for after in afters[:20]:
+            for after in cursors.take(20):
                 ours = httpx.post(endpoint, headers=headers, timeout=30,
                                   json={"query": PAGE_QUERY, "variables": {"after": after}}).json()
                 assert ours == orjson.loads(baseline_page(conn, after, now)), after
-        unloaded = closed_loop(endpoint, headers, afters[1300:1600])
-        name = "compiled" if compiled else "stock"
+        unloaded = closed_loop(endpoint, headers, cursors.take(300))
         print(f"{name}: unloaded p50 {pct(unloaded, .5):.1f} ms, p99 {pct(unloaded, .99):.1f} ms", flush=True)
         # What the processes do sustain: half the rate their service time allows on the cores
         # there are. First, since the flood below leaves them working through abandoned requests.
         parallel = min(args.processes, os.cpu_count() or 1)
         gentle_rate = max(1.0, round(500 * parallel / pct(unloaded, .5), 1))
-        gentle = asyncio.run(open_loop(port, headers, afters[1600:], gentle_rate, args.seconds, args.drain))
+        gentle = asyncio.run(open_loop(port, headers, cursors.take(int(gentle_rate * args.seconds)),
+                                       gentle_rate, args.seconds, args.drain))
         print(f"{name}: open loop at {gentle_rate}/s p50 {pct(gentle['latencies'], .5):.1f} ms, "
               f"p99 {pct(gentle['latencies'], .99):.1f} ms", flush=True)
-        load = asyncio.run(open_loop(port, headers, afters[1600:], args.rate, args.seconds, args.drain))
+        load = asyncio.run(open_loop(port, headers, cursors.take(int(args.rate * args.seconds)),
+                                     args.rate, args.seconds, args.drain))
         lat = load["latencies"]
         print(f"{name}: open loop p50 {pct(lat, .5):.1f} ms, p99 {pct(lat, .99):.1f} ms, "
               f"{load['achieved']:.1f}/s", flush=True)
@@ -466,68 +515,119 @@ def measure(args: argparse.Namespace, url: str, afters: list[str], compiled: boo
     return {"unloaded": unloaded, **load, "gentle_rate": gentle_rate, "gentle": gentle}
 
 
+def measure_cold(args: argparse.Namespace, url: str, headers: dict[str, str], cursors: Cursors,
+                 warm_up: bool) -> dict[str, Any]:
+    """Fresh processes of the served app, and the open loop at ``--rate`` from the instant the
+    last of them accepts: nothing was asked of them before, and no cursor was used before."""
+    afters = cursors.take(int(args.rate * args.seconds))
+    port = free_port()
+    log = server_log("cold")
+    server = Servers(url, port, log, True, args.processes, warm_up=warm_up)
+    try:
+        load = asyncio.run(open_loop(port, headers, afters, args.rate, args.seconds, args.drain, lead=0.05))
+    finally:
+        server.stop()
+    if "warm-up failed" in log.read_text(errors="replace"):
+        raise SystemExit(f"the warm-up failed (the servers served cold), see {log}")
+    label = "with" if warm_up else "without"
+    first = [ms for due, ms in load["by_due"] if due < 1]
+    print(f"cold, {label} warm-up: accepting {server.accepting[0]:.1f}–{server.accepting[-1]:.1f} s after "
+          f"the spawn; p50 {pct(load['latencies'], .5):.1f} ms, p99 {pct(load['latencies'], .99):.1f} ms, "
+          f"first second p99 {pct(first, .99):.1f} ms", flush=True)
+    return {**load, "accepting": server.accepting, "lag_ms": (load["started"] - server.marks[-1]) * 1000,
+            "first_second": first}
+
+
 def run(args: argparse.Namespace, url: str, seed_s: float | None) -> None:
+    cursors = Cursors()
     with psycopg.connect(plain_url(url), autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         cases = conn.execute('SELECT count(*) FROM "case"').fetchone()[0]
         now = datetime.now(SH)
-        afters = cursors(5000)
         base = []
         cpu = time.process_time()
-        for after in afters[:1000]:
+        for after in cursors.take(1000):
             t0 = time.perf_counter()
             baseline_page(conn, after, now)
             base.append((time.perf_counter() - t0) * 1000)
         base_cpu = (time.process_time() - cpu) * 1000 / 1000
-    print(f"{cases:,} cases; baseline p50 {pct(base, .5):.2f} ms", flush=True)
-    stock_ip, stock_cpu = in_process(url, afters[1000:1150])
-    compiled_ip, compiled_cpu = in_process(url, afters[1150:1300], compiled=True)
-    stock = measure(args, url, afters, compiled=False)
-    compiled = measure(args, url, afters, compiled=True)
-
-    base_p50 = pct(base, .5)
-    load = os.getloadavg()
-
-    def variant(name: str, served: dict[str, Any], in_proc: list[float]) -> list[str]:
-        lat, unloaded, gentle = served["latencies"], served["unloaded"], served["gentle"]
-        return [
-            f"**{name}, open loop at {args.rate:.0f}/s for {args.seconds:.0f} s: p50 {shown(lat, .5)}, "
-            f"p99 {shown(lat, .99)}, achieved {served['achieved']:.1f} answers/s** ({served['answered']:,} of "
-            f"{served['sent']:,} answered, {served['failed']} failed, {served['unfinished']} unanswered after "
-            f"{args.drain:.0f} s of drain) — target p99 ≤ 30 ms",
-            f"{name}, one request at a time over HTTP: p50 {pct(unloaded, .5):.1f} ms, p99 {pct(unloaded, .99):.1f} ms "
-            f"(one process: at most ~{1000 / pct(unloaded, .5):.0f} pages/s); in process, no HTTP: "
-            f"p50 {pct(in_proc, .5):.1f} ms, p99 {pct(in_proc, .99):.1f} ms",
-            f"**{name} ratio to the baseline: {pct(unloaded, .5) / base_p50:.1f}× over HTTP, "
-            f"{pct(in_proc, .5) / base_p50:.1f}× in process** (p50 / p50; goal ≤ 3×)",
-            f"{name}, open loop at half its capacity ({served['gentle_rate']}/s for {args.seconds:.0f} s): "
-            f"p50 {shown(gentle['latencies'], .5)}, p99 {shown(gentle['latencies'], .99)} "
-            f"({gentle['answered']:,} of {gentle['sent']:,} answered)",
-        ] + ([f"{name}, first failures: {served['failures']}"] if served["failures"] else [])
-
+    base_p50, base_p99 = pct(base, .5), pct(base, .99)
+    print(f"{cases:,} cases; baseline p50 {base_p50:.2f} ms, p99 {base_p99:.2f} ms", flush=True)
+    headers = supervisor_headers(url)
+    load = [os.getloadavg()]
     lines = [
         f"data: {cases:,} cases (bench/seed.py) each at a window with one running step and its clock"
         + (f"; seeded in {seed_s:.0f} s" if seed_s else ""),
         "query: `cases(first: 50, after: <random cursor>)` with number, status, light, dueAt, acceptedAt, "
-        "item, department, window, runningSteps { seq name status clock { light dueAt } }, as the supervisor",
+        "item, department, window, runningSteps { seq name status clock { light dueAt } }, as the supervisor; "
+        "every measurement below draws cursors no earlier one in this run used",
         f"servers: {args.processes} uvicorn processes on one listening socket, each the app `esv serve --no-worker` "
         "runs (access log off); **compiled** = the served app: a case-page document its pipeline has vetted is "
         "answered by the front (`api/fastpath.py`) before Strawberry, each node's JSON written by PostgreSQL "
         "(`api/schema/cases/compiled_sql.py`); **stock** = the same app with a schema without `CompiledCasePages` "
-        "(nothing vetted: Strawberry's executor for everything); load: open-loop asyncio generator in the bench process, one "
-        "connection per request (Debian has no wrk2), latency from each request's due instant",
+        "(nothing vetted: Strawberry's executor for everything); load: open-loop asyncio generator in the bench "
+        "process, one connection per request (Debian has no wrk2), latency from each request's due instant",
         f"baseline, plain SQL (two statements) + orjson, the same JSON (checked equal to both servers' answers "
-        f"on 20 pages): p50 {base_p50:.2f} ms, p99 {pct(base, .99):.2f} ms",
-        *variant("stock", stock, stock_ip),
-        *variant("compiled", compiled, compiled_ip),
-        f"**CPU of the Python process per page** (less sensitive to a busy machine than latency): baseline "
-        f"{base_cpu:.2f} ms, stock executor {stock_cpu:.1f} ms ({stock_cpu / base_cpu:.0f}×), compiled path "
-        f"{compiled_cpu:.1f} ms ({compiled_cpu / base_cpu:.0f}×); PostgreSQL's own CPU not included",
-        f"machine load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1/5/15 min, "
-        f"{os.cpu_count()} cores, shared with other work)",
+        f"on 20 pages): p50 {base_p50:.2f} ms, p99 {base_p99:.2f} ms",
     ]
-    record("API: a page of 50 cases at 200 requests/s (PostgreSQL, 1,000,000 cases)", command_line(), lines,
-           keep=not args.no_record)
+
+    if args.only != "warm":
+        cold = {warm_up: measure_cold(args, url, headers, cursors, warm_up) for warm_up in (False, True)}
+        load.append(os.getloadavg())
+        for warm_up in (True, False):
+            served = cold[warm_up]
+            lat, first = served["latencies"], served["first_second"]
+            how = "with the start-up warm-up (`api/warmup.py`)" if warm_up else "without the warm-up (as before it)"
+            bold = "**" if warm_up else ""
+            lines.append(
+                f"{bold}cold start, compiled, {how}: open loop at {args.rate:.0f}/s for {args.seconds:.0f} s from "
+                f"the moment the last of the {args.processes} fresh processes accepts, {served['sent']:,} cursors "
+                f"never used before: p50 {shown(lat, .5)}, p99 {shown(lat, .99)}{bold}, max {shown(lat, 1)}; "
+                f"first second p99 {shown(first, .99)}; {served['answered']:,} of {served['sent']:,} answered, "
+                f"{served['failed']} failed — target p99 ≤ 30 ms; ratio to the baseline "
+                f"{pct(lat, .5) / base_p50:.1f}× (p50 / p50), {pct(lat, .99) / base_p99:.1f}× (p99 / p99); "
+                f"processes accepting {served['accepting'][0]:.1f}–{served['accepting'][-1]:.1f} s after the "
+                f"spawn, first request due {served['lag_ms']:.0f} ms after the last")
+
+    if args.only != "cold":
+        stock_ip, stock_cpu = in_process(url, cursors.take(150))
+        compiled_ip, compiled_cpu = in_process(url, cursors.take(150), compiled=True)
+        stock = measure(args, url, headers, cursors, compiled=False)
+        compiled = measure(args, url, headers, cursors, compiled=True)
+        load.append(os.getloadavg())
+
+        def variant(name: str, served: dict[str, Any], in_proc: list[float]) -> list[str]:
+            lat, unloaded, gentle = served["latencies"], served["unloaded"], served["gentle"]
+            return [
+                f"**{name}, warm, open loop at {args.rate:.0f}/s for {args.seconds:.0f} s: p50 {shown(lat, .5)}, "
+                f"p99 {shown(lat, .99)}, achieved {served['achieved']:.1f} answers/s** ({served['answered']:,} of "
+                f"{served['sent']:,} answered, {served['failed']} failed, {served['unfinished']} unanswered after "
+                f"{args.drain:.0f} s of drain) — target p99 ≤ 30 ms; the processes had answered 320 pages and the "
+                "loop below before it",
+                f"{name}, one request at a time over HTTP: p50 {pct(unloaded, .5):.1f} ms, "
+                f"p99 {pct(unloaded, .99):.1f} ms "
+                f"(one process: at most ~{1000 / pct(unloaded, .5):.0f} pages/s); in process, no HTTP: "
+                f"p50 {pct(in_proc, .5):.1f} ms, p99 {pct(in_proc, .99):.1f} ms",
+                f"**{name} ratio to the baseline: {pct(unloaded, .5) / base_p50:.1f}× over HTTP, "
+                f"{pct(in_proc, .5) / base_p50:.1f}× in process** (p50 / p50; goal ≤ 3×)",
+                f"{name}, open loop at half its capacity ({served['gentle_rate']}/s for {args.seconds:.0f} s): "
+                f"p50 {shown(gentle['latencies'], .5)}, p99 {shown(gentle['latencies'], .99)} "
+                f"({gentle['answered']:,} of {gentle['sent']:,} answered)",
+            ] + ([f"{name}, first failures: {served['failures']}"] if served["failures"] else [])
+
+        lines += [
+            *variant("stock", stock, stock_ip),
+            *variant("compiled", compiled, compiled_ip),
+            f"**CPU of the Python process per page** (less sensitive to a busy machine than latency): baseline "
+            f"{base_cpu:.2f} ms, stock executor {stock_cpu:.1f} ms ({stock_cpu / base_cpu:.0f}×), compiled path "
+            f"{compiled_cpu:.1f} ms ({compiled_cpu / base_cpu:.0f}×); PostgreSQL's own CPU not included",
+        ]
+    lines.append("machine load average (1/5/15 min, " f"{os.cpu_count()} cores, shared with other work): "
+                 + ", then ".join(f"{a:.1f} / {b:.1f} / {c:.1f}" for a, b, c in load))
+    title = f"API: a page of 50 cases at {args.rate:.0f} requests/s (PostgreSQL, {cases:,} cases)"
+    if args.only:
+        title += f" — {args.only} only"
+    record(title, command_line(), lines, keep=not args.no_record)
 
 
 if __name__ == "__main__":
