@@ -561,20 +561,26 @@ def _hashes_as_stored(row: Any) -> bool:
     return chain_digest(row.prev_hash, canonical_json(body)).hex() == row.hash
 
 
-def _rows(session: Session, center_id: uuid.UUID, chunk: int = 5000) -> Iterator[Any]:
-    """Every ledger row of a center, the ones at no position of the chain (seq < 1) included,
-    by seq then id, in pages read by keyset."""
-    last: tuple[int, int] | None = None
-    seq, id_ = LedgerEvent.__table__.c.seq, LedgerEvent.__table__.c.id  # type: ignore[attr-defined]
+def _rows(session: Session, center_id: uuid.UUID, window: int = 2000) -> Iterator[Any]:
+    """Every ledger row of a center, the ones at no position of the chain (seq < 1) first, then
+    by seq and id, read in windows of ``window`` positions: each a bounded range of the
+    (center, seq) index whatever the planner knows, and a sort that fits in memory."""
+    table = LedgerEvent.__table__  # type: ignore[attr-defined]
+    seq, id_ = table.c.seq, table.c.id
+    rows = select(*_EVENT_COLUMNS).where(table.c.center_id == center_id)
+    yield from session.execute(rows.where(seq < 1).order_by(seq, id_)).all()
+    low = 1
     while True:
-        query = select(*_EVENT_COLUMNS).where(LedgerEvent.__table__.c.center_id == center_id)  # type: ignore[attr-defined]
-        if last is not None:
-            query = query.where((seq > last[0]) | ((seq == last[0]) & (id_ > last[1])))
-        rows = session.execute(query.order_by(seq, id_).limit(chunk)).all()
-        if not rows:
+        page = session.execute(rows.where(seq >= low, seq < low + window).order_by(seq, id_)).all()
+        if page:
+            yield from page
+            low += window
+            continue
+        # A gap as wide as the window (or the end): go on from the next seq there is, if any.
+        following = session.scalar(select(func.min(seq)).where(table.c.center_id == center_id, seq >= low))
+        if following is None:
             return
-        yield from rows
-        last = (rows[-1].seq, rows[-1].id)
+        low = following
 
 
 class _Expected:
