@@ -9,9 +9,11 @@ does that here, in the app's lifespan start-up, which uvicorn completes before i
 several processes, accepts on) the socket, so no request waits for it.
 
 The warm-up reads, as the supervisor, the case pages of the documents the project's own client
-sends, behind a cursor before every case (empty pages: no personal data is read, nothing is
+sends and of those the deployment lists (``ESV_WARM_DOCUMENTS``: its screens' and dashboards'
+documents), behind a cursor before every case (empty pages: no personal data is read, nothing is
 recorded), through the same front and Strawberry app as requests: it fills only the caches and
-plans requests would fill, and changes no answer.
+plans requests would fill, and changes no answer. A document it does not know still pays for
+its own parsing, vetting and plan on its first request in each process.
 """
 from __future__ import annotations
 
@@ -21,10 +23,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+
+from esupervision.api.schema.cases.compiled import vetted_plan
+from esupervision.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -37,18 +43,31 @@ CONNECTIONS = 4
 ROUNDS = 11
 
 
-def documents() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """The case-page documents to have compiled and planned: each with the variables of its first
-    read (through Strawberry, which vets it) and of the reads on every connection."""
-    from esupervision.models.cases.query import encode_cursor
+def documents() -> list[str]:
+    """The case-page documents to have ready: the client's, and the screens' own that the
+    deployment lists (``ESV_WARM_DOCUMENTS``)."""
     from esupervision_client.queries import CASES
-    # A cursor before every case id: the page is empty, its statements those of any page.
-    before_all = encode_cursor(uuid.UUID(int=0))
-    nowhere = str(uuid.UUID(int=0))
-    # The client counts the cases it pages through: all of them once; then a window that has
-    # none (an index lookup), so that warming each connection costs next to nothing.
-    return [(CASES, {"first": 50, "after": before_all},
-             {"first": 50, "after": before_all, "filter": {"windowIds": [nowhere]}})]
+    return [CASES, *(Path(path).read_text(encoding="utf-8") for path in get_settings().warm_documents)]
+
+
+def reads(query: str) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The variables of a document's first read, and of its reads on every connection if it takes
+    a filter, both behind a cursor before every case id (the page is empty, its statements those
+    of any page); None for a document without an ``$after`` variable, whose page would hold cases."""
+    from graphql import OperationDefinitionNode, parse
+
+    from esupervision.models.cases.query import encode_cursor
+    operations = [d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode)]
+    declared = {v.variable.name.value for v in operations[0].variable_definitions or ()} \
+        if len(operations) == 1 else set()
+    if "after" not in declared:
+        return None
+    first = {"after": encode_cursor(uuid.UUID(int=0))} | ({"first": 50} if "first" in declared else {})
+    if "filter" not in declared:
+        return first, None
+    # A window that has no cases: each read on each connection, and its count of the cases if
+    # the document asks for one, is an index lookup.
+    return first, first | {"filter": {"windowIds": [str(uuid.UUID(int=0))]}}
 
 
 @asynccontextmanager
@@ -74,9 +93,17 @@ async def warm_up(app: Starlette) -> None:
     # A token that never leaves this process: the requests below go through the same door
     # (token check, front, Strawberry) as the supervisor's would.
     token = issue_access_token(Viewer(role=Role.SUPERVISOR, username="esv-warm-up"), now=timesource.now())
-    for query, first, each in documents():
+    for query in documents():
+        variables = reads(query)
+        if variables is None:
+            log.warning("warm-up: a document without an $after variable is not read (its page holds cases)")
+            continue
+        first, filtered = variables
         await _post(front, orjson.dumps({"query": query, "variables": first}), token)   # parsed, validated, vetted
-        body = orjson.dumps({"query": query, "variables": each})
+        plan = vetted_plan(front.schema, query, None)
+        if filtered is None and (plan is None or plan.counts):
+            continue   # counting every case on every read would cost more than it saves
+        body = orjson.dumps({"query": query, "variables": filtered or first})
         for _ in range(ROUNDS):
             # At once, so each read takes a connection of its own from the pool.
             await asyncio.gather(*(_post(front, body, token) for _ in range(CONNECTIONS)))

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     realtime_report_minutes: float = 10.0
     # Demo clock speed: 1 is real time; 60 runs a minute of case time per second.
     speed: float = 1.0
+    # Files of GraphQL case-page documents (the screens' and dashboards' own) that `esv serve`
+    # reads at start-up besides the client's, so their first pages after a restart are as fast
+    # as later ones (api/warmup.py); JSON list of paths.
+    warm_documents: list[str] = []
     environment: Literal["development", "production", "test"] = "development"
     # HS256 secret for access tokens and signed download links; production sets its own.
     jwt_secret: str = DEMO_JWT_SECRET
