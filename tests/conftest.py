@@ -89,6 +89,18 @@ def own_witness(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     get_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def publisher_restored() -> Iterator[None]:
+    """Tests that listen to announcements swap the transaction's publisher; some end by clearing it.
+    Put back whatever was there before, so a later test on the same worker still hears the live
+    channel (runtime.channel() wires it only when first built)."""
+    from esupervision.models.ledger import transaction as tx_module
+
+    before = tx_module._publisher
+    yield
+    tx_module._publisher = before
+
+
 # --- databases -------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from esupervision.models.access.scope import Role
 from esupervision.models.cases.case import Case, CaseStatus
 from esupervision.models.catalogue.catalogue import Staff
 from esupervision.models.clocks import timesource
+from esupervision.models.ledger.transaction import set_publisher
 from esupervision.models.notices.notice import Notice
 from esupervision.models.supervision.ledger_breach import TOPIC
 from esupervision.workers import runtime
@@ -56,9 +57,15 @@ def test_a_breach_is_recorded_at_the_witness_and_told_by_sms_and_live(demo_copy:
     phone = supervisor_with_phone(demo_copy)
     case_id = edit_a_case(demo_copy)
     heard: list[dict] = []
+    # Another test may have swapped the publisher out; the product wires the channel in at start.
+    set_publisher(runtime.channel().publish)
     unsubscribe = runtime.channel().subscribe(lambda topic, message: heard.append(message) if topic == TOPIC else None)
     try:
         report = check_and_alert(demo_copy.engine, demo_copy.witness, demo_copy.verifier)
+        # On Redis the channel relays the message back from the broker on its own thread.
+        deadline = time.monotonic() + 10
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         unsubscribe()
     assert [(d.table, d.row_id, d.column) for d in report.differences] == [("case", case_id, "status")]
