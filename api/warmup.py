@@ -2,9 +2,10 @@
 
 A fresh process answered its first case pages in 70–250 ms, against ~5 ms a page once warm
 (``bench/api.py``'s cold start): Strawberry parsing and validating a document for the first time,
-the compiled plan and its SQL built, lazy imports and SQLAlchemy's statement caches filled, pool
-connections opened, and every new PostgreSQL backend loading its catalogue caches and planning
-each statement until psycopg has it prepared. ``esv serve``
+the compiled plan and its SQL built, lazy imports and SQLAlchemy's statement caches filled (its
+ORM mappers configured by the first account lookup of a token), pool connections opened, and
+every new PostgreSQL backend loading its catalogue caches and planning each statement until
+psycopg has it prepared. ``esv serve``
 does that here, in the app's lifespan start-up, which uvicorn completes before it opens (or, with
 several processes, accepts on) the socket, so no request waits for it.
 
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from anyio import to_thread
 from starlette.applications import Starlette
 
 from esupervision.api.schema.cases.compiled import vetted_plan
@@ -107,7 +109,18 @@ async def warm_up(app: Starlette) -> None:
         for _ in range(ROUNDS):
             # At once, so each read takes a connection of its own from the pool.
             await asyncio.gather(*(_post(front, body, token) for _ in range(CONNECTIONS)))
+    # Every request with a token looks its account up (api.auth): the first such query in a
+    # process configures SQLAlchemy's mappers (~50 ms). No account has the nil id.
+    await asyncio.gather(*(to_thread.run_sync(_account_lookup, front.engine) for _ in range(CONNECTIONS)))
     front.answered = answered                         # requests answered, not warm-up reads
+
+
+def _account_lookup(engine: Any) -> None:
+    from sqlmodel import Session
+
+    from esupervision.models.access.account import account_is_active
+    with Session(engine) as session:
+        account_is_active(session, uuid.UUID(int=0))
 
 
 async def _post(endpoint: Any, body: bytes, token: str) -> None:
