@@ -1,0 +1,28 @@
+"""county commands: urges and orders from the city delivered to county deployments
+
+Revision ID: e5c9a3b7f104
+Revises: d4b8f2c6a915
+Create Date: 2026-12-08 03:00:00.000000+00:00
+
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel.sql.sqltypes.AutoString)
+from alembic import op  # noqa: F401
+
+from esupervision.models.base import UTCDateTime  # noqa: F401
+
+# revision identifiers, used by Alembic.
+revision: str = 'e5c9a3b7f104'
+down_revision: str | Sequence[str] | None = 'd4b8f2c6a915'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
