@@ -30,6 +30,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.context import Context
 from esupervision.api.fastpath import CompiledPagesFront
+from esupervision.api.pages import front_door, page_routes
 from esupervision.api.limits import BodyLimit, JSONTooDeep, RequestRefused, decode_request_json, too_deep_error
 from esupervision.api.idempotency import IdempotentMutations
 from esupervision.api.ledger import ledger_routes
@@ -187,7 +188,9 @@ def create_app(engine: Engine, *, warm_up: bool = False) -> Starlette:
         Route("/graphql", front),
         WebSocketRoute("/graphql", graphql),
         Mount("/graphql", front),
-        Route("/", overview_json),
+        # The pages (web/dist): console, big screen, window board; a browser at / goes to the console.
+        *page_routes(),
+        Route("/", front_door(overview_json)),
     ], middleware=[Middleware(MeasureRequests, metrics=metrics),
                     # Bodies over ESV_MAX_BODY_BYTES: 413 before anything reads them (api/limits.py).
                     Middleware(BodyLimit, max_bytes=get_settings().max_body_bytes),

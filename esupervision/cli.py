@@ -175,8 +175,11 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     speed = speed if speed is not None else get_settings().speed
     if speed != 1:
         timesource.install(timesource.SpeedTime(speed))
+    # The pages build (npm, another process) while the demo city is built here.
+    pages = _PagesBuild()
     if with_demo and not _has_data():
         _build_demo(3000, 7)
+    pages.wait()
     if workers > 1:
         # Several processes share light changes only through Redis, and the embedded worker
         # (one scheduler) belongs to one process: production runs `esv worker` beside them.
@@ -194,6 +197,28 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     # The app warms up (api/warmup.py) before uvicorn opens the port.
     uvicorn.run(create_app(engine, warm_up=True), host=host, port=port, log_level="info",
                 **server_options(get_settings()))
+
+
+class _PagesBuild:
+    """web/dist made current in a thread (esupervision.web_build), its outcome said on the console."""
+
+    def __init__(self) -> None:
+        import threading
+
+        from esupervision.web_build import PagesBuilt, ensure_pages
+        self._result: list[PagesBuilt] = []
+        self._thread = threading.Thread(target=lambda: self._result.append(ensure_pages(self._say)),
+                                        name="pages-build", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _say(line: str) -> None:
+        console.print(line, markup=False, highlight=False)
+
+    def wait(self) -> None:
+        self._thread.join()
+        for outcome in self._result:
+            self._say(outcome.message)
 
 
 def _public_url_of(host: str, port: int) -> None:

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     # as later ones (api/warmup.py); JSON list of paths.
     warm_documents: list[str] = []
     environment: Literal["development", "production", "test"] = "development"
+    # The pages' project (web/: console, big screen, window board); `esv serve` serves its dist/
+    # and builds it when missing or stale. Default: web/ beside the package (a source checkout).
+    web_dir: str | None = None
+    # `esv serve` builds stale pages with npm; 0 serves whatever dist/ holds (or the API alone).
+    web_build: bool = True
     # HS256 secret for access tokens and signed download links; production sets its own.
     jwt_secret: str = DEMO_JWT_SECRET
     access_token_minutes: int = 15
