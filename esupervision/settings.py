@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     # Days the PDF link of a report's SMS opens the report (the console's links last 10 minutes).
     report_link_days: float = 7.0
+    # 电子眼: a folder whose HLS streams and recordings `esv serve` serves at /video/… (a camera's
+    # URL /video/<camera>/index.m3u8 is read from <folder>/<camera>/index.m3u8); unset: not served.
+    video_dir: str | None = None
 
     # --- notification gateway (notify/) ----------------------------------------------------
     # Providers tried in order, by the recipient's country prefix ("*": any other number).

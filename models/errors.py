@@ -136,6 +136,10 @@ class ErrorCode(StrEnum):
     IMPORT_FILE_INVALID = "IMPORT_FILE_INVALID"
     MAPPING_NOT_FOUND = "MAPPING_NOT_FOUND"
     MAPPING_INVALID = "MAPPING_INVALID"
+    # video supervision (电子眼)
+    CAMERA_NOT_FOUND = "CAMERA_NOT_FOUND"
+    CAMERA_INVALID = "CAMERA_INVALID"
+    VIDEO_NOT_RECORDED = "VIDEO_NOT_RECORDED"         # no footage of that instant (future, or past retention)
 
 
 class DomainError(Exception):

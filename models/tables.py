@@ -11,6 +11,7 @@ from esupervision.models.supervision import orders, publication
 from esupervision.models.supervision import rollup  # noqa: F401  (daily rollup of case events)
 from esupervision.models.supervision import rules as supervision_rules
 from esupervision.models.tenders import redflags, tender
+from esupervision.models.video import camera, evidence  # noqa: F401  (电子眼)
 
 # Projection tables rebuilt by ``esv ledger replay``, in insert order (foreign keys).
 PROJECTIONS = (clock.Clock, case.Case, case.Step, tender.Tender, tender.TenderLot, tender.TenderBid,

@@ -25,14 +25,15 @@ from esupervision.api.schema.supervision.statistics import StatisticsQuery
 from esupervision.api.schema.supervision.orders import SupervisionMutation, SupervisionQuery, SupervisionSubscription
 from esupervision.api.schema.tenders.tender import TenderMutation, TenderQuery, TenderSubscription
 from esupervision.api.schema.subscription import Subscription, SubscriptionResults
+from esupervision.api.schema.video.camera import VideoMutation, VideoQuery
 
 Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
                               ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery,
-                              AccountabilityQuery, NoticeQuery, AccountQuery))
+                              AccountabilityQuery, NoticeQuery, AccountQuery, VideoQuery))
 # Every mutation passes the role × operation matrix first (models/access/duties.py, decision 9).
 Mutation = enforce_duties(merge_types("Mutation", (AuthMutation, AccountMutation, CaseMutation, CatalogueMutation, TenderMutation,
                                                    PublicationMutation, ComplaintMutation, EvaluationMutation,
-                                                   SupervisionMutation, AccountabilityMutation)))
+                                                   SupervisionMutation, AccountabilityMutation, VideoMutation)))
 Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription,
                                             NoticeSubscription, LedgerSubscription))
 

@@ -126,6 +126,13 @@ MATRIX: tuple[Duties, ...] = (
     Duties("效能公开 publication", business=False, operations={
         "publishReport": SUPERVISION,
     }),
+    Duties("电子眼 video supervision", business=False, operations={
+        # Cameras are catalogue data: a center's management keeps its own, supervisors any.
+        "createCamera": SUPERVISION,
+        "updateCamera": SUPERVISION,
+        # Evidence serves faults, which supervision records (window staff never mark their own).
+        "markVideoEvidence": SUPERVISION,
+    }),
 )
 
 ROLES: dict[str, frozenset[Role]] = {name: roles for group in MATRIX for name, roles in group.operations.items()}

@@ -1,0 +1,1 @@
+"""电子眼 in GraphQL: cameras, bookmarks of case events, evidence marks."""
