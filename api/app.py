@@ -34,6 +34,7 @@ from esupervision.api.pages import front_door, page_routes
 from esupervision.api.limits import BodyLimit, JSONTooDeep, RequestRefused, decode_request_json, too_deep_error
 from esupervision.api.idempotency import IdempotentMutations
 from esupervision.api.ledger import ledger_routes
+from esupervision.api.replication import replication_routes
 from esupervision.api.video import video_routes
 from esupervision.api.live import LiveTransportWSHandler, LiveWSHandler
 from esupervision.api.schema import schema
@@ -184,6 +185,7 @@ def create_app(engine: Engine, *, warm_up: bool = False) -> Starlette:
         report_pdf_route(engine),   # /reports/{id}.pdf: the signed links of report SMS
         statistics_export_route(engine),   # /exports/statistics.xlsx: signed links of Statistics.excelUrl
         *ledger_routes(engine),   # /ledger/...: signed tree heads and proofs of the transparency log
+        *replication_routes(engine),   # /ledger/{center}/events, /replication/catalogue: for the city
         *video_routes(),   # /video/...: HLS streams and recordings from ESV_VIDEO_DIR (电子眼)
         # /graphql itself for HTTP and WebSocket (clients do not follow a redirect on POST);
         # the mount keeps /graphql/ working too.

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     ledger_witness: str = "ledger-witness"
     ledger_head_interval_s: float = 5.0
     ledger_verify_at: str = "02:30"
+    # County deployments (docs/counties.md): at a county, the bearer token its raw events route
+    # wants from the city (unset: not served); at the city, how often each county is pulled.
+    replication_token: str | None = None
+    county_pull_interval_s: float = 2.0
     # Reports whose occurred_at is older than this many hours when recorded are flagged late.
     late_report_hours: float = 24.0
     # Statistics: an event recorded at most this many minutes after it happened was reported

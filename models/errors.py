@@ -44,6 +44,11 @@ class ErrorCode(StrEnum):
     # ledger
     LEDGER_BROKEN = "LEDGER_BROKEN"
     LEDGER_PROOF_UNAVAILABLE = "LEDGER_PROOF_UNAVAILABLE"  # no such event, size or head to prove
+    # county deployments replicated at the city (models/counties)
+    COUNTY_READ_ONLY = "COUNTY_READ_ONLY"            # a replicated county's records change at the county only
+    COUNTY_NOT_FOUND = "COUNTY_NOT_FOUND"
+    COUNTY_CODE_IN_USE = "COUNTY_CODE_IN_USE"        # the city has a center of its own with that code
+    COUNTY_KEY_INVALID = "COUNTY_KEY_INVALID"        # the public key file holds no Ed25519 verifier key
     # access
     INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
     UNAUTHENTICATED = "UNAUTHENTICATED"

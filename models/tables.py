@@ -3,6 +3,7 @@ from esupervision.models.access import account, apikey, audit, idempotency, logi
 from esupervision.models.cases import case
 from esupervision.models.catalogue import catalogue, numbering  # noqa: F401
 from esupervision.models.clocks import calendar, clock, tally  # noqa: F401
+from esupervision.models.counties import link as county_link  # noqa: F401  (county replicas)
 from esupervision.models.ledger import ledger  # noqa: F401
 from esupervision.models.notices import inbound, notice  # noqa: F401
 from esupervision.models.public import complaint, evaluation

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 
 from esupervision.models.clocks import timesource
 from esupervision.models.cases.case import Case, Step
+from esupervision.models.counties.link import CountyChain
 from esupervision.models.cases.casework import deem_accepted
 from esupervision.models.clocks.clock import (Clock, ClockRecord, SubjectType, light_name_at,
                                               next_announcement)
@@ -71,7 +72,10 @@ def due_query(now: datetime, limit: int) -> Select[Any]:
                 .outerjoin(_CASE_OF_STEP, _CASE_OF_STEP.c.id == _STEP.c.case_id))
     number = func.coalesce(_CASE_OF_CLOCK.c.number, _CASE_OF_STEP.c.number)
     return (select(*_CLOCK.c, number.label("case_number__")).select_from(subjects)
-            .where(_CLOCK.c.next_announce_at <= now).order_by(_CLOCK.c.next_announce_at)
+            .where(_CLOCK.c.next_announce_at <= now,
+                   # A replicated county's clocks are announced by the county; its light events come in the replica.
+                   _CLOCK.c.center_id.not_in(select(CountyChain.center_id)))
+            .order_by(_CLOCK.c.next_announce_at)
             .limit(limit).with_for_update(skip_locked=True, of=_CLOCK))
 
 
@@ -189,7 +193,8 @@ def announce_at(engine: Engine, instant: datetime, *, until_instant: Callable[[d
 def due_count(engine: Engine, instant: datetime, cap: int) -> int:
     """How many announcements fall due by ``instant`` (at most ``cap``: an index range count)."""
     with engine.connect() as connection:
-        due = (select(_CLOCK.c.id).where(_CLOCK.c.next_announce_at <= instant)
+        due = (select(_CLOCK.c.id).where(_CLOCK.c.next_announce_at <= instant,
+                                         _CLOCK.c.center_id.not_in(select(CountyChain.center_id)))
                .limit(cap).subquery())
         return int(connection.scalar(select(func.count()).select_from(due)) or 0)
 
@@ -197,7 +202,8 @@ def due_count(engine: Engine, instant: datetime, cap: int) -> int:
 def next_due(engine: Engine) -> datetime | None:
     """The earliest pending announcement instant (one index probe)."""
     with transaction(engine) as tx:
-        return tx.session.scalar(select(func.min(Clock.next_announce_at)))
+        return tx.session.scalar(select(func.min(Clock.next_announce_at)).where(
+            Clock.center_id.not_in(select(CountyChain.center_id))))
 
 
 class LightScheduler:

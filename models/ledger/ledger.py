@@ -290,6 +290,23 @@ def verifier_of(key: Verifier | str) -> Verifier:
 
 # ----------------------------------------------------------------------------- appending
 
+# The chains the city replicates from county deployments (models/counties), by name: the
+# counties package imports this module.
+_COUNTY_CHAIN = table("county_chain", column("center_id", Uuid()), column("code", Text()))
+
+
+def _refuse_replica(session: Session, center_id: uuid.UUID) -> None:
+    """A chain with no head here is new, or a county's that the city only replicates: its events
+    come from the county's own deployment, and one appended here would fork it."""
+    code = session.scalar(select(_COUNTY_CHAIN.c.code).where(_COUNTY_CHAIN.c.center_id == center_id))
+    if code is not None:
+        from esupervision.models.errors import DomainError, ErrorCode
+        raise DomainError(ErrorCode.COUNTY_READ_ONLY,
+                          f"中心 {code} 属于独立部署的县区，本级只保存其副本：请在该县区的系统中办理 "
+                          f"center {code} belongs to a county deployment the city replicates read-only",
+                          center=code)
+
+
 class Ledger:
     """Appends events to the chains of one transaction's session.
 
@@ -326,6 +343,7 @@ class Ledger:
                 select(LedgerHead).where(LedgerHead.center_id == center_id).with_for_update()
             ).first()
             if head is None:
+                _refuse_replica(self.session, center_id)
                 head = LedgerHead(center_id=center_id, seq=0, hash=GENESIS, frontier="")
                 self.session.add(head)
             self._heads[center_id] = head

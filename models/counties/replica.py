@@ -1,0 +1,176 @@
+"""The city's copy of a county's log and what it projects.
+
+Verified events are written to the city's ``ledger_event`` as the county wrote them (same center
+id, seq, hashes: the city's ledger check recomputes them as any chain), and their ``changes``
+are folded into the city's projection tables (cases, steps, clocks, urges, tenders …) exactly as
+``replay`` folds them, in the same transaction that stores them and advances the chain's tip: a
+page is applied whole or not at all, and a page already applied is skipped by its seq. The
+statistics rollup and the light tally are kept as the county's own transactions keep them; the
+county's light changes are announced on the city's live channel. Nothing else reacts to them
+here (no notice, rule or fault at the city): the county's own deployment did that.
+
+The catalogue (centers, departments, windows, staff without phone numbers, items) is copied from
+the county's catalogue document: catalogue events record what changed, not whole rows.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Table, insert, select, update
+from sqlmodel import Session, SQLModel
+
+from esupervision.models.base import utc
+from esupervision.models.catalogue.catalogue import Center, Department, Item, ItemMaterial, ItemStep, Staff, Window
+from esupervision.models.clocks import tally
+from esupervision.models.clocks.clock import Clock
+from esupervision.models.counties.link import CountyChain, CountyHead, CountyLink
+from esupervision.models.counties.verify import Tip
+from esupervision.models.ledger.checkpoint import TreeHead
+from esupervision.models.ledger.ledger import LedgerEvent, row_values
+from esupervision.models.ledger.transaction import Transaction
+from esupervision.models.tables import PROJECTIONS
+
+_ORDER = {m.__tablename__: i for i, m in enumerate(PROJECTIONS)}  # type: ignore[attr-defined]
+_BY_TABLE: dict[str, type[SQLModel]] = {m.__tablename__: m for m in PROJECTIONS}  # type: ignore[misc]
+# The catalogue as the county serves it, parents first.
+CATALOGUE = (Center, Department, Window, Staff, Item, ItemStep, ItemMaterial)
+
+
+def catalogue_document(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """This deployment's catalogue, table by table (phone numbers left out: personal data the
+    city does not need; the county's own deployment tells its staff)."""
+    document: dict[str, list[dict[str, Any]]] = {}
+    for model in CATALOGUE:
+        rows = []
+        for row in session.scalars(select(model).order_by(model.id)):  # type: ignore[attr-defined]
+            values = row_values(row)
+            if model is Staff:
+                values["phone"] = None
+            rows.append(values)
+        document[model.__tablename__] = rows  # type: ignore[attr-defined]
+    return document
+
+
+def _upsert(session: Session, model: type[SQLModel], values: dict[str, Any]) -> None:
+    row = model.model_validate(values).model_dump()
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    done = session.execute(update(table).where(table.c.id == row["id"]).values(row))
+    if not done.rowcount:
+        session.execute(insert(table).values(row))
+
+
+def apply_catalogue(session: Session, link: CountyLink, document: dict[str, list[dict[str, Any]]]) -> int:
+    """Copy a county's catalogue; its top center goes under ``link.parent_center_id``. Returns
+    the rows written."""
+    centers = document.get("center", [])
+    ids = {c["id"] for c in centers}
+    # Parents before children: the county's own center first, then its townships.
+    centers = sorted(centers, key=lambda c: c.get("parent_id") in ids)
+    written = 0
+    for model in CATALOGUE:
+        rows = centers if model is Center else document.get(model.__tablename__, [])  # type: ignore[attr-defined]
+        for values in rows:
+            values = dict(values)
+            if model is Center and values.get("parent_id") not in ids:
+                values["parent_id"] = str(link.parent_center_id) if link.parent_center_id else None
+                if link.center_id is None:
+                    link.center_id = uuid.UUID(values["id"])
+                    link.name = values["name"] if link.name == link.code else link.name
+            _upsert(session, model, values)
+            written += 1
+    session.flush()
+    return written
+
+
+def _row(session: Session, model: type[SQLModel], row_id: str) -> dict[str, Any] | None:
+    table = model.__table__  # type: ignore[attr-defined]
+    found = session.execute(select(table).where(table.c.id == uuid.UUID(row_id))).first()
+    if found is None:
+        return None
+    return row_values(SimpleNamespace(__table__=table, **found._mapping))
+
+
+def _project(tx: Transaction, changes: list[dict[str, Any]], deltas: Counter) -> None:
+    """Fold one event's changes into the projection tables (parents first), counting clocks."""
+    session = tx.session
+    for change in sorted(changes, key=lambda c: _ORDER.get(c.get("table"), len(_ORDER))):
+        model = _BY_TABLE.get(change.get("table"))
+        if model is None:
+            continue
+        before = _row(session, model, change["id"])
+        if "values" in change:
+            after = dict(change["values"])
+        elif before is not None:
+            after = {**before, **change["set"]}
+        else:
+            continue   # a change to a row the copy never had: replay skips it too (verify names it)
+        if model is Clock:
+            old = Clock.model_validate(before) if before else None
+            tally.add_change(deltas, tally.contribution(old) if old else None,
+                             tally.contribution(Clock.model_validate(after)))
+        _upsert(session, model, after)
+
+
+def store_page(tx: Transaction, link: CountyLink, chain: CountyChain, head: TreeHead, note: str,
+               events: list[dict[str, Any]], tip: Tip) -> int:
+    """Write a verified page (``events`` as served, ``tip`` the copy's end after them) to the
+    city's ledger, project it, and advance the chain; the head is recorded once the copy reaches
+    it. In ``tx``: all of it commits or none. Returns the events written."""
+    from esupervision.models.supervision import rollup
+
+    session = tx.session
+    rows = []
+    for event in events:
+        body = event["body"]
+        rows.append(LedgerEvent(
+            center_id=uuid.UUID(body["center_id"]), seq=body["seq"], kind=body["kind"],
+            subject_type=body["subject_type"], subject_id=uuid.UUID(body["subject_id"]), actor=body["actor"],
+            source=body["source"], source_event_id=body["source_event_id"],
+            occurred_at=_instant(body["occurred_at"]), recorded_at=_instant(body["recorded_at"]),
+            late=body["late"], data=body["data"], changes=body["changes"],
+            prev_hash=event["prev_hash"], hash=event["hash"]))
+    if rows:
+        _insert_events(session, rows)
+    deltas: Counter = Counter()
+    for event in events:
+        _project(tx, event["body"]["changes"], deltas)
+    session.flush()
+    if deltas:
+        tally.apply(session, deltas)
+    counted = [SimpleNamespace(kind=r.kind, subject_type=r.subject_type, subject_id=r.subject_id,
+                               occurred_at=r.occurred_at) for r in rows]
+    rollup.on_events(tx, counted)
+    for row in rows:
+        if row.kind.startswith("light."):
+            tx.announce("light.changed", {**row.data, "county": link.code})
+    chain.size, chain.last_hash, chain.frontier = tip.size, tip.last_hash, tip.frontier
+    if tip.size == head.size and head.size > chain.head_size:
+        chain.head_size, chain.head_root, chain.head_at = head.size, head.root.hex(), utc(head.time)
+        session.add(CountyHead(center_id=chain.center_id, size=head.size, root=head.root.hex(),
+                               signed_at=utc(head.time), received_at=tx.now, note=note))
+    session.add(chain)
+    session.flush()
+    return len(rows)
+
+
+def _insert_events(session: Session, rows: list[LedgerEvent]) -> None:
+    # Written as the county hashed them (ids are the city's own).
+    table = LedgerEvent.__table__  # type: ignore[attr-defined]
+    values = [{c.key: getattr(r, c.key) for c in table.columns if c.key != "id"} for r in rows]
+    for start in range(0, len(values), 1000):
+        session.execute(insert(table), values[start:start + 1000])
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def stored_hashes(session: Session, center_id: uuid.UUID, after: int, limit: int) -> list[tuple[int, str]]:
+    """(seq, chain hash) of the city's copy of a chain, from ``after`` + 1, at most ``limit``."""
+    return [(s, h) for s, h in session.execute(
+        select(LedgerEvent.seq, LedgerEvent.hash).where(LedgerEvent.center_id == center_id, LedgerEvent.seq > after)
+        .order_by(LedgerEvent.seq).limit(limit)).all()]
