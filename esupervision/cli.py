@@ -99,12 +99,33 @@ def ensure_schema() -> None:
 @main.command()
 @click.option("--cases", default=3000, show_default=True, help="how many cases to build")
 @click.option("--seed", default=7, show_default=True)
-def demo(cases: int, seed: int) -> None:
+@click.option("--county", "county_code", default=None,
+              help="build county CODE's standalone deployment instead (docs/counties.md; e.g. QH-DP, QH-FS)")
+@click.option("--database", "database_url", default=None, help="the database to build it in (default: DATABASE_URL)")
+def demo(cases: int, seed: int, county_code: str | None, database_url: str | None) -> None:
     """Build a realistic demo city in the configured database (never in production)."""
     _refuse_in_production("esv demo")
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
+        get_settings.cache_clear()
     ensure_schema()
+    if county_code:
+        _build_county_demo(county_code, cases if cases != 3000 else 300, seed)
+        _sign_heads()
+        return
     _build_demo(cases, seed)
     _sign_heads()   # the end of a burst of commits: its heads signed and witnessed now
+
+
+def _build_county_demo(code: str, cases: int, seed: int) -> None:
+    from esupervision.county_demo import CountyDemoNotEmpty, build_county_demo
+    from esupervision.models.clocks import timesource
+    try:
+        counts = build_county_demo(_engine(), code=code, now=timesource.now(), cases=cases, seed=seed)
+    except CountyDemoNotEmpty as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(counts, ensure_ascii=False))   # one line, as scripts read it (api_key among them)
+    console.print(f"县区演示账号 supervisor / center（密码 demo），部门系统 API 密钥 department API key: {counts['api_key']}")
 
 
 def _build_demo(cases: int, seed: int) -> dict[str, int]:
@@ -269,6 +290,9 @@ def worker(processes: int, threads: int) -> None:
     console.print(f"light scheduler, notice relay, monthly reports, ledger heads and checks and {len(children)} "
                   "delivery processes running (Ctrl-C to stop)")
 
+    from esupervision.workers.replication import Replicator
+    replicator = Replicator(engine).start_thread()   # the county deployments, pulled and verified
+
     def stop(*_: object) -> None:
         raise KeyboardInterrupt   # SIGTERM (systemd, a supervisor) stops as Ctrl-C does: children included
 
@@ -278,6 +302,7 @@ def worker(processes: int, threads: int) -> None:
     except KeyboardInterrupt:
         scheduler.stop()
     finally:
+        replicator.stop()
         monthly.set()
         heads.stop()
         nightly.set()
@@ -712,6 +737,10 @@ from esupervision.first_run import accounts, catalogue, init  # noqa: E402  (com
 main.add_command(init)
 main.add_command(accounts)
 main.add_command(catalogue)
+
+from esupervision.counties_cli import counties  # noqa: E402  (its own module: the county deployments)
+
+main.add_command(counties)
 
 
 if __name__ == "__main__":

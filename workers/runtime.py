@@ -19,4 +19,6 @@ def start_embedded_worker(engine: Engine) -> LightScheduler:
     start_monthly_thread(engine)   # last month's reports, as `esv worker` publishes them in production
     from esupervision.workers.ledger import start_ledger_threads
     start_ledger_threads(engine)   # signed tree heads to the witness, and the nightly ledger check
+    from esupervision.workers.replication import Replicator
+    Replicator(engine).start_thread()   # the county deployments this city replicates, pulled and verified
     return scheduler

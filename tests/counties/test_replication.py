@@ -1,0 +1,283 @@
+"""The city's verified copy of a county deployment's ledger (issue 17, items 2–4), in one process:
+the county is a second database with its own signing key, the transport the county's own route
+functions with the JSON round trip HTTP gives them (the real HTTP is test_deployments.py's).
+
+What users rely on: the city ends with the county's events once each, projected (cases, the
+statistics rollup) as the county has them, under the city's center; a pull resumes where the last
+stopped; the county's records are read-only at the city; a bad signature, a rewritten or truncated
+history is a DIVERGED county with the first differing seq, its copy kept and the supervisors told.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from esupervision.api.replication import events_page
+from esupervision.db import make_engine
+from esupervision.migrate import table_metadata
+from esupervision.models.access.account import create_account
+from esupervision.models.access.scope import Role
+from esupervision.models.cases.case import Case
+from esupervision.models.cases.report import CaseAction
+from esupervision.models.catalogue.catalogue import (Center, CenterLevel, ItemSpec, StepSpec, create_center,
+                                                     create_department, create_item, create_staff, create_window)
+from esupervision.models.counties.link import CountyChain, CountyHead, CountyLink, ReplicationStatus, replica_center
+from esupervision.models.counties.replica import catalogue_document
+from esupervision.models.counties.sync import pull, register
+from esupervision.models.counties.verify import ReplicaFork, Tip, check_page
+from esupervision.models.errors import DomainError, ErrorCode
+from esupervision.models.ledger.audit import audit
+from esupervision.models.ledger.checkpoint import Signer
+from esupervision.models.ledger.ledger import (LedgerEvent, LedgerHead, LedgerTreeHead, LedgerTreeNode, chain_hash,
+                                               event_body)
+from esupervision.models.ledger.transaction import transaction
+from esupervision.models.ledger.tree import sign_heads
+from esupervision.models.notices.notice import Notice
+from esupervision.models.supervision.rollup import StatisticsDay
+from tests.builders import apply, event, report
+from tests.conftest import _database, _empty_tables
+
+CODE = "QH-DP"
+AT = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
+
+
+def _at(days: float) -> datetime:
+    return datetime(2026, 11, 16, 1, 30, tzinfo=timezone.utc) + timedelta(days=days)
+
+
+@pytest.fixture(scope="module")
+def _county_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    kind = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    with _database(kind, tmp_path_factory.mktemp("county")) as url:
+        engine = make_engine(url)
+        table_metadata().create_all(engine)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture
+def county(_county_database: Engine) -> Iterator[Engine]:
+    yield _county_database
+    _empty_tables(_county_database, table_metadata().sorted_tables)
+
+
+@pytest.fixture
+def signer() -> Signer:
+    return Signer.from_seed("esupervision", base64.b64encode(os.urandom(32)).decode())
+
+
+def build_county(county: Engine) -> None:
+    """The county's deployment: its center, a township, a department with a window and an item."""
+    with transaction(county, now=_at(0), actor="test") as tx:
+        center = create_center(tx, code=CODE, name="东坪县行政服务中心", level=CenterLevel.COUNTY)
+        create_center(tx, code=f"{CODE}-T1", name="东坪县东坪镇便民服务中心", level=CenterLevel.TOWNSHIP,
+                      parent_code=CODE)
+        dept = create_department(tx, center=center, code="SCJ", name="东坪县市场监督管理局")
+        window = create_window(tx, center=center, department=dept, code="W01", name="1号窗口")
+        create_staff(tx, center=center, code="S01", name="王敏", department=dept, window=window)
+        create_item(tx, center=center, spec=ItemSpec(code="SCJ-001", name="食品经营许可", department_code="SCJ",
+                                                     legal_days=20, committed_days=5,
+                                                     steps=[StepSpec("受理", 1), StepSpec("审查", 4)]))
+
+
+def report_cases(county: Engine, first: int, count: int, *, complete: bool = True) -> None:
+    for n in range(first, first + count):
+        number = f"{CODE}-{n:04d}"
+        events = [event(number, CaseAction.ACCEPT, _at(1 + n / 100), center_code=CODE, item_code="SCJ-001",
+                        window_code="W01", staff_code="S01", applicant_name="李华")]
+        if complete and n % 2:
+            events.append(event(number, CaseAction.COMPLETE, _at(2 + n / 100), attributes={"result": "approved"}))
+        report(county, *events, source="dept:county-test")
+
+
+def sign(county: Engine, signer: Signer, at: float = 5) -> None:
+    with Session(county) as session:
+        sign_heads(session, signer, now=_at(at))
+        session.commit()
+
+
+def fetch_from(county: Engine) -> Any:
+    """The county's routes as the city reads them: the same documents, through JSON."""
+    def fetch(path: str, params: dict[str, Any]) -> Any:
+        with Session(county) as session:
+            if path == "/replication/catalogue":
+                document: Any = catalogue_document(session)
+            else:
+                document = events_page(session, uuid.UUID(path.split("/")[2]), params["after"], params["limit"])
+        return orjson.loads(orjson.dumps(document))
+    return fetch
+
+
+def build_city(engine: Engine, signer: Signer) -> None:
+    """The city's center, a supervisor with a phone (who is told of a fork), the county registered."""
+    with transaction(engine, now=_at(0), actor="test") as tx:
+        city = create_center(tx, code="QH", name="清河市行政服务中心", level=CenterLevel.CITY)
+        staff = create_staff(tx, center=city, code="JC01", name="李监察", phone="13900000001")
+        tx.session.flush()
+        create_account(tx.session, username="sup", password="supervise-1234", role=Role.SUPERVISOR,
+                       display_name="监察室", now=_at(0), staff_id=staff.id)
+        register(tx, code=CODE, url="http://county.invalid", public_key=signer.verifier().text())
+
+
+def _count(engine: Engine, model: Any, *where: Any) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def _statistics(engine: Engine, center_code: str) -> list[tuple[Any, ...]]:
+    with Session(engine) as session:
+        center_id = session.scalar(select(Center.id).where(Center.code == center_code))
+        return sorted(session.execute(select(StatisticsDay.day, StatisticsDay.level, StatisticsDay.received,
+                                             StatisticsDay.accepted, StatisticsDay.completed)
+                                      .where(StatisticsDay.center_id == center_id)).all())
+
+
+def _link(engine: Engine) -> CountyLink:
+    with Session(engine) as session:
+        return session.scalars(select(CountyLink).where(CountyLink.code == CODE)).one()
+
+
+def test_the_city_copies_each_event_once_and_projects_it_as_the_county_has_it(engine, county, signer, fixed_time):
+    build_county(county)
+    report_cases(county, 1, 12)
+    sign(county, signer)
+    build_city(engine, signer)
+    result = pull(engine, CODE, fetch_from(county), page=7)   # pages of 7: resumed by seq, page after page
+    county_events = _count(county, LedgerEvent)
+    assert result.status == "live" and result.events == county_events
+    assert _count(engine, LedgerEvent, LedgerEvent.center_id.in_(select(CountyChain.center_id))) == county_events
+    with Session(county) as c, Session(engine) as city:
+        theirs = {r.id: (r.number, r.status, r.center_id) for r in c.scalars(select(Case))}
+        ours = {r.id: (r.number, r.status, r.center_id) for r in city.scalars(select(Case))}
+        assert ours == theirs
+        # The county's center sits under the city's center, marked as the county's.
+        county_center = city.scalars(select(Center).where(Center.code == CODE)).one()
+        assert county_center.parent_id == city.scalar(select(Center.id).where(Center.code == "QH"))
+        assert replica_center(city, county_center.id).code == CODE
+    # Statistics grouped by center: the county center's rows at the city are the county's own.
+    assert _statistics(engine, CODE) == _statistics(county, CODE) != []
+    # Pulled again: nothing new, nothing twice.
+    again = pull(engine, CODE, fetch_from(county))
+    assert again.events == 0 and _count(engine, LedgerEvent, LedgerEvent.center_id.in_(
+        select(CountyChain.center_id))) == county_events
+    # More cases at the county: the next pull goes on from the last seq.
+    report_cases(county, 13, 5)
+    sign(county, signer, at=6)
+    assert pull(engine, CODE, fetch_from(county), page=4).events == _count(county, LedgerEvent) - county_events
+    assert _statistics(engine, CODE) == _statistics(county, CODE)
+    with Session(engine) as session:
+        # The city's own ledger check accounts for every replicated row: no breach, no difference.
+        checked = audit(session, signer.verifier())
+        assert checked.differences == []
+        assert [b for b in checked.breaches if b.center_id in set(session.scalars(select(CountyChain.center_id)))] == []
+        assert session.scalar(select(func.count()).select_from(CountyHead)) >= 2
+    assert _link(engine).status(fixed_time.now()) is ReplicationStatus.LIVE
+
+
+def test_a_replicated_case_is_read_only_at_the_city(engine, county, signer, fixed_time):
+    build_county(county)
+    report_cases(county, 1, 2, complete=False)
+    sign(county, signer)
+    build_city(engine, signer)
+    pull(engine, CODE, fetch_from(county))
+    with pytest.raises(DomainError) as refused:
+        apply(engine, event(f"{CODE}-0001", CaseAction.COMPLETE, _at(3), attributes={"result": "approved"}))
+    assert refused.value.code is ErrorCode.COUNTY_READ_ONLY
+    with Session(engine) as session:
+        assert session.scalars(select(Case).where(Case.number == f"{CODE}-0001")).one().status != "completed"
+
+
+def test_a_head_signed_with_another_key_is_a_divergence(engine, county, signer, fixed_time):
+    build_county(county)
+    report_cases(county, 1, 3)
+    sign(county, Signer.from_seed("esupervision", base64.b64encode(os.urandom(32)).decode()))
+    build_city(engine, signer)
+    result = pull(engine, CODE, fetch_from(county))
+    assert result.status == "diverged"
+    assert _count(engine, Case) == 0   # nothing unverified projected
+    assert _link(engine).status(fixed_time.now()) is ReplicationStatus.DIVERGED
+
+
+def _rewrite(county: Engine, signer: Signer, center_code: str, seq: int, *, cut: bool = False) -> None:
+    """What a county's database administrator could do: change event ``seq`` (or cut the chain
+    before it), re-hash what follows, rebuild the tree and sign a new head with the county's key."""
+    with Session(county) as session:
+        center_id = session.scalar(select(Center.id).where(Center.code == center_code))
+        if cut:
+            session.execute(delete(LedgerEvent).where(LedgerEvent.center_id == center_id, LedgerEvent.seq >= seq))
+        rows = list(session.scalars(select(LedgerEvent).where(LedgerEvent.center_id == center_id)
+                                    .order_by(LedgerEvent.seq)))
+        prev = rows[seq - 2].hash if seq > 1 else "0" * 64
+        for row in rows[seq - 1:]:
+            if row.seq == seq:
+                row.data = {**row.data, "applicant_name": "改写"}
+            row.prev_hash, row.hash = prev, chain_hash(prev, event_body(row))
+            prev = row.hash
+        session.execute(update(LedgerHead).where(LedgerHead.center_id == center_id)
+                        .values(seq=len(rows), hash=prev, frontier=""))
+        session.execute(delete(LedgerTreeNode).where(LedgerTreeNode.center_id == center_id))
+        session.execute(delete(LedgerTreeHead).where(LedgerTreeHead.center_id == center_id))
+        session.commit()
+    sign(county, signer, at=7)
+
+
+@pytest.mark.parametrize("cut", [False, True], ids=["rewritten", "truncated"])
+def test_a_county_that_rewrites_or_cuts_its_history_is_diverged_at_the_first_differing_seq(
+        engine, county, signer, fixed_time, cut):
+    build_county(county)
+    report_cases(county, 1, 6)
+    sign(county, signer)
+    build_city(engine, signer)
+    pull(engine, CODE, fetch_from(county))
+    copied = _count(engine, LedgerEvent, LedgerEvent.center_id.in_(select(CountyChain.center_id)))
+    with Session(county) as session:
+        size = session.scalar(select(LedgerHead.seq).join(Center, Center.id == LedgerHead.center_id)
+                              .where(Center.code == CODE))
+    _rewrite(county, signer, CODE, size - 3, cut=cut)
+    report_cases(county, 7, 2)   # the county goes on writing after it
+    sign(county, signer, at=8)
+    result = pull(engine, CODE, fetch_from(county))
+    link = _link(engine)
+    assert result.status == "diverged" and link.diverged_seq == size - 3
+    assert link.status(fixed_time.now()) is ReplicationStatus.DIVERGED
+    # The verified copy is kept; nothing after the fork is projected, now or at later pulls.
+    assert _count(engine, LedgerEvent, LedgerEvent.center_id.in_(select(CountyChain.center_id))) == copied
+    pull(engine, CODE, fetch_from(county))
+    assert _count(engine, Case, Case.number == f"{CODE}-0007") == 0
+    # The supervisors are told by SMS (the outbox), naming the county and the seq.
+    with Session(engine) as session:
+        notices = list(session.scalars(select(Notice).where(Notice.template == "ledger_breach")))
+    assert len(notices) == 1 and f"第{size - 3}条" in notices[0].params["first"]
+
+
+def test_a_page_that_repeats_or_skips_an_event_is_refused():
+    """check_page: each event must be the next position of the copy (no duplicate, no gap)."""
+    from esupervision.models.ledger.checkpoint import TreeHead
+    from esupervision.models.ledger.ledger import canonical_json, chain_digest, event_leaf
+    from esupervision.models.ledger.merkle import root_of
+
+    center = str(uuid.uuid4())
+    events, prev = [], "0" * 64
+    for seq in (1, 2):
+        body = {"center_id": center, "seq": seq, "kind": "k", "data": {}}
+        digest = chain_digest(prev, canonical_json(body)).hex()
+        events.append({"seq": seq, "prev_hash": prev, "hash": digest, "body": body})
+        prev = digest
+    head = TreeHead(f"esupervision/ledger/{center}", 2, root_of([event_leaf(e["hash"]) for e in events]), AT)
+    assert check_page(center, Tip(), head, events, []).size == 2
+    with pytest.raises(ReplicaFork) as repeated:
+        check_page(center, Tip(), head, [events[0], events[0], events[1]], [])
+    assert repeated.value.seq == 2
+    with pytest.raises(ReplicaFork) as skipped:
+        check_page(center, Tip(), head, [events[1]], [])
+    assert skipped.value.seq == 1
