@@ -287,8 +287,10 @@ def worker(processes: int, threads: int) -> None:
     from esupervision.workers.ledger import start_ledger_threads
     heads, nightly = start_ledger_threads(engine, lambda report: console.print(
         f"[bold red]账本校验发现篡改 ledger breach[/]: {report.lines()[0]}"))
-    console.print(f"light scheduler, notice relay, monthly reports, ledger heads and checks and {len(children)} "
-                  "delivery processes running (Ctrl-C to stop)")
+    from esupervision.workers.county_commands import start_relay
+    county_commands = start_relay(engine, channel().subscribe)
+    console.print(f"light scheduler, notice relay, monthly reports, ledger heads and checks, county command relay "
+                  f"and {len(children)} delivery processes running (Ctrl-C to stop)")
 
     from esupervision.workers.replication import Replicator
     replicator = Replicator(engine).start_thread()   # the county deployments, pulled and verified
@@ -304,6 +306,7 @@ def worker(processes: int, threads: int) -> None:
     finally:
         replicator.stop()
         monthly.set()
+        county_commands.stop()
         heads.stop()
         nightly.set()
         running.stop()

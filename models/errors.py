@@ -122,6 +122,11 @@ class ErrorCode(StrEnum):
     RULE_NOT_FOUND = "RULE_NOT_FOUND"
     RULE_UNKNOWN_TRIGGER = "RULE_UNKNOWN_TRIGGER"
     RULE_UNKNOWN_ACTION = "RULE_UNKNOWN_ACTION"
+    # supervision across deployments: urges and orders from the city to a county's own deployment
+    COUNTY_CASE_READ_ONLY = "COUNTY_CASE_READ_ONLY"          # a replicated county case: use superviseCountyCase
+    COMMAND_COUNTY_UNKNOWN = "COMMAND_COUNTY_UNKNOWN"        # no county deployment of that code or center
+    COMMAND_CREDENTIAL_MISSING = "COMMAND_CREDENTIAL_MISSING"  # no service key of the county at the city
+    COMMAND_CREDENTIAL_REFUSED = "COMMAND_CREDENTIAL_REFUSED"  # the county refused the city's key
     # faults and accountability (差错、效能责任追究、申诉)
     UNKNOWN_FAULT_KIND = "UNKNOWN_FAULT_KIND"        # a rule or a record naming a fault kind that does not exist
     FAULT_NOT_FOUND = "FAULT_NOT_FOUND"

@@ -21,4 +21,6 @@ def start_embedded_worker(engine: Engine) -> LightScheduler:
     start_ledger_threads(engine)   # signed tree heads to the witness, and the nightly ledger check
     from esupervision.workers.replication import Replicator
     Replicator(engine).start_thread()   # the county deployments this city replicates, pulled and verified
+    from esupervision.workers.county_commands import start_relay
+    start_relay(engine, channel().subscribe)   # urges and orders on county deployments' cases
     return scheduler

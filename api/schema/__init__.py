@@ -14,6 +14,7 @@ from esupervision.api.schema.access.auth import AuthMutation, AuthQuery
 from esupervision.api.schema.cases.case import CaseMutation, CaseQuery
 from esupervision.api.schema.cases.compiled import CompiledCasePages
 from esupervision.api.schema.catalogue.catalogue import CatalogueMutation, CatalogueQuery
+from esupervision.api.schema.counties.counties import CountiesQuery
 from esupervision.api.schema.public.complaint import ComplaintMutation, ComplaintQuery
 from esupervision.api.schema.public.evaluation import EvaluationMutation, EvaluationQuery
 from esupervision.api.schema.cases.notice import NoticeQuery, NoticeSubscription
@@ -27,7 +28,7 @@ from esupervision.api.schema.tenders.tender import TenderMutation, TenderQuery, 
 from esupervision.api.schema.subscription import Subscription, SubscriptionResults
 from esupervision.api.schema.video.camera import VideoMutation, VideoQuery
 
-Query = merge_types("Query", (CatalogueQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
+Query = merge_types("Query", (CatalogueQuery, CountiesQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
                               ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery,
                               AccountabilityQuery, NoticeQuery, AccountQuery, VideoQuery))
 # Every mutation passes the role × operation matrix first (models/access/duties.py, decision 9).

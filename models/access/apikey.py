@@ -92,7 +92,11 @@ def revoke_api_key(session: Session, key_id: uuid.UUID, *, now: datetime, viewer
 
 
 def viewer_for_key(session: Session, key: str) -> Viewer:
-    """The department system a key speaks for; unknown and revoked keys are TOKEN_INVALID."""
+    """The department system a key speaks for; unknown and revoked keys are TOKEN_INVALID. A
+    city supervision key (``city_key``) speaks for the city's supervision office instead."""
+    from esupervision.models.access.city_key import is_city_key, viewer_for_city_key
+    if is_city_key(key):
+        return viewer_for_city_key(session, key)
     row = session.scalars(select(ApiKey).where(ApiKey.key_hash == _hash(key))).first()
     if row is None or row.revoked_at is not None:
         raise DomainError(ErrorCode.TOKEN_INVALID, "API 密钥无效或已吊销 invalid or revoked API key")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from esupervision.models.access.scope import ROLE_LABELS, Role
 
-SUPERVISOR, CENTER, LEADER, WINDOW, SYSTEM, APPLICANT, PUBLIC = (
+SUPERVISOR, CENTER, LEADER, WINDOW, SYSTEM, APPLICANT, PUBLIC, CITY = (
     Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER, Role.WINDOW_STAFF, Role.DEPARTMENT_SYSTEM,
-    Role.APPLICANT, Role.PUBLIC)
+    Role.APPLICANT, Role.PUBLIC, Role.CITY_SUPERVISION)
 
 EVERYONE = frozenset(Role)
 SUPERVISION = frozenset({SUPERVISOR, CENTER})
@@ -97,8 +97,12 @@ MATRIX: tuple[Duties, ...] = (
         "reportTenderEvents": frozenset({SYSTEM}),
     }),
     Duties("催办督办 urges and orders", business=False, operations={
-        "urge": SUPERVISION,
-        "issueSupervisionOrder": SUPERVISION,
+        # The city's supervision office at a county's deployment (its service key) urges and
+        # orders there, on that county's cases only (orders._check_issuer), and does nothing else.
+        "urge": SUPERVISION | {CITY},
+        "issueSupervisionOrder": SUPERVISION | {CITY},
+        # At the city, on a county deployment's case: recorded and delivered to the county's API.
+        "superviseCountyCase": SUPERVISION,
         "createSupervisionRule": SUPERVISION,
         "updateSupervisionRule": SUPERVISION,
         "disableSupervisionRule": SUPERVISION,
@@ -149,7 +153,7 @@ def may_call(role: Role, operation: str) -> bool:
     return role in ROLES.get(operation, frozenset())
 
 
-COLUMNS = (SUPERVISOR, CENTER, LEADER, WINDOW, SYSTEM, APPLICANT, PUBLIC)
+COLUMNS = (SUPERVISOR, CENTER, LEADER, WINDOW, SYSTEM, APPLICANT, PUBLIC, CITY)
 
 
 def markdown_table() -> str:

@@ -26,12 +26,15 @@ class Role(StrEnum):
     DEPARTMENT_SYSTEM = "department_system"  # 部门业务系统 (API key): their department
     APPLICANT = "applicant"                  # 申请人: their own cases
     PUBLIC = "public"                        # 公众: aggregates only
+    # 市级监察 at a county's deployment (a service key the county issues to the city): urges and
+    # orders on the county's cases, reads nothing (issue 17, item 5).
+    CITY_SUPERVISION = "city_supervision"
 
 
 ROLE_LABELS = {
     Role.SUPERVISOR: "监察人员", Role.CENTER_ADMIN: "中心管理员", Role.DEPARTMENT_LEADER: "部门领导",
     Role.WINDOW_STAFF: "窗口工作人员", Role.DEPARTMENT_SYSTEM: "部门业务系统", Role.APPLICANT: "申请人",
-    Role.PUBLIC: "公众",
+    Role.PUBLIC: "公众", Role.CITY_SUPERVISION: "市级监察（服务密钥）",
 }
 
 # Roles that read personal data (ID and phone numbers) unmasked; each such read is recorded.

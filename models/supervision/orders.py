@@ -250,12 +250,21 @@ def resolve_target(session: Session, target: Target) -> Resolved:
                     tender_stage_id=stage.id)
 
 
-def _check_issuer(by: Viewer | None, resolved: Resolved) -> None:
-    """Supervisors anywhere; a center admin within their center; rules (``by`` None) anywhere."""
+def _check_issuer(session: Session, by: Viewer | None, resolved: Resolved) -> None:
+    """Supervisors anywhere; a center admin within their center; rules (``by`` None) anywhere; the
+    city's supervision office (its service key at a county's deployment) on that county's cases.
+    A replicated county's case is urged at the county, not here (``county_commands``)."""
+    from esupervision.models.supervision.county_commands import refuse_local_write
+    refuse_local_write(session, resolved.center_id, resolved.label)
     if by is None or by.role is Role.SUPERVISOR:
         return
     if by.role is Role.CENTER_ADMIN and by.center_id == resolved.center_id:
         return
+    if by.role is Role.CITY_SUPERVISION:
+        from esupervision.models.access.city_key import within_county
+        if resolved.kind in ("case", "step") and within_county(session, by.center_id, resolved.center_id):
+            return
+        raise DomainError(ErrorCode.FORBIDDEN, "市级监察的服务密钥只能催办、督办本县区的办件")
     raise DomainError(ErrorCode.FORBIDDEN, "只有监察人员（或本中心管理员）可以催办、督办")
 
 
@@ -319,7 +328,7 @@ def create_urge(tx: Transaction, *, target: Target, message: str, by: Viewer | N
     message = _text(message, "催办内容")
     reply_days = _reply_days(reply_days)
     resolved = resolve_target(tx.session, target)
-    _check_issuer(by, resolved)
+    _check_issuer(tx.session, by, resolved)
     if not resolved.addressees:
         raise DomainError(ErrorCode.NO_ADDRESSEE, f"{resolved.label} 没有登记承办人、窗口人员或部门领导，无人可催办",
                           target=resolved.label)
@@ -395,7 +404,7 @@ def issue_order(tx: Transaction, *, target: Target, message: str, by: Viewer | N
     message = _text(message, "督办内容")
     reply_days = _reply_days(reply_days)
     resolved = resolve_target(tx.session, target)
-    _check_issuer(by, resolved)
+    _check_issuer(tx.session, by, resolved)
     if not resolved.addressees:
         raise DomainError(ErrorCode.NO_ADDRESSEE, f"{resolved.label} 没有登记承办人、窗口人员或部门领导，无人可督办",
                           target=resolved.label)

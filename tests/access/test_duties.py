@@ -22,6 +22,7 @@ from sqlmodel import Session
 from esupervision.api.schema import schema
 from esupervision.api.tokens import issue_access_token
 from esupervision.models.access import duties
+from esupervision.models.access.city_key import issue_city_key
 from esupervision.models.access.scope import Role, Viewer
 from esupervision.models.cases.report import CaseAction
 from esupervision.models.clocks import timesource
@@ -109,6 +110,9 @@ def cheap_call(name: str) -> str:
 def city(engine, fixed_time):
     build_city(engine)
     keys = create_accounts(engine)
+    with Session(engine) as s:   # the key a county deployment issues to the city's supervision office
+        _, keys["city"] = issue_city_key(s, center_code="C01", name="市级监察", now=timesource.now())
+        s.commit()
     client = GraphQLClient(engine)
     client.keys = keys
     return client
@@ -117,6 +121,8 @@ def city(engine, fixed_time):
 def credentials(city: GraphQLClient, role: Role) -> dict[str, str]:
     if role is Role.DEPARTMENT_SYSTEM:
         return {"api_key": city.keys["apikey"]}
+    if role is Role.CITY_SUPERVISION:
+        return {"api_key": city.keys["city"]}
     if role is Role.APPLICANT:
         return {"token": issue_access_token(Viewer(role=Role.APPLICANT, applicant_phone=APPLICANT_PHONE),
                                             now=timesource.now())}

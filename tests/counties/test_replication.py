@@ -281,3 +281,40 @@ def test_a_page_that_repeats_or_skips_an_event_is_refused():
     with pytest.raises(ReplicaFork) as skipped:
         check_page(center, Tip(), head, [events[1]], [])
     assert skipped.value.seq == 1
+
+
+def test_supervisors_see_each_county_and_its_center_in_city_wide_statistics(engine, county, signer, fixed_time):
+    from tests.gql import GraphQLClient
+
+    build_county(county)
+    report_cases(county, 1, 8)
+    sign(county, signer)
+    build_city(engine, signer)
+    gql = GraphQLClient(engine)
+    gql.login("sup", "supervise-1234")
+    query = "{ counties { code name status lastSequence lastHeadAt lagSeconds firstDivergedSequence centerId } }"
+    assert gql.data(query)["counties"][0]["status"] == "STALE"   # registered, never pulled yet
+    pull(engine, CODE, fetch_from(county))
+    county_row = gql.data(query)["counties"][0]
+    assert county_row["code"] == CODE and county_row["status"] == "LIVE"
+    assert county_row["name"] == "东坪县行政服务中心"
+    assert county_row["lastSequence"] == _count(county, LedgerEvent) and county_row["lagSeconds"] == 0
+    # Statistics grouped by center (《行政许可法》第四十二条 timeliness counts) include the county's center,
+    # with the totals the county's own statistics give.
+    statistics = ("query($c: ID) { statistics(from: \"2026-11-01\", to: \"2026-11-30\", groupBy: CENTER, centerId: $c)"
+                  " { rows { keyCode received accepted completed } } }")
+    city_rows = {r["keyCode"]: r for r in gql.data(statistics)["statistics"]["rows"]}
+    county_gql = GraphQLClient(county)
+    with Session(county) as session:
+        create_account(session, username="county-sup", password="supervise-1234", role=Role.SUPERVISOR,
+                       display_name="县监察室", now=fixed_time.now())
+        session.commit()
+    county_gql.login("county-sup", "supervise-1234")
+    own = {r["keyCode"]: r for r in county_gql.data(statistics)["statistics"]["rows"]}
+    assert city_rows[CODE] == own[CODE] and own[CODE]["accepted"] == 8
+    # Filtered by the county's center at the city: its cases alone.
+    by_center = gql.data(statistics, {"c": county_row["centerId"]})["statistics"]["rows"]
+    assert {r["keyCode"] for r in by_center} - {None} == {CODE}
+    # Only the supervision office sees the counties.
+    gql.as_public()
+    assert gql.error_codes(query) == ["UNAUTHENTICATED"]

@@ -1,0 +1,1 @@
+"""The county deployments the city replicates, as the supervisors see them (``counties``)."""
