@@ -23,6 +23,7 @@ from esupervision.api.schema.public.overview import OverviewQuery
 from esupervision.api.schema.supervision.ledger import LedgerSubscription
 from esupervision.api.schema.supervision.publication import PublicationMutation, PublicationQuery
 from esupervision.api.schema.supervision.statistics import StatisticsQuery
+from esupervision.api.schema.supervision.county_commands import CountyCommandMutation, CountyCommandQuery
 from esupervision.api.schema.supervision.orders import SupervisionMutation, SupervisionQuery, SupervisionSubscription
 from esupervision.api.schema.tenders.tender import TenderMutation, TenderQuery, TenderSubscription
 from esupervision.api.schema.subscription import Subscription, SubscriptionResults
@@ -30,11 +31,11 @@ from esupervision.api.schema.video.camera import VideoMutation, VideoQuery
 
 Query = merge_types("Query", (CatalogueQuery, CountiesQuery, CaseQuery, OverviewQuery, AuthQuery, TenderQuery, PublicationQuery,
                               ComplaintQuery, EvaluationQuery, StatisticsQuery, SupervisionQuery,
-                              AccountabilityQuery, NoticeQuery, AccountQuery, VideoQuery))
+                              AccountabilityQuery, NoticeQuery, AccountQuery, CountyCommandQuery, VideoQuery))
 # Every mutation passes the role × operation matrix first (models/access/duties.py, decision 9).
 Mutation = enforce_duties(merge_types("Mutation", (AuthMutation, AccountMutation, CaseMutation, CatalogueMutation, TenderMutation,
                                                    PublicationMutation, ComplaintMutation, EvaluationMutation,
-                                                   SupervisionMutation, AccountabilityMutation, VideoMutation)))
+                                                   SupervisionMutation, CountyCommandMutation, AccountabilityMutation, VideoMutation)))
 Subscription = merge_types("Subscription", (Subscription, TenderSubscription, SupervisionSubscription,
                                             NoticeSubscription, LedgerSubscription))
 
