@@ -27,6 +27,7 @@ from cross_web import HTTPException
 from strawberry.asgi import GraphQL
 from strawberry.types.unset import UNSET, UnsetType
 
+from esupervision.api.admission import watch
 from esupervision.api.auth import viewer_for_request
 from esupervision.api.context import Context
 from esupervision.api.fastpath import CompiledPagesFront
@@ -102,6 +103,8 @@ class GraphQLApp(GraphQL):
                           request_id=request_id, auth_error=error)
         if isinstance(request, WebSocket):
             context.connection_params = None  # type: ignore[attr-defined]  (filled by connection_init)
+            # Disabled accounts and revoked keys stop hearing: the viewer is looked up again.
+            context.admission = watch(self.engine, request, context)  # type: ignore[attr-defined]
         return context
 
     def decode_json(self, data: str | bytes) -> object:
