@@ -11,6 +11,13 @@ const routes: RouteRecordRaw[] = [
     meta: { requiresLogin: true },
     children: [
       { path: '', name: 'console', component: () => import('@/pages/console/LightsPage.vue'), meta: { title: '实时亮灯' } },
+      { path: 'cases', name: 'cases', component: () => import('@/pages/console/CasesPage.vue'), meta: { title: '办件查询' } },
+      { path: 'cases/:number', name: 'case', component: () => import('@/pages/console/CasePage.vue'), props: true, meta: { title: '全程跟踪' } },
+      { path: 'orders', name: 'orders', component: () => import('@/pages/console/OrdersPage.vue'), meta: { title: '催办督办' } },
+      { path: 'statistics', name: 'statistics', component: () => import('@/pages/console/StatisticsPage.vue'), meta: { title: '效能统计' } },
+      { path: 'accountability', name: 'accountability', component: () => import('@/pages/console/AccountabilityPage.vue'), meta: { title: '责任追究' } },
+      { path: 'public', name: 'public', component: () => import('@/pages/console/PublicPage.vue'), meta: { title: '投诉与评价' } },
+      { path: 'reports', name: 'reports', component: () => import('@/pages/console/ReportsPage.vue'), meta: { title: '效能公开' } },
     ],
   },
   // Big screen and window light board: public pages (the office's screen adds ?token=…).

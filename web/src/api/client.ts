@@ -1,6 +1,7 @@
 // The one way the pages ask the API: typed documents (src/gql/types.ts) POSTed to /graphql.
 import type { TypedDocumentString } from '@/gql/types'
-import { session } from './session'
+import { RefreshDocument } from '@/gql/types'
+import { session, signIn, signOut } from './session'
 
 /** A refusal from the API: its stable code and its Chinese message, as the user should read it. */
 export class ApiError extends Error {
@@ -23,16 +24,13 @@ export function authorization(token = session.token): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {}
 }
 
-export async function request<TResult, TVariables>(
-  document: TypedDocumentString<TResult, TVariables>,
-  ...[variables]: TVariables extends Record<string, never> ? [] : [TVariables]
-): Promise<TResult> {
+async function post<TResult>(query: string, variables: unknown, token: string | null): Promise<TResult> {
   let response: Response
   try {
     response = await fetch('/graphql', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authorization() },
-      body: JSON.stringify({ query: document.toString(), variables: variables ?? {} }),
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...authorization(token) },
+      body: JSON.stringify({ query, variables: variables ?? {} }),
     })
   } catch {
     throw new ApiError('无法连接服务器，请检查网络后重试', 'NETWORK')
@@ -50,4 +48,40 @@ export async function request<TResult, TVariables>(
   }
   if (!body.data) throw new ApiError('服务器没有返回数据', 'NO_DATA')
   return body.data
+}
+
+let refreshing: Promise<boolean> | null = null
+
+/** Access tokens live minutes (ESV_ACCESS_TOKEN_MINUTES): trade the refresh token for a new one. */
+export function refreshSession(): Promise<boolean> {
+  if (!session.refreshToken) return Promise.resolve(false)
+  refreshing ??= post<{ refresh: { accessToken: string; refreshToken: string; role: typeof session.role; displayName: string } }>(
+    RefreshDocument.toString(), { refreshToken: session.refreshToken }, null)
+    .then(({ refresh }) => {
+      signIn({ ...session, token: refresh.accessToken, refreshToken: refresh.refreshToken, role: refresh.role,
+        displayName: refresh.displayName })
+      return true
+    })
+    .catch(() => false)
+    .finally(() => { refreshing = null })
+  return refreshing
+}
+
+export const LOGGED_OUT = 'esv:logged-out'
+
+export async function request<TResult, TVariables>(
+  document: TypedDocumentString<TResult, TVariables>,
+  variables?: TVariables,
+): Promise<TResult> {
+  try {
+    return await post<TResult>(document.toString(), variables, session.token)
+  } catch (error) {
+    if (!(error instanceof ApiError) || !session.token || !['TOKEN_EXPIRED', 'TOKEN_INVALID'].includes(error.code ?? '')) throw error
+    if (error.code === 'TOKEN_EXPIRED' && (await refreshSession())) {
+      return post<TResult>(document.toString(), variables, session.token)
+    }
+    signOut()
+    window.dispatchEvent(new Event(LOGGED_OUT))
+    throw error
+  }
 }

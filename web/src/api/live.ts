@@ -10,7 +10,6 @@ import { session } from './session'
 export const liveState = ref<'connecting' | 'open' | 'closed'>('closed')
 
 let client: Client | null = null
-let clientToken: string | null = null
 
 function socketUrl(): string {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
@@ -18,10 +17,7 @@ function socketUrl(): string {
 }
 
 function liveClient(): Client {
-  if (client && clientToken === session.token) return client
-  client?.dispose()
-  clientToken = session.token
-  const token = clientToken
+  if (client) return client
   client = createClient({
     url: socketUrl(),
     lazy: true,
@@ -31,7 +27,8 @@ function liveClient(): Client {
     // 1 s, 2 s, 4 s … capped at 30 s, with jitter so a hall of screens does not reconnect at once
     retryWait: async (retries) =>
       new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** retries) * (0.5 + Math.random() / 2))),
-    connectionParams: () => (token ? { Authorization: `Bearer ${token}` } : {}),
+    // read at each (re)connect: a refreshed token is used from the next connection on
+    connectionParams: () => (session.token ? { Authorization: `Bearer ${session.token}` } : {}),
     on: {
       connecting: () => (liveState.value = 'connecting'),
       connected: () => (liveState.value = 'open'),
@@ -94,6 +91,5 @@ export function subscribe<TResult, TVariables extends { after?: string | null }>
 export function closeLive(): void {
   client?.dispose()
   client = null
-  clientToken = null
   liveState.value = 'closed'
 }

@@ -6,6 +6,7 @@ const KEY = 'esv.session'
 
 export interface Session {
   token: string | null
+  refreshToken: string | null
   role: Role | null
   displayName: string
   username: string
@@ -18,7 +19,7 @@ function load(): Session {
   } catch {
     // a damaged entry is a logged-out tab
   }
-  return { token: null, role: null, displayName: '', username: '' }
+  return { token: null, refreshToken: null, role: null, displayName: '', username: '' }
 }
 
 export const session = reactive<Session>(load())
@@ -29,7 +30,7 @@ export function signIn(value: Session): void {
 }
 
 export function signOut(): void {
-  Object.assign(session, { token: null, role: null, displayName: '', username: '' })
+  Object.assign(session, { token: null, refreshToken: null, role: null, displayName: '', username: '' })
   sessionStorage.removeItem(KEY)
 }
 

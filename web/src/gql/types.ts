@@ -230,6 +230,41 @@ export type BadRating = {
   scoreLabel: Scalars['String']['output'];
 };
 
+/** 电子眼（窗口或大厅的摄像头） */
+export type Camera = {
+  __typename?: 'Camera';
+  active: Scalars['Boolean']['output'];
+  centerCode: Scalars['String']['output'];
+  code: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  /** 大厅摄像头的位置 */
+  location: Maybe<Scalars['String']['output']>;
+  name: Scalars['String']['output'];
+  /** 书签所指的录像（录像地址，或 HLS 实时流本身） */
+  playbackUrl: Maybe<Scalars['String']['output']>;
+  /** 录像播放列表（HLS，含 EXT-X-PROGRAM-DATE-TIME） */
+  recordingUrl: Maybe<Scalars['String']['output']>;
+  /** 录像保留天数 */
+  retentionDays: Scalars['Int']['output'];
+  /** 实时视频流（HLS .m3u8 或 RTSP） */
+  streamUrl: Scalars['String']['output'];
+  /** 所在窗口（大厅摄像头为空） */
+  window: Maybe<Window>;
+};
+
+/** 摄像头（新建或修改） */
+export type CameraInput = {
+  active?: Scalars['Boolean']['input'];
+  centerCode: Scalars['String']['input'];
+  code: Scalars['String']['input'];
+  location?: InputMaybe<Scalars['String']['input']>;
+  name: Scalars['String']['input'];
+  recordingUrl?: InputMaybe<Scalars['String']['input']>;
+  retentionDays?: Scalars['Int']['input'];
+  streamUrl: Scalars['String']['input'];
+  windowCode?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** 办件 */
 export type Case = {
   __typename?: 'Case';
@@ -433,6 +468,13 @@ export type ClockInfo = {
   yellowAt: Maybe<Scalars['DateTime']['output']>;
 };
 
+/** 县区的拒绝或最近一次送达失败 */
+export type CommandError = {
+  __typename?: 'CommandError';
+  code: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+};
+
 /** 评标委员会成员 */
 export type CommitteeMemberInput = {
   /** expert 专家 / tenderer 招标人代表 */
@@ -519,6 +561,101 @@ export type ComplaintStatus =
   | 'ANSWERED'
   | 'ASSIGNED'
   | 'FILED';
+
+/** 独立部署的县区及其账本副本 */
+export type County = {
+  __typename?: 'County';
+  /** 县区中心在城市的编号（按中心筛选办件、统计） */
+  centerId: Maybe<Scalars['ID']['output']>;
+  code: Scalars['String']['output'];
+  divergedAt: Maybe<Scalars['DateTime']['output']>;
+  divergedDetail: Maybe<Scalars['String']['output']>;
+  /** 县区账本与城市副本第一处不同的序号 */
+  firstDivergedSequence: Maybe<Scalars['Int']['output']>;
+  /** 距最近一次验证通过的拉取的秒数 */
+  lagSeconds: Maybe<Scalars['Float']['output']>;
+  /** 最近一次拉取失败的原因 */
+  lastError: Maybe<Scalars['String']['output']>;
+  /** 最新已验证签名树头的签署时间 */
+  lastHeadAt: Maybe<Scalars['DateTime']['output']>;
+  /** 最近一次验证通过的拉取时间 */
+  lastPulledAt: Maybe<Scalars['DateTime']['output']>;
+  /** 城市副本中已验证的事件数（各链之和） */
+  lastSequence: Scalars['Int']['output'];
+  name: Scalars['String']['output'];
+  /** LIVE 近期已拉取并验证；STALE 县区未应答，以副本作答；DIVERGED 县区账本与已验证的不一致，停止投影 */
+  status: ReplicationStatus;
+  url: Scalars['String']['output'];
+};
+
+/** 市级监察对县区部署办件的催办或督办：不在市级副本上执行，送达县区系统 */
+export type CountyCommand = {
+  __typename?: 'CountyCommand';
+  /** 送达尝试次数 */
+  attempts: Scalars['Int']['output'];
+  caseNumber: Scalars['String']['output'];
+  confirmedAt: Maybe<Scalars['DateTime']['output']>;
+  /** 该事件在县区账本中的序号 */
+  confirmedSeq: Maybe<Scalars['Int']['output']>;
+  countyCode: Scalars['String']['output'];
+  /** 县区系统中的催办单、督办单编号 */
+  countyNumber: Maybe<Scalars['String']['output']>;
+  deliveredAt: Maybe<Scalars['DateTime']['output']>;
+  id: Scalars['ID']['output'];
+  issuedAt: Scalars['DateTime']['output'];
+  issuedBy: Scalars['String']['output'];
+  kind: CountyCommandKind;
+  lastError: Maybe<CommandError>;
+  message: Scalars['String']['output'];
+  /** 下次重试时间（待送达时） */
+  nextAttemptAt: Maybe<Scalars['DateTime']['output']>;
+  /** 市级编号（SJCB 催办 / SJDB 督办） */
+  number: Scalars['String']['output'];
+  /** 一句话说明发生了什么 */
+  outcome: Scalars['String']['output'];
+  repliedAt: Maybe<Scalars['DateTime']['output']>;
+  reply: Maybe<Scalars['String']['output']>;
+  replyDays: Scalars['Int']['output'];
+  status: CountyCommandStatus;
+  /** 中文状态 */
+  statusText: Scalars['String']['output'];
+};
+
+export type CountyCommandConnection = {
+  __typename?: 'CountyCommandConnection';
+  edges: Array<CountyCommandEdge>;
+  pageInfo: PageInfo;
+};
+
+export type CountyCommandEdge = {
+  __typename?: 'CountyCommandEdge';
+  cursor: Scalars['String']['output'];
+  node: CountyCommand;
+};
+
+/** 对县区部署办件的催办或督办 */
+export type CountyCommandInput = {
+  caseNumber: Scalars['String']['input'];
+  /** URGE 催办 / ORDER 督办 */
+  kind?: CountyCommandKind;
+  /** 催办或督办内容 */
+  message?: Scalars['String']['input'];
+  /** 反馈期限（工作日） */
+  replyDays?: Scalars['Int']['input'];
+};
+
+/** 对县区办件的监督指令 */
+export type CountyCommandKind =
+  | 'ORDER'
+  | 'URGE';
+
+/** 送达县区的进度 */
+export type CountyCommandStatus =
+  | 'CONFIRMED'
+  | 'DELIVERED'
+  | 'QUEUED'
+  | 'REFUSED'
+  | 'REPLIED';
 
 /** 新建工作人员账号（中心管理员只能建本中心的账号） */
 export type CreateAccountInput = {
@@ -1026,6 +1163,8 @@ export type Mutation = {
   createAccountabilityRule: AccountabilityRule;
   /** 为部门业务系统新建 API 密钥（监察或本中心管理员）；密钥只返回这一次 */
   createApiKey: ApiKeyCreated;
+  /** 新建摄像头（中心管理员限本中心） */
+  createCamera: Camera;
   /** 新建中心（监察） */
   createCenter: Center;
   /** 新建部门 */
@@ -1064,6 +1203,8 @@ export type Mutation = {
   login: AuthPayload;
   /** 申请人以手机号和短信验证码登录（只能查看本人办件） */
   loginWithCode: AuthPayload;
+  /** 把录像中的某一时刻标记为差错或办件的证据 */
+  markVideoEvidence: VideoEvidence;
   /** 提出异议（暂停招标投标活动，条例 22、44、54） */
   objectToTender: Tender;
   /** 开标（投标截止时刻，不少于 3 个投标人，法 34、条例 44） */
@@ -1122,12 +1263,16 @@ export type Mutation = {
   submitCase: Case;
   /** 提交投诉或咨询（开始答复计时；答复以短信发送） */
   submitComplaint: Complaint;
+  /** 催办或督办县区部署的办件：登记后送达县区系统执行（市级副本只读，不在此执行）；县区暂不可达时按退避重试，县区只执行一次 */
+  superviseCountyCase: CountyCommand;
   /** 进入特别程序（暂停计时） */
   suspendCase: Case;
   /** 任一阶段事件（属性同 reportTenderEvents） */
   tenderEvent: Tender;
   /** 修改效能责任追究规则（已产生的建议不变） */
   updateAccountabilityRule: AccountabilityRule;
+  /** 修改摄像头（含停用）；编码不变 */
+  updateCamera: Camera;
   /** 修改自动规则（enabled 可启用或停用） */
   updateSupervisionRule: SupervisionRule;
   /** 催办（办件、环节、窗口、部门或招投标阶段）；已结束的办件不能催办 */
@@ -1225,6 +1370,11 @@ export type MutationCreateAccountabilityRuleArgs = {
 export type MutationCreateApiKeyArgs = {
   departmentId: Scalars['ID']['input'];
   name: Scalars['String']['input'];
+};
+
+
+export type MutationCreateCameraArgs = {
+  input: CameraInput;
 };
 
 
@@ -1342,6 +1492,11 @@ export type MutationLoginArgs = {
 export type MutationLoginWithCodeArgs = {
   code: Scalars['String']['input'];
   phone: Scalars['String']['input'];
+};
+
+
+export type MutationMarkVideoEvidenceArgs = {
+  input: VideoEvidenceInput;
 };
 
 
@@ -1522,6 +1677,11 @@ export type MutationSubmitComplaintArgs = {
 };
 
 
+export type MutationSuperviseCountyCaseArgs = {
+  input: CountyCommandInput;
+};
+
+
 export type MutationSuspendCaseArgs = {
   kind: SuspendKind;
   number: Scalars['String']['input'];
@@ -1541,6 +1701,12 @@ export type MutationTenderEventArgs = {
 export type MutationUpdateAccountabilityRuleArgs = {
   id: Scalars['ID']['input'];
   input: AccountabilityRuleInput;
+};
+
+
+export type MutationUpdateCameraArgs = {
+  id: Scalars['ID']['input'];
+  input: CameraInput;
 };
 
 
@@ -1751,6 +1917,8 @@ export type Query = {
   apiKeys: Array<ApiKey>;
   /** 申诉（按角色限定范围，最新在前） */
   appeals: Array<Appeal>;
+  /** 摄像头目录（监察人员全部；中心管理员本中心） */
+  cameras: Array<Camera>;
   /** 按办件编号查询；无权查看的与不存在的同样返回空 */
   case: Maybe<Case>;
   /** 办件列表（按角色限定范围，最新在前） */
@@ -1762,6 +1930,10 @@ export type Query = {
   complaint: Maybe<Complaint>;
   /** 投诉咨询列表（按角色限定范围：监察全部、中心本中心、部门本部门、投诉人本人；最新在前） */
   complaints: ComplaintConnection;
+  /** 本级复制的各县区部署及其副本状态（仅监察人员） */
+  counties: Array<County>;
+  /** 送往县区部署的催办、督办及其送达进度（监察全部；中心管理本中心），最新在前 */
+  countyCommands: CountyCommandConnection;
   /** 各中心事项覆盖：事项总数、进驻中心办理数、纳入电子监察数（公开汇总） */
   coverage: Array<CenterCoverage>;
   /** 部门（可按中心） */
@@ -1803,6 +1975,10 @@ export type Query = {
   tenders: TenderConnection;
   /** 催办单列表（范围同督办单），最新在前 */
   urges: UrgeConnection;
+  /** 办件在窗口发生的每个事件在录像中的位置（点击即跳转回看） */
+  videoBookmarks: Array<VideoBookmark>;
+  /** 录像证据（按办件或差错） */
+  videoEvidence: Array<VideoEvidence>;
   /** 窗口（可按部门） */
   windows: Array<Window>;
 };
@@ -1833,6 +2009,13 @@ export type QueryAppealsArgs = {
 };
 
 
+export type QueryCamerasArgs = {
+  centerCode?: InputMaybe<Scalars['String']['input']>;
+  includeInactive?: Scalars['Boolean']['input'];
+  windowCode?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryCaseArgs = {
   number: Scalars['String']['input'];
 };
@@ -1859,6 +2042,15 @@ export type QueryComplaintsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ComplaintFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+export type QueryCountyCommandsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  caseNumber?: InputMaybe<Scalars['String']['input']>;
+  countyCode?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  statuses?: InputMaybe<Array<CountyCommandStatus>>;
 };
 
 
@@ -1981,6 +2173,17 @@ export type QueryUrgesArgs = {
 };
 
 
+export type QueryVideoBookmarksArgs = {
+  caseNumber: Scalars['String']['input'];
+};
+
+
+export type QueryVideoEvidenceArgs = {
+  caseNumber?: InputMaybe<Scalars['String']['input']>;
+  faultId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
 export type QueryWindowsArgs = {
   departmentId?: InputMaybe<Scalars['ID']['input']>;
 };
@@ -2010,6 +2213,12 @@ export type RedFlag = {
   raisedAt: Scalars['DateTime']['output'];
   title: Scalars['String']['output'];
 };
+
+/** 县区账本复制状态 */
+export type ReplicationStatus =
+  | 'DIVERGED'
+  | 'LIVE'
+  | 'STALE';
 
 /** 报告所属中心 */
 export type ReportCenter = {
@@ -2834,6 +3043,53 @@ export type UrgeStatus =
   | 'OPEN'
   | 'REPLIED';
 
+/** 办件事件在录像中的位置（书签） */
+export type VideoBookmark = {
+  __typename?: 'VideoBookmark';
+  /** 事件发生的时刻 */
+  at: Scalars['DateTime']['output'];
+  camera: Camera;
+  caseNumber: Scalars['String']['output'];
+  /** 事件类型，如 case.accept、step.started */
+  eventKind: Scalars['String']['output'];
+  /** 在录像中的秒数（播放器 currentTime） */
+  offsetSeconds: Maybe<Scalars['Float']['output']>;
+  status: VideoBookmarkStatus;
+  /** 事件（中文） */
+  title: Scalars['String']['output'];
+};
+
+/** 录像是否可回看：已录、无该时刻录像、已过保留期、无法读取录像 */
+export type VideoBookmarkStatus =
+  | 'EXPIRED'
+  | 'NOT_RECORDED'
+  | 'NO_RECORDING'
+  | 'RECORDED';
+
+/** 录像证据 */
+export type VideoEvidence = {
+  __typename?: 'VideoEvidence';
+  at: Scalars['DateTime']['output'];
+  camera: Camera;
+  caseNumber: Maybe<Scalars['String']['output']>;
+  faultId: Maybe<Scalars['ID']['output']>;
+  id: Scalars['ID']['output'];
+  markedAt: Scalars['DateTime']['output'];
+  markedBy: Maybe<Scalars['String']['output']>;
+  note: Scalars['String']['output'];
+  offsetSeconds: Maybe<Scalars['Float']['output']>;
+  recordingUrl: Maybe<Scalars['String']['output']>;
+};
+
+/** 标记录像证据：指明差错或办件 */
+export type VideoEvidenceInput = {
+  at: Scalars['DateTime']['input'];
+  cameraId: Scalars['ID']['input'];
+  caseNumber?: InputMaybe<Scalars['String']['input']>;
+  faultId?: InputMaybe<Scalars['ID']['input']>;
+  note: Scalars['String']['input'];
+};
+
 /** 窗口 */
 export type Window = {
   __typename?: 'Window';
@@ -2850,6 +3106,55 @@ export type _Service = {
   sdl: Scalars['String']['output'];
 };
 
+export type LightCountQueryVariables = Exact<{
+  filter?: InputMaybe<CaseFilter>;
+}>;
+
+
+export type LightCountQuery = { __typename?: 'Query', cases: { __typename?: 'CaseConnection', totalCount: number } };
+
+export type ScopeLightCountsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ScopeLightCountsQuery = { __typename?: 'Query', red: { __typename?: 'CaseConnection', totalCount: number }, yellow: { __typename?: 'CaseConnection', totalCount: number }, white: { __typename?: 'CaseConnection', totalCount: number }, paused: { __typename?: 'CaseConnection', totalCount: number } };
+
+export type CaseRowFragment = { __typename?: 'Case', id: string, number: string, status: CaseStatus, statusLabel: string, light: Light | null, dueAt: string | null, overLegalLimit: boolean, acceptedAt: string | null, completedAt: string | null, applicantName: string | null, item: { __typename?: 'Item', name: string }, department: { __typename?: 'Department', id: string, name: string }, window: { __typename?: 'Window', code: string, name: string } | null, center: { __typename?: 'Center', code: string, name: string } };
+
+export type CaseListQueryVariables = Exact<{
+  filter?: InputMaybe<CaseFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type CaseListQuery = { __typename?: 'Query', cases: { __typename?: 'CaseConnection', totalCount: number, edges: Array<{ __typename?: 'CaseEdge', node: { __typename?: 'Case', id: string, number: string, status: CaseStatus, statusLabel: string, light: Light | null, dueAt: string | null, overLegalLimit: boolean, acceptedAt: string | null, completedAt: string | null, applicantName: string | null, item: { __typename?: 'Item', name: string }, department: { __typename?: 'Department', id: string, name: string }, window: { __typename?: 'Window', code: string, name: string } | null, center: { __typename?: 'Center', code: string, name: string } } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
+
+export type ClockFieldsFragment = { __typename?: 'ClockInfo', startedAt: string, limitDays: number, extendedDays: number, pausedDays: number, basis: string, dueAt: string | null, yellowAt: string | null, redAt: string | null, provisional: boolean, light: Light, paused: boolean, finished: boolean, outcome: Outcome | null, outcomeDays: number | null, finishedAt: string | null };
+
+export type CaseStoryQueryVariables = Exact<{
+  number: Scalars['String']['input'];
+}>;
+
+
+export type CaseStoryQuery = { __typename?: 'Query', case: { __typename?: 'Case', channel: string, result: string | null, reason: string | null, submittedAt: string | null, deemedAccepted: boolean, reportedLate: boolean, extensionDays: number, applicantPhone: string | null, legalDueAt: string | null, id: string, number: string, status: CaseStatus, statusLabel: string, light: Light | null, dueAt: string | null, overLegalLimit: boolean, acceptedAt: string | null, completedAt: string | null, applicantName: string | null, item: { __typename?: 'Item', code: string, name: string, committedDays: number, legalDays: number }, staff: { __typename?: 'Staff', name: string } | null, clock: { __typename?: 'ClockInfo', startedAt: string, limitDays: number, extendedDays: number, pausedDays: number, basis: string, dueAt: string | null, yellowAt: string | null, redAt: string | null, provisional: boolean, light: Light, paused: boolean, finished: boolean, outcome: Outcome | null, outcomeDays: number | null, finishedAt: string | null } | null, legalClock: { __typename?: 'ClockInfo', startedAt: string, limitDays: number, extendedDays: number, pausedDays: number, basis: string, dueAt: string | null, yellowAt: string | null, redAt: string | null, provisional: boolean, light: Light, paused: boolean, finished: boolean, outcome: Outcome | null, outcomeDays: number | null, finishedAt: string | null } | null, steps: Array<{ __typename?: 'Step', seq: number, name: string, status: string, limitDays: number, startedAt: string, finishedAt: string | null, department: { __typename?: 'Department', name: string }, staff: { __typename?: 'Staff', name: string } | null, clock: { __typename?: 'ClockInfo', startedAt: string, limitDays: number, extendedDays: number, pausedDays: number, basis: string, dueAt: string | null, yellowAt: string | null, redAt: string | null, provisional: boolean, light: Light, paused: boolean, finished: boolean, outcome: Outcome | null, outcomeDays: number | null, finishedAt: string | null } | null }>, timeline: Array<{ __typename?: 'TimelineEntry', at: string, kind: string, title: string, actor: string | null, ledgerEventId: number | null }>, notices: Array<{ __typename?: 'Notice', id: string, channel: string, recipient: string, templateLabel: string, status: NoticeStatus, createdAt: string, sentAt: string | null }>, urges: Array<{ __typename?: 'Urge', id: string, number: string, message: string, createdAt: string, createdBy: string | null, automatic: boolean, replyDueAt: string | null, repliedAt: string | null, reply: string | null, status: UrgeStatus }>, orders: Array<{ __typename?: 'SupervisionOrder', id: string, number: string, message: string, issuedAt: string, automatic: boolean, dueAt: string, status: OrderStatus, escalationLabel: string, light: Light | null, repliedAt: string | null, repliedOnTime: boolean | null, reply: string | null }>, faults: Array<{ __typename?: 'Fault', id: string, kindLabel: string, description: string, status: FaultStatus, occurredAt: string, recordedBy: string | null }>, complaints: Array<{ __typename?: 'Complaint', id: string, number: string, kindLabel: string, statusLabel: string, content: string, filedAt: string, dueAt: string | null, light: Light | null, answer: string | null }>, evaluation: { __typename?: 'Evaluation', score: number, scoreLabel: string, comment: string | null, ratedAt: string, deemed: boolean, followUp: { __typename?: 'FollowUp', stageLabel: string, dueAt: string | null, overdue: boolean, closedAt: string | null, records: Array<{ __typename?: 'FollowUpRecord', label: string, note: string, at: string, actor: string | null }> } | null } | null, department: { __typename?: 'Department', id: string, name: string }, window: { __typename?: 'Window', code: string, name: string } | null, center: { __typename?: 'Center', code: string, name: string } } | null };
+
+export type DepartmentsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type DepartmentsQuery = { __typename?: 'Query', centers: Array<{ __typename?: 'Center', id: string, code: string, name: string, level: CenterLevel }>, departments: Array<{ __typename?: 'Department', id: string, code: string, name: string, center: { __typename?: 'Center', id: string, code: string, name: string } }> };
+
+export type FaultKindsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type FaultKindsQuery = { __typename?: 'Query', faultKinds: Array<{ __typename?: 'FaultKindInfo', code: string, label: string, category: FaultCategory }> };
+
+export type WindowsQueryVariables = Exact<{
+  departmentId?: InputMaybe<Scalars['ID']['input']>;
+}>;
+
+
+export type WindowsQuery = { __typename?: 'Query', windows: Array<{ __typename?: 'Window', id: string, code: string, name: string }> };
+
 export type LightCountsFieldsFragment = { __typename?: 'LightCounts', white: number, yellow: number, red: number, paused: number };
 
 export type OverviewQueryVariables = Exact<{ [key: string]: never; }>;
@@ -2865,6 +3170,23 @@ export type LightChangedSubscriptionVariables = Exact<{
 
 export type LightChangedSubscription = { __typename?: 'Subscription', lightChanged: { __typename?: 'LightChange', ledgerId: number, cursor: string, light: Light, previous: Light | null, label: string, subjectType: string, number: string | null, centerId: string, departmentId: string | null, windowId: string | null, dueInstant: string | null, announcedAt: string } };
 
+export type ComplaintsQueryVariables = Exact<{
+  filter?: InputMaybe<ComplaintFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type ComplaintsQuery = { __typename?: 'Query', complaints: { __typename?: 'ComplaintConnection', totalCount: number, edges: Array<{ __typename?: 'ComplaintEdge', node: { __typename?: 'Complaint', id: string, number: string, kind: ComplaintKind, kindLabel: string, channel: string, status: ComplaintStatus, statusLabel: string, content: string, filedAt: string, dueAt: string | null, answeredAt: string | null, answer: string | null, light: Light | null, outcome: Outcome | null, caseNumber: string | null, department: { __typename?: 'Department', name: string } | null } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
+
+export type EvaluationsQueryVariables = Exact<{
+  from: Scalars['DateTime']['input'];
+  to: Scalars['DateTime']['input'];
+}>;
+
+
+export type EvaluationsQuery = { __typename?: 'Query', evaluationSummary: { __typename?: 'EvaluationSummary', total: number, praise: number, praiseRate: number | null, bad: number, average: number | null, followUpsOpen: number, followUpsClosed: number, followUpsOverdue: number, badRatings: Array<{ __typename?: 'BadRating', caseNumber: string, score: number, scoreLabel: string, comment: string | null, ratedAt: string, deemed: boolean, followUp: { __typename?: 'FollowUp', stageLabel: string, dueAt: string | null, overdue: boolean, closedAt: string | null } | null }> } };
+
 export type LoginMutationVariables = Exact<{
   username: Scalars['String']['input'];
   password: Scalars['String']['input'];
@@ -2877,6 +3199,101 @@ export type MeQueryVariables = Exact<{ [key: string]: never; }>;
 
 
 export type MeQuery = { __typename?: 'Query', me: { __typename?: 'Me', role: Role, username: string | null, centerId: string | null, departmentId: string | null, windowId: string | null } };
+
+export type RefreshMutationVariables = Exact<{
+  refreshToken: Scalars['String']['input'];
+}>;
+
+
+export type RefreshMutation = { __typename?: 'Mutation', refresh: { __typename?: 'AuthPayload', accessToken: string, refreshToken: string, role: Role, displayName: string } };
+
+export type UrgeMutationVariables = Exact<{
+  input: UrgeInput;
+}>;
+
+
+export type UrgeMutation = { __typename?: 'Mutation', urge: { __typename?: 'Urge', number: string, replyDueAt: string | null, addressees: Array<{ __typename?: 'Staff', name: string }> } };
+
+export type IssueOrderMutationVariables = Exact<{
+  input: SupervisionOrderInput;
+}>;
+
+
+export type IssueOrderMutation = { __typename?: 'Mutation', issueSupervisionOrder: { __typename?: 'SupervisionOrder', number: string, dueAt: string, light: Light | null, escalationLabel: string } };
+
+export type RecordFaultMutationVariables = Exact<{
+  input: RecordFaultInput;
+}>;
+
+
+export type RecordFaultMutation = { __typename?: 'Mutation', recordFault: { __typename?: 'Fault', id: string, kindLabel: string, status: FaultStatus } };
+
+export type OrdersQueryVariables = Exact<{
+  filter?: InputMaybe<SupervisionFilterInput>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type OrdersQuery = { __typename?: 'Query', supervisionOrders: { __typename?: 'SupervisionOrderConnection', edges: Array<{ __typename?: 'SupervisionOrderEdge', node: { __typename?: 'SupervisionOrder', id: string, number: string, target: string, targetKind: string, message: string, issuedAt: string, automatic: boolean, dueAt: string, firstDueAt: string, status: OrderStatus, escalationLevel: number, escalationLabel: string, escalatedAt: string | null, light: Light | null, repliedAt: string | null, repliedOnTime: boolean | null, reply: string | null, caseNumber: string | null, department: { __typename?: 'Department', name: string }, window: { __typename?: 'Window', name: string } | null } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
+
+export type UrgesQueryVariables = Exact<{
+  filter?: InputMaybe<SupervisionFilterInput>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type UrgesQuery = { __typename?: 'Query', urges: { __typename?: 'UrgeConnection', edges: Array<{ __typename?: 'UrgeEdge', node: { __typename?: 'Urge', id: string, number: string, target: string, message: string, createdAt: string, automatic: boolean, replyDueAt: string | null, repliedAt: string | null, reply: string | null, status: UrgeStatus, caseNumber: string | null, department: { __typename?: 'Department', name: string }, window: { __typename?: 'Window', name: string } | null } }>, pageInfo: { __typename?: 'PageInfo', hasNextPage: boolean, endCursor: string | null } } };
+
+export type StatisticsQueryVariables = Exact<{
+  from: Scalars['Date']['input'];
+  to: Scalars['Date']['input'];
+  groupBy: StatisticsGroupBy;
+}>;
+
+
+export type StatisticsQuery = { __typename?: 'Query', statistics: { __typename?: 'Statistics', from: string, to: string, excelUrl: string, rows: Array<{ __typename?: 'StatisticsRow', keyId: string | null, keyCode: string | null, keyName: string, received: number, accepted: number, completed: number, onTime: number, overdue: number, overLegalLimit: number, onTimeRate: number | null, urges: number, orders: number, ordersAnsweredOnTime: number, complaints: number, evaluations: number, evaluationScore: number | null, averageHandlingDays: number | null }>, totals: { __typename?: 'StatisticsRow', keyName: string, received: number, accepted: number, completed: number, onTime: number, overdue: number, overLegalLimit: number, onTimeRate: number | null, urges: number, orders: number, complaints: number, evaluationScore: number | null } } };
+
+export type AccountabilityQueryVariables = Exact<{
+  faultFilter?: InputMaybe<FaultFilter>;
+}>;
+
+
+export type AccountabilityQuery = { __typename?: 'Query', faults: { __typename?: 'FaultConnection', totalCount: number, edges: Array<{ __typename?: 'FaultEdge', node: { __typename?: 'Fault', id: string, kind: string, kindLabel: string, category: FaultCategory, status: FaultStatus, description: string, occurredAt: string, recordedBy: string | null, caseNumber: string | null, source: string, staff: { __typename?: 'Staff', name: string } | null, department: { __typename?: 'Department', name: string } | null, window: { __typename?: 'Window', name: string } | null } }> }, accountabilitySuggestions: Array<{ __typename?: 'AccountabilitySuggestion', id: string, period: string, status: SuggestionStatus, sanctionLabel: string, faultCount: number, createdAt: string, decidedAt: string | null, decidedBy: string | null, reason: string | null, rule: { __typename?: 'AccountabilityRule', name: string } | null, staff: { __typename?: 'Staff', name: string } | null, department: { __typename?: 'Department', name: string } | null, window: { __typename?: 'Window', name: string } | null }>, appeals: Array<{ __typename?: 'Appeal', id: string, subjectType: string, subjectId: string, reason: string, evidence: Array<string>, status: AppealStatus, filedBy: string | null, filedAt: string, decidedBy: string | null, decidedAt: string | null, decisionReason: string | null, department: { __typename?: 'Department', name: string } | null, staff: { __typename?: 'Staff', name: string } | null }> };
+
+export type DecideSuggestionMutationVariables = Exact<{
+  id: Scalars['ID']['input'];
+  decision: SuggestionDecision;
+  reason?: InputMaybe<Scalars['String']['input']>;
+  sanction?: InputMaybe<Sanction>;
+}>;
+
+
+export type DecideSuggestionMutation = { __typename?: 'Mutation', decideSuggestion: { __typename?: 'AccountabilitySuggestion', id: string, status: SuggestionStatus, sanctionLabel: string } };
+
+export type DecideAppealMutationVariables = Exact<{
+  id: Scalars['ID']['input'];
+  outcome: AppealOutcome;
+  reason: Scalars['String']['input'];
+}>;
+
+
+export type DecideAppealMutation = { __typename?: 'Mutation', decideAppeal: { __typename?: 'Appeal', id: string, status: AppealStatus } };
+
+export type ReportsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ReportsQuery = { __typename?: 'Query', publishedReports: Array<{ __typename?: 'PublishedReport', id: string, title: string, periodFrom: string, periodTo: string, publishedAt: string, pdfUrl: string | null, center: { __typename?: 'ReportCenter', id: string, code: string, name: string }, totals: { __typename?: 'ReportFigures', received: number, completed: number, onTime: number, onTimeRate: number | null } }> };
+
+export type PublishReportMutationVariables = Exact<{
+  centerId: Scalars['ID']['input'];
+  periodFrom: Scalars['Date']['input'];
+  periodTo: Scalars['Date']['input'];
+}>;
+
+
+export type PublishReportMutation = { __typename?: 'Mutation', publishReport: { __typename?: 'PublishReportResult', created: boolean, notices: number, report: { __typename?: 'PublishedReport', id: string, title: string } } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -2896,6 +3313,54 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const CaseRowFragmentDoc = new TypedDocumentString(`
+    fragment CaseRow on Case {
+  id
+  number
+  status
+  statusLabel
+  light
+  dueAt
+  overLegalLimit
+  acceptedAt
+  completedAt
+  applicantName
+  item {
+    name
+  }
+  department {
+    id
+    name
+  }
+  window {
+    code
+    name
+  }
+  center {
+    code
+    name
+  }
+}
+    `, {"fragmentName":"CaseRow"}) as unknown as TypedDocumentString<CaseRowFragment, unknown>;
+export const ClockFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ClockFields on ClockInfo {
+  startedAt
+  limitDays
+  extendedDays
+  pausedDays
+  basis
+  dueAt
+  yellowAt
+  redAt
+  provisional
+  light
+  paused
+  finished
+  outcome
+  outcomeDays
+  finishedAt
+}
+    `, {"fragmentName":"ClockFields"}) as unknown as TypedDocumentString<ClockFieldsFragment, unknown>;
 export const LightCountsFieldsFragmentDoc = new TypedDocumentString(`
     fragment LightCountsFields on LightCounts {
   white
@@ -2904,6 +3369,280 @@ export const LightCountsFieldsFragmentDoc = new TypedDocumentString(`
   paused
 }
     `, {"fragmentName":"LightCountsFields"}) as unknown as TypedDocumentString<LightCountsFieldsFragment, unknown>;
+export const LightCountDocument = new TypedDocumentString(`
+    query LightCount($filter: CaseFilter) {
+  cases(filter: $filter, first: 1) {
+    totalCount
+  }
+}
+    `) as unknown as TypedDocumentString<LightCountQuery, LightCountQueryVariables>;
+export const ScopeLightCountsDocument = new TypedDocumentString(`
+    query ScopeLightCounts {
+  red: cases(filter: {lights: [RED]}, first: 1) {
+    totalCount
+  }
+  yellow: cases(filter: {lights: [YELLOW]}, first: 1) {
+    totalCount
+  }
+  white: cases(filter: {lights: [WHITE]}, first: 1) {
+    totalCount
+  }
+  paused: cases(filter: {lights: [PAUSED]}, first: 1) {
+    totalCount
+  }
+}
+    `) as unknown as TypedDocumentString<ScopeLightCountsQuery, ScopeLightCountsQueryVariables>;
+export const CaseListDocument = new TypedDocumentString(`
+    query CaseList($filter: CaseFilter, $first: Int, $after: String) {
+  cases(filter: $filter, first: $first, after: $after) {
+    totalCount
+    edges {
+      node {
+        ...CaseRow
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment CaseRow on Case {
+  id
+  number
+  status
+  statusLabel
+  light
+  dueAt
+  overLegalLimit
+  acceptedAt
+  completedAt
+  applicantName
+  item {
+    name
+  }
+  department {
+    id
+    name
+  }
+  window {
+    code
+    name
+  }
+  center {
+    code
+    name
+  }
+}`) as unknown as TypedDocumentString<CaseListQuery, CaseListQueryVariables>;
+export const CaseStoryDocument = new TypedDocumentString(`
+    query CaseStory($number: String!) {
+  case(number: $number) {
+    ...CaseRow
+    channel
+    result
+    reason
+    submittedAt
+    deemedAccepted
+    reportedLate
+    extensionDays
+    applicantPhone
+    legalDueAt
+    item {
+      code
+      name
+      committedDays
+      legalDays
+    }
+    staff {
+      name
+    }
+    clock {
+      ...ClockFields
+    }
+    legalClock {
+      ...ClockFields
+    }
+    steps {
+      seq
+      name
+      status
+      limitDays
+      startedAt
+      finishedAt
+      department {
+        name
+      }
+      staff {
+        name
+      }
+      clock {
+        ...ClockFields
+      }
+    }
+    timeline {
+      at
+      kind
+      title
+      actor
+      ledgerEventId
+    }
+    notices {
+      id
+      channel
+      recipient
+      templateLabel
+      status
+      createdAt
+      sentAt
+    }
+    urges {
+      id
+      number
+      message
+      createdAt
+      createdBy
+      automatic
+      replyDueAt
+      repliedAt
+      reply
+      status
+    }
+    orders {
+      id
+      number
+      message
+      issuedAt
+      automatic
+      dueAt
+      status
+      escalationLabel
+      light
+      repliedAt
+      repliedOnTime
+      reply
+    }
+    faults {
+      id
+      kindLabel
+      description
+      status
+      occurredAt
+      recordedBy
+    }
+    complaints {
+      id
+      number
+      kindLabel
+      statusLabel
+      content
+      filedAt
+      dueAt
+      light
+      answer
+    }
+    evaluation {
+      score
+      scoreLabel
+      comment
+      ratedAt
+      deemed
+      followUp {
+        stageLabel
+        dueAt
+        overdue
+        closedAt
+        records {
+          label
+          note
+          at
+          actor
+        }
+      }
+    }
+  }
+}
+    fragment CaseRow on Case {
+  id
+  number
+  status
+  statusLabel
+  light
+  dueAt
+  overLegalLimit
+  acceptedAt
+  completedAt
+  applicantName
+  item {
+    name
+  }
+  department {
+    id
+    name
+  }
+  window {
+    code
+    name
+  }
+  center {
+    code
+    name
+  }
+}
+fragment ClockFields on ClockInfo {
+  startedAt
+  limitDays
+  extendedDays
+  pausedDays
+  basis
+  dueAt
+  yellowAt
+  redAt
+  provisional
+  light
+  paused
+  finished
+  outcome
+  outcomeDays
+  finishedAt
+}`) as unknown as TypedDocumentString<CaseStoryQuery, CaseStoryQueryVariables>;
+export const DepartmentsDocument = new TypedDocumentString(`
+    query Departments {
+  centers {
+    id
+    code
+    name
+    level
+  }
+  departments {
+    id
+    code
+    name
+    center {
+      id
+      code
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DepartmentsQuery, DepartmentsQueryVariables>;
+export const FaultKindsDocument = new TypedDocumentString(`
+    query FaultKinds {
+  faultKinds {
+    code
+    label
+    category
+  }
+}
+    `) as unknown as TypedDocumentString<FaultKindsQuery, FaultKindsQueryVariables>;
+export const WindowsDocument = new TypedDocumentString(`
+    query Windows($departmentId: ID) {
+  windows(departmentId: $departmentId) {
+    id
+    code
+    name
+  }
+}
+    `) as unknown as TypedDocumentString<WindowsQuery, WindowsQueryVariables>;
 export const OverviewDocument = new TypedDocumentString(`
     query Overview {
   overview {
@@ -2958,6 +3697,67 @@ export const LightChangedDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<LightChangedSubscription, LightChangedSubscriptionVariables>;
+export const ComplaintsDocument = new TypedDocumentString(`
+    query Complaints($filter: ComplaintFilter, $first: Int, $after: String) {
+  complaints(filter: $filter, first: $first, after: $after) {
+    totalCount
+    edges {
+      node {
+        id
+        number
+        kind
+        kindLabel
+        channel
+        status
+        statusLabel
+        content
+        filedAt
+        dueAt
+        answeredAt
+        answer
+        light
+        outcome
+        caseNumber
+        department {
+          name
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ComplaintsQuery, ComplaintsQueryVariables>;
+export const EvaluationsDocument = new TypedDocumentString(`
+    query Evaluations($from: DateTime!, $to: DateTime!) {
+  evaluationSummary(from: $from, to: $to) {
+    total
+    praise
+    praiseRate
+    bad
+    average
+    followUpsOpen
+    followUpsClosed
+    followUpsOverdue
+    badRatings {
+      caseNumber
+      score
+      scoreLabel
+      comment
+      ratedAt
+      deemed
+      followUp {
+        stageLabel
+        dueAt
+        overdue
+        closedAt
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<EvaluationsQuery, EvaluationsQueryVariables>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {
@@ -2980,3 +3780,283 @@ export const MeDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<MeQuery, MeQueryVariables>;
+export const RefreshDocument = new TypedDocumentString(`
+    mutation Refresh($refreshToken: String!) {
+  refresh(refreshToken: $refreshToken) {
+    accessToken
+    refreshToken
+    role
+    displayName
+  }
+}
+    `) as unknown as TypedDocumentString<RefreshMutation, RefreshMutationVariables>;
+export const UrgeDocument = new TypedDocumentString(`
+    mutation Urge($input: UrgeInput!) {
+  urge(input: $input) {
+    number
+    replyDueAt
+    addressees {
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UrgeMutation, UrgeMutationVariables>;
+export const IssueOrderDocument = new TypedDocumentString(`
+    mutation IssueOrder($input: SupervisionOrderInput!) {
+  issueSupervisionOrder(input: $input) {
+    number
+    dueAt
+    light
+    escalationLabel
+  }
+}
+    `) as unknown as TypedDocumentString<IssueOrderMutation, IssueOrderMutationVariables>;
+export const RecordFaultDocument = new TypedDocumentString(`
+    mutation RecordFault($input: RecordFaultInput!) {
+  recordFault(input: $input) {
+    id
+    kindLabel
+    status
+  }
+}
+    `) as unknown as TypedDocumentString<RecordFaultMutation, RecordFaultMutationVariables>;
+export const OrdersDocument = new TypedDocumentString(`
+    query Orders($filter: SupervisionFilterInput, $first: Int, $after: String) {
+  supervisionOrders(filter: $filter, first: $first, after: $after) {
+    edges {
+      node {
+        id
+        number
+        target
+        targetKind
+        message
+        issuedAt
+        automatic
+        dueAt
+        firstDueAt
+        status
+        escalationLevel
+        escalationLabel
+        escalatedAt
+        light
+        repliedAt
+        repliedOnTime
+        reply
+        caseNumber
+        department {
+          name
+        }
+        window {
+          name
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<OrdersQuery, OrdersQueryVariables>;
+export const UrgesDocument = new TypedDocumentString(`
+    query Urges($filter: SupervisionFilterInput, $first: Int, $after: String) {
+  urges(filter: $filter, first: $first, after: $after) {
+    edges {
+      node {
+        id
+        number
+        target
+        message
+        createdAt
+        automatic
+        replyDueAt
+        repliedAt
+        reply
+        status
+        caseNumber
+        department {
+          name
+        }
+        window {
+          name
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<UrgesQuery, UrgesQueryVariables>;
+export const StatisticsDocument = new TypedDocumentString(`
+    query Statistics($from: Date!, $to: Date!, $groupBy: StatisticsGroupBy!) {
+  statistics(from: $from, to: $to, groupBy: $groupBy) {
+    from
+    to
+    excelUrl
+    rows {
+      keyId
+      keyCode
+      keyName
+      received
+      accepted
+      completed
+      onTime
+      overdue
+      overLegalLimit
+      onTimeRate
+      urges
+      orders
+      ordersAnsweredOnTime
+      complaints
+      evaluations
+      evaluationScore
+      averageHandlingDays
+    }
+    totals {
+      keyName
+      received
+      accepted
+      completed
+      onTime
+      overdue
+      overLegalLimit
+      onTimeRate
+      urges
+      orders
+      complaints
+      evaluationScore
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<StatisticsQuery, StatisticsQueryVariables>;
+export const AccountabilityDocument = new TypedDocumentString(`
+    query Accountability($faultFilter: FaultFilter) {
+  faults(filter: $faultFilter, first: 50) {
+    totalCount
+    edges {
+      node {
+        id
+        kind
+        kindLabel
+        category
+        status
+        description
+        occurredAt
+        recordedBy
+        caseNumber
+        source
+        staff {
+          name
+        }
+        department {
+          name
+        }
+        window {
+          name
+        }
+      }
+    }
+  }
+  accountabilitySuggestions {
+    id
+    period
+    status
+    sanctionLabel
+    faultCount
+    createdAt
+    decidedAt
+    decidedBy
+    reason
+    rule {
+      name
+    }
+    staff {
+      name
+    }
+    department {
+      name
+    }
+    window {
+      name
+    }
+  }
+  appeals {
+    id
+    subjectType
+    subjectId
+    reason
+    evidence
+    status
+    filedBy
+    filedAt
+    decidedBy
+    decidedAt
+    decisionReason
+    department {
+      name
+    }
+    staff {
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<AccountabilityQuery, AccountabilityQueryVariables>;
+export const DecideSuggestionDocument = new TypedDocumentString(`
+    mutation DecideSuggestion($id: ID!, $decision: SuggestionDecision!, $reason: String, $sanction: Sanction) {
+  decideSuggestion(
+    id: $id
+    decision: $decision
+    reason: $reason
+    sanction: $sanction
+  ) {
+    id
+    status
+    sanctionLabel
+  }
+}
+    `) as unknown as TypedDocumentString<DecideSuggestionMutation, DecideSuggestionMutationVariables>;
+export const DecideAppealDocument = new TypedDocumentString(`
+    mutation DecideAppeal($id: ID!, $outcome: AppealOutcome!, $reason: String!) {
+  decideAppeal(id: $id, outcome: $outcome, reason: $reason) {
+    id
+    status
+  }
+}
+    `) as unknown as TypedDocumentString<DecideAppealMutation, DecideAppealMutationVariables>;
+export const ReportsDocument = new TypedDocumentString(`
+    query Reports {
+  publishedReports {
+    id
+    title
+    periodFrom
+    periodTo
+    publishedAt
+    pdfUrl
+    center {
+      id
+      code
+      name
+    }
+    totals {
+      received
+      completed
+      onTime
+      onTimeRate
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ReportsQuery, ReportsQueryVariables>;
+export const PublishReportDocument = new TypedDocumentString(`
+    mutation PublishReport($centerId: ID!, $periodFrom: Date!, $periodTo: Date!) {
+  publishReport(centerId: $centerId, periodFrom: $periodFrom, periodTo: $periodTo) {
+    created
+    notices
+    report {
+      id
+      title
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PublishReportMutation, PublishReportMutationVariables>;
