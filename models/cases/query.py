@@ -8,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from esupervision.models.access.scope import Viewer, case_scope
 from esupervision.models.cases.case import Case, CaseRecord, CaseStatus
-from esupervision.models.clocks.clock import Clock, ClockState
+from esupervision.models.clocks.clock import Clock, ClockState, SubjectType
 from esupervision.models.errors import DomainError, ErrorCode
 from esupervision.models.ledger.ledger import LedgerEvent
 from esupervision.models.clocks.light import Light
@@ -41,6 +42,7 @@ class CaseFilter:
     completed_from: datetime | None = None
     completed_to: datetime | None = None
     reported_late: bool | None = None
+    over_legal_limit: bool | None = None     # its legal-limit clock red now (as Case.overLegalLimit)
     text: str | None = None                  # number prefix, or part of the applicant's name
     extra: list[ColumnElement[bool]] = field(default_factory=list)
 
@@ -79,6 +81,20 @@ def decode_cursor(cursor: str) -> uuid.UUID:
     return decode_id_cursor("case", cursor)
 
 
+def over_legal_limit_clocks(now: datetime) -> Any:
+    """Ids of the legal-limit clocks red at ``now`` as ``light_at`` reads them: running past
+    ``red_at``; paused after it (补正 stops the clock, 行政许可法 art. 45, with its light); finished
+    or cancelled after it (kept as history). The list behind the overview's 超法定时限 count (open
+    cases) and the finished ones besides."""
+    legal = aliased(Clock)
+    return select(legal.id).where(
+        legal.subject_type == SubjectType.LEGAL_LIMIT.value, legal.red_at <= now,
+        or_(legal.state == ClockState.RUNNING.value,
+            and_(legal.state == ClockState.PAUSED.value, legal.red_at <= func.coalesce(legal.paused_at, now)),
+            and_(legal.state.in_([ClockState.FINISHED.value, ClockState.CANCELLED.value]),
+                 legal.red_at <= func.coalesce(legal.finished_at, now))))
+
+
 def _conditions(flt: CaseFilter, now: datetime) -> tuple[list[ColumnElement[bool]], bool]:
     """SQL conditions for a filter, and whether they need the case clock joined."""
     conds: list[ColumnElement[bool]] = list(flt.extra)
@@ -106,6 +122,9 @@ def _conditions(flt: CaseFilter, now: datetime) -> tuple[list[ColumnElement[bool
             conds.append(Clock.due_at < flt.due_to)  # type: ignore[operator]
     if flt.reported_late is not None:
         conds.append(Case.reported_late.is_(flt.reported_late))  # type: ignore[attr-defined]
+    if flt.over_legal_limit is not None:
+        over = Case.legal_clock_id.in_(over_legal_limit_clocks(now))  # type: ignore[union-attr]
+        conds.append(over if flt.over_legal_limit else or_(Case.legal_clock_id.is_(None), ~over))  # type: ignore[union-attr]
     if flt.text:
         text = flt.text.strip()
         conds.append(or_(Case.number.startswith(text), Case.applicant_name.contains(text)))  # type: ignore[union-attr]

@@ -363,3 +363,25 @@ def test_replay_rebuilds_the_legal_clocks_and_the_column(november):
         assert snapshot(s) == live
         assert figures(s) == before
         assert overview(s, now=local(2026, 12, 4, 10))["centers"][0]["over_legal_limit"] == 1
+
+
+def test_the_overview_count_opens_as_the_list_of_cases_behind_it(november):
+    """Every number is traceable to its cases: ``cases(filter: {overLegalLimit: true})`` lists the
+    cases whose ``overLegalLimit`` is true (行政许可法第四十二条), the open ones being the
+    overview's 超法定时限 count; ``false`` lists the others."""
+    create_accounts(november)
+    api = GraphQLClient(november)
+    api.login("supervisor")
+    listed = """query($over: Boolean, $statuses: [CaseStatus!]) {
+        cases(first: 50, filter: {overLegalLimit: $over, statuses: $statuses}) {
+        totalCount edges { node { number overLegalLimit } } } }"""
+    every = {e["node"]["number"]: e["node"]["overLegalLimit"]
+             for e in api.data(listed, {"over": None})["cases"]["edges"]}
+    over = api.data(listed, {"over": True})["cases"]
+    assert sorted(e["node"]["number"] for e in over["edges"]) == sorted(n for n, o in every.items() if o)
+    assert over["totalCount"] == 2 and all(e["node"]["overLegalLimit"] for e in over["edges"])
+    within = api.data(listed, {"over": False})["cases"]
+    assert sorted(e["node"]["number"] for e in within["edges"]) == sorted(n for n, o in every.items() if not o)
+    open_over = api.data(listed, {"over": True, "statuses": ["ACCEPTED", "SUPPLEMENT", "SUSPENDED"]})
+    shown = api.data("{ overview { centers { overLegalLimit } } }")["overview"]["centers"]
+    assert open_over["cases"]["totalCount"] == sum(c["overLegalLimit"] for c in shown) == 1

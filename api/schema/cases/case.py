@@ -305,6 +305,8 @@ class CaseFilter:
     completed_from: datetime | None = None
     completed_to: datetime | None = None
     reported_late: bool | None = None
+    over_legal_limit: bool | None = strawberry.field(
+        default=None, description="已超过法定时限（同 Case.overLegalLimit；总览的“超法定时限”为其中在办的）")
     text: str | None = strawberry.field(default=None, description="办件编号前缀或申请人姓名")
 
     def to_domain(self) -> DomainFilter:
@@ -317,7 +319,8 @@ class CaseFilter:
             lights=[enum_value(light) for light in self.lights] if self.lights is not None else None,
             channel=self.channel, accepted_from=self.accepted_from, accepted_to=self.accepted_to,
             due_from=self.due_from, due_to=self.due_to, completed_from=self.completed_from,
-            completed_to=self.completed_to, reported_late=self.reported_late, text=self.text)
+            completed_to=self.completed_to, reported_late=self.reported_late,
+            over_legal_limit=self.over_legal_limit, text=self.text)
 
 
 READERS = (Role.SUPERVISOR, Role.CENTER_ADMIN, Role.DEPARTMENT_LEADER, Role.WINDOW_STAFF,
