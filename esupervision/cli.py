@@ -744,6 +744,9 @@ main.add_command(catalogue)
 from esupervision.counties_cli import counties  # noqa: E402  (its own module: the county deployments)
 
 main.add_command(counties)
+from esupervision.county_commands_cli import attach as attach_county_commands  # noqa: E402  (city-key, credential, commands)
+
+attach_county_commands(counties)
 
 
 if __name__ == "__main__":

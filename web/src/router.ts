@@ -18,6 +18,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'accountability', name: 'accountability', component: () => import('@/pages/console/AccountabilityPage.vue'), meta: { title: '责任追究' } },
       { path: 'public', name: 'public', component: () => import('@/pages/console/PublicPage.vue'), meta: { title: '投诉与评价' } },
       { path: 'reports', name: 'reports', component: () => import('@/pages/console/ReportsPage.vue'), meta: { title: '效能公开' } },
+      { path: 'video', name: 'video', component: () => import('@/pages/console/VideoPage.vue'), meta: { title: '电子眼' } },
     ],
   },
   // Big screen and window light board: public pages (the office's screen adds ?token=…).

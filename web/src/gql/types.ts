@@ -389,6 +389,8 @@ export type CaseFilter = {
   dueTo?: InputMaybe<Scalars['DateTime']['input']>;
   itemIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   lights?: InputMaybe<Array<LightFilter>>;
+  /** 已超过法定时限（同 Case.overLegalLimit；总览的“超法定时限”为其中在办的） */
+  overLegalLimit?: InputMaybe<Scalars['Boolean']['input']>;
   reportedLate?: InputMaybe<Scalars['Boolean']['input']>;
   staffIds?: InputMaybe<Array<Scalars['ID']['input']>>;
   statuses?: InputMaybe<Array<CaseStatus>>;
@@ -3187,6 +3189,64 @@ export type EvaluationsQueryVariables = Exact<{
 
 export type EvaluationsQuery = { __typename?: 'Query', evaluationSummary: { __typename?: 'EvaluationSummary', total: number, praise: number, praiseRate: number | null, bad: number, average: number | null, followUpsOpen: number, followUpsClosed: number, followUpsOverdue: number, badRatings: Array<{ __typename?: 'BadRating', caseNumber: string, score: number, scoreLabel: string, comment: string | null, ratedAt: string, deemed: boolean, followUp: { __typename?: 'FollowUp', stageLabel: string, dueAt: string | null, overdue: boolean, closedAt: string | null } | null }> } };
 
+export type ScreenPlacesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ScreenPlacesQuery = { __typename?: 'Query', centers: Array<{ __typename?: 'Center', id: string, code: string, name: string, level: CenterLevel }>, departments: Array<{ __typename?: 'Department', id: string, code: string, name: string, center: { __typename?: 'Center', id: string, code: string, name: string } }> };
+
+export type ScreenStatisticsQueryVariables = Exact<{
+  from: Scalars['Date']['input'];
+  to: Scalars['Date']['input'];
+  groupBy: StatisticsGroupBy;
+}>;
+
+
+export type ScreenStatisticsQuery = { __typename?: 'Query', statistics: { __typename?: 'Statistics', totals: { __typename?: 'StatisticsRow', received: number, completed: number, overdue: number, onTime: number, onTimeRate: number | null }, rows: Array<{ __typename?: 'StatisticsRow', keyId: string | null, keyCode: string | null, keyName: string, received: number, completed: number, overdue: number, averageHandlingDays: number | null, onTimeRate: number | null }> } };
+
+export type ScreenTendersQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ScreenTendersQuery = { __typename?: 'Query', tenders: { __typename?: 'TenderConnection', totalCount: number, edges: Array<{ __typename?: 'TenderEdge', node: { __typename?: 'Tender', code: string, title: string, stage: TenderStage, stageLabel: string, light: Light | null, center: { __typename?: 'Center', name: string }, redFlags: Array<{ __typename?: 'RedFlag', code: string, title: string, raisedAt: string }> } }> } };
+
+export type ScreenTenderStagesSubscriptionVariables = Exact<{
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type ScreenTenderStagesSubscription = { __typename?: 'Subscription', tenderStageChanged: { __typename?: 'TenderStageChange', code: string, kind: string, stage: TenderStage, previousStage: TenderStage | null, cursor: string | null } };
+
+export type ScreenRedFlagsSubscriptionVariables = Exact<{
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type ScreenRedFlagsSubscription = { __typename?: 'Subscription', tenderRedFlags: { __typename?: 'TenderRedFlagRaised', code: string, flag: string, title: string, foundAt: string | null, cursor: string | null } };
+
+export type ScreenViewerQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ScreenViewerQuery = { __typename?: 'Query', me: { __typename?: 'Me', role: Role, username: string | null, centerId: string | null, departmentId: string | null, windowId: string | null } };
+
+export type ScreenRefreshMutationVariables = Exact<{
+  refreshToken: Scalars['String']['input'];
+}>;
+
+
+export type ScreenRefreshMutation = { __typename?: 'Mutation', refresh: { __typename?: 'AuthPayload', accessToken: string, refreshToken: string, role: Role, displayName: string } };
+
+export type BoardWindowsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type BoardWindowsQuery = { __typename?: 'Query', windows: Array<{ __typename?: 'Window', id: string, code: string, name: string, department: { __typename?: 'Department', name: string, center: { __typename?: 'Center', code: string, name: string } } }> };
+
+export type BoardCasesQueryVariables = Exact<{
+  filter?: InputMaybe<CaseFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+}>;
+
+
+export type BoardCasesQuery = { __typename?: 'Query', cases: { __typename?: 'CaseConnection', totalCount: number, edges: Array<{ __typename?: 'CaseEdge', node: { __typename?: 'Case', number: string, status: CaseStatus, statusLabel: string, light: Light | null, dueAt: string | null, acceptedAt: string | null, applicantName: string | null, item: { __typename?: 'Item', name: string, committedDays: number }, clock: { __typename?: 'ClockInfo', paused: boolean, dueAt: string | null } | null } }> } };
+
 export type LoginMutationVariables = Exact<{
   username: Scalars['String']['input'];
   password: Scalars['String']['input'];
@@ -3294,6 +3354,36 @@ export type PublishReportMutationVariables = Exact<{
 
 
 export type PublishReportMutation = { __typename?: 'Mutation', publishReport: { __typename?: 'PublishReportResult', created: boolean, notices: number, report: { __typename?: 'PublishedReport', id: string, title: string } } };
+
+export type VideoCamerasQueryVariables = Exact<{
+  windowCode?: InputMaybe<Scalars['String']['input']>;
+  centerCode?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type VideoCamerasQuery = { __typename?: 'Query', cameras: Array<{ __typename?: 'Camera', id: string, code: string, name: string, location: string | null, streamUrl: string, playbackUrl: string | null, retentionDays: number, centerCode: string, window: { __typename?: 'Window', id: string, code: string, name: string } | null }> };
+
+export type VideoBookmarksQueryVariables = Exact<{
+  caseNumber: Scalars['String']['input'];
+}>;
+
+
+export type VideoBookmarksQuery = { __typename?: 'Query', videoBookmarks: Array<{ __typename?: 'VideoBookmark', at: string, offsetSeconds: number | null, status: VideoBookmarkStatus, eventKind: string, title: string, caseNumber: string, camera: { __typename?: 'Camera', id: string, code: string, name: string } }>, videoEvidence: Array<{ __typename?: 'VideoEvidence', id: string, at: string, offsetSeconds: number | null, note: string, faultId: string | null, markedBy: string | null, markedAt: string, camera: { __typename?: 'Camera', code: string, name: string } }> };
+
+export type VideoWindowCasesQueryVariables = Exact<{
+  filter?: InputMaybe<CaseFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+}>;
+
+
+export type VideoWindowCasesQuery = { __typename?: 'Query', cases: { __typename?: 'CaseConnection', edges: Array<{ __typename?: 'CaseEdge', node: { __typename?: 'Case', number: string, statusLabel: string, light: Light | null, acceptedAt: string | null, item: { __typename?: 'Item', name: string }, window: { __typename?: 'Window', id: string, code: string, name: string } | null } }> } };
+
+export type MarkVideoEvidenceMutationVariables = Exact<{
+  input: VideoEvidenceInput;
+}>;
+
+
+export type MarkVideoEvidenceMutation = { __typename?: 'Mutation', markVideoEvidence: { __typename?: 'VideoEvidence', id: string, at: string, offsetSeconds: number | null, note: string, caseNumber: string | null } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -3758,6 +3848,158 @@ export const EvaluationsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<EvaluationsQuery, EvaluationsQueryVariables>;
+export const ScreenPlacesDocument = new TypedDocumentString(`
+    query ScreenPlaces {
+  centers {
+    id
+    code
+    name
+    level
+  }
+  departments {
+    id
+    code
+    name
+    center {
+      id
+      code
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ScreenPlacesQuery, ScreenPlacesQueryVariables>;
+export const ScreenStatisticsDocument = new TypedDocumentString(`
+    query ScreenStatistics($from: Date!, $to: Date!, $groupBy: StatisticsGroupBy!) {
+  statistics(from: $from, to: $to, groupBy: $groupBy) {
+    totals {
+      received
+      completed
+      overdue
+      onTime
+      onTimeRate
+    }
+    rows {
+      keyId
+      keyCode
+      keyName
+      received
+      completed
+      overdue
+      averageHandlingDays
+      onTimeRate
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ScreenStatisticsQuery, ScreenStatisticsQueryVariables>;
+export const ScreenTendersDocument = new TypedDocumentString(`
+    query ScreenTenders {
+  tenders(first: 100) {
+    totalCount
+    edges {
+      node {
+        code
+        title
+        stage
+        stageLabel
+        light
+        center {
+          name
+        }
+        redFlags {
+          code
+          title
+          raisedAt
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<ScreenTendersQuery, ScreenTendersQueryVariables>;
+export const ScreenTenderStagesDocument = new TypedDocumentString(`
+    subscription ScreenTenderStages($after: String) {
+  tenderStageChanged(after: $after) {
+    code
+    kind
+    stage
+    previousStage
+    cursor
+  }
+}
+    `) as unknown as TypedDocumentString<ScreenTenderStagesSubscription, ScreenTenderStagesSubscriptionVariables>;
+export const ScreenRedFlagsDocument = new TypedDocumentString(`
+    subscription ScreenRedFlags($after: String) {
+  tenderRedFlags(after: $after) {
+    code
+    flag
+    title
+    foundAt
+    cursor
+  }
+}
+    `) as unknown as TypedDocumentString<ScreenRedFlagsSubscription, ScreenRedFlagsSubscriptionVariables>;
+export const ScreenViewerDocument = new TypedDocumentString(`
+    query ScreenViewer {
+  me {
+    role
+    username
+    centerId
+    departmentId
+    windowId
+  }
+}
+    `) as unknown as TypedDocumentString<ScreenViewerQuery, ScreenViewerQueryVariables>;
+export const ScreenRefreshDocument = new TypedDocumentString(`
+    mutation ScreenRefresh($refreshToken: String!) {
+  refresh(refreshToken: $refreshToken) {
+    accessToken
+    refreshToken
+    role
+    displayName
+  }
+}
+    `) as unknown as TypedDocumentString<ScreenRefreshMutation, ScreenRefreshMutationVariables>;
+export const BoardWindowsDocument = new TypedDocumentString(`
+    query BoardWindows {
+  windows {
+    id
+    code
+    name
+    department {
+      name
+      center {
+        code
+        name
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<BoardWindowsQuery, BoardWindowsQueryVariables>;
+export const BoardCasesDocument = new TypedDocumentString(`
+    query BoardCases($filter: CaseFilter, $first: Int) {
+  cases(filter: $filter, first: $first) {
+    totalCount
+    edges {
+      node {
+        number
+        status
+        statusLabel
+        light
+        dueAt
+        acceptedAt
+        applicantName
+        item {
+          name
+          committedDays
+        }
+        clock {
+          paused
+          dueAt
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<BoardCasesQuery, BoardCasesQueryVariables>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {
@@ -4060,3 +4302,85 @@ export const PublishReportDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PublishReportMutation, PublishReportMutationVariables>;
+export const VideoCamerasDocument = new TypedDocumentString(`
+    query VideoCameras($windowCode: String, $centerCode: String) {
+  cameras(windowCode: $windowCode, centerCode: $centerCode) {
+    id
+    code
+    name
+    location
+    streamUrl
+    playbackUrl
+    retentionDays
+    centerCode
+    window {
+      id
+      code
+      name
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<VideoCamerasQuery, VideoCamerasQueryVariables>;
+export const VideoBookmarksDocument = new TypedDocumentString(`
+    query VideoBookmarks($caseNumber: String!) {
+  videoBookmarks(caseNumber: $caseNumber) {
+    camera {
+      id
+      code
+      name
+    }
+    at
+    offsetSeconds
+    status
+    eventKind
+    title
+    caseNumber
+  }
+  videoEvidence(caseNumber: $caseNumber) {
+    id
+    camera {
+      code
+      name
+    }
+    at
+    offsetSeconds
+    note
+    faultId
+    markedBy
+    markedAt
+  }
+}
+    `) as unknown as TypedDocumentString<VideoBookmarksQuery, VideoBookmarksQueryVariables>;
+export const VideoWindowCasesDocument = new TypedDocumentString(`
+    query VideoWindowCases($filter: CaseFilter, $first: Int) {
+  cases(filter: $filter, first: $first) {
+    edges {
+      node {
+        number
+        statusLabel
+        light
+        acceptedAt
+        item {
+          name
+        }
+        window {
+          id
+          code
+          name
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<VideoWindowCasesQuery, VideoWindowCasesQueryVariables>;
+export const MarkVideoEvidenceDocument = new TypedDocumentString(`
+    mutation MarkVideoEvidence($input: VideoEvidenceInput!) {
+  markVideoEvidence(input: $input) {
+    id
+    at
+    offsetSeconds
+    note
+    caseNumber
+  }
+}
+    `) as unknown as TypedDocumentString<MarkVideoEvidenceMutation, MarkVideoEvidenceMutationVariables>;
