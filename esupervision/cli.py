@@ -200,6 +200,8 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     pages = _PagesBuild()
     if with_demo and not _has_data():
         _build_demo(3000, 7)
+    if with_demo:
+        _video_demo()
     pages.wait()
     if workers > 1:
         # Several processes share light changes only through Redis, and the embedded worker
@@ -218,6 +220,19 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     # The app warms up (api/warmup.py) before uvicorn opens the port.
     uvicorn.run(create_app(engine, warm_up=True), host=host, port=port, log_level="info",
                 **server_options(get_settings()))
+
+
+def _video_demo() -> None:
+    """The demo's cameras (电子眼) and their test stream, served from ESV_VIDEO_DIR (./video-demo
+    unless set); without ffmpeg the cameras are listed with no picture, and the console says so."""
+    from pathlib import Path
+
+    from esupervision.video_demo import build_video_demo, prepare_demo_video
+    if not get_settings().video_dir:
+        os.environ["ESV_VIDEO_DIR"] = str(Path("video-demo").resolve())
+        get_settings.cache_clear()
+    build_video_demo(_engine())
+    console.print(prepare_demo_video(Path(get_settings().video_dir or "video-demo")), markup=False, highlight=False)
 
 
 class _PagesBuild:
