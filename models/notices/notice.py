@@ -191,7 +191,7 @@ def _case_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
     facts: dict[uuid.UUID, Any] = {}
     for start in range(0, len(ids), 1000):
         query = (select(Case.id, Case.applicant_phone, Case.extension_days, Case.result, Case.reason,
-                        Center.name.label("center"), Item.name.label("item"), Item.committed_days)
+                        Center.name.label("center"), Item.name.label("item"), Item.committed_days, Item.basis)
                  .join(Center, Center.id == Case.center_id).join(Item, Item.id == Case.item_id)
                  .where(among(tx.session, Case.id, ids[start:start + 1000]), Case.applicant_phone.is_not(None)))
         facts.update((row.id, row) for row in tx.session.execute(query))
@@ -205,14 +205,16 @@ def _case_drafts(tx: "Transaction", events: list[Any]) -> list[NoticeDraft]:
         params: dict[str, Any] = {"center": case.center, "number": number}
         if template == "case_accepted" and not case.committed_days:
             template = "case_accepted_at_once"     # 即办件: not "承诺0个工作日"
+        elif template in ("case_accepted", "case_extended") and case.basis == "natural":
+            template += "_natural"                 # 自然日, as the item's clock counts
         elif template == "case_completed" and (event.data.get("result") or case.result) == "denied":
             template = "case_denied"               # 行政许可法 第三十八条 第二款: reason and remedies
-        if template in ("case_received", "case_accepted", "case_accepted_at_once", "case_completed",
-                        "case_denied", "case_rejected"):
+        if template in ("case_received", "case_accepted", "case_accepted_natural", "case_accepted_at_once",
+                        "case_completed", "case_denied", "case_rejected"):
             params["item"] = case.item
-        if template == "case_accepted":
+        if template in ("case_accepted", "case_accepted_natural"):
             params["days"] = case.committed_days
-        elif template == "case_extended":
+        elif template in ("case_extended", "case_extended_natural"):
             params["days"] = event.data.get("days") or case.extension_days
         elif template == "case_suspended":
             kind = event.data.get("kind")

@@ -58,6 +58,8 @@ _TEMPLATES = [
     Template("case_received", "【{center}】您的申请{item}已收到，办件编号{number}，请留意后续通知。"),
     Template("case_accepted", "【{center}】您的办件{number}（{item}）已受理，承诺{days}个工作日内办结。"),
     # an item whose committed limit is 0 working days is handled at once (即办件)
+    # an item counted in natural days (自然日) says so: "工作日" would promise a later date
+    Template("case_accepted_natural", "【{center}】您的办件{number}（{item}）已受理，承诺{days}个自然日内办结。"),
     Template("case_accepted_at_once", "【{center}】您的办件{number}（{item}）已受理，即办件，当日办结。"),
     # 行政许可法 第三十二条 第一款 第四项: every missing material told at once (一次性告知), with the reason
     Template("case_supplement", "【{center}】您的办件{number}需补正材料（一次性告知）：{materials}。原因：{reason}。"
@@ -65,6 +67,7 @@ _TEMPLATES = [
     Template("case_suspended", "【{center}】您的办件{number}进入{procedure}程序，该期间不计入办理时限。"),
     Template("case_resumed", "【{center}】您的办件{number}已恢复办理，计时继续。"),
     Template("case_extended", "【{center}】您的办件{number}经批准延期{days}个工作日。"),
+    Template("case_extended_natural", "【{center}】您的办件{number}经批准延期{days}个自然日。"),
     Template("case_completed", "【{center}】您的办件{number}（{item}）已办结，结果：{result}。"),
     Template("case_denied", "【{center}】您的办件{number}（{item}）已办结，结果：不予许可，理由：{reason}。" + REMEDIES),
     Template("case_rejected", "【{center}】您的办件{number}（{item}）不予受理（退件），理由：{reason}。" + REMEDIES),
@@ -132,6 +135,7 @@ TEMPLATES: Mapping[str, Template] = {t.code: t for t in _TEMPLATES}
 # What people read where a notice is listed (a case's timeline, a staff member's notices).
 LABELS: Mapping[str, str] = {
     "case_received": "申报收件通知", "case_accepted": "受理通知", "case_accepted_at_once": "受理通知（即办件）",
+    "case_accepted_natural": "受理通知", "case_extended_natural": "延期通知",
     "case_supplement": "补正通知（一次性告知）",
     "case_suspended": "特别程序通知", "case_resumed": "恢复办理通知", "case_extended": "延期通知",
     "case_completed": "办结通知", "case_denied": "不予许可决定通知", "case_rejected": "不予受理（退件）通知",

@@ -22,6 +22,7 @@ from esupervision.models.base import day_text, local_time
 from esupervision.models.cases.case import Case
 from esupervision.models.cases.report import CaseAction
 from esupervision.models.catalogue.catalogue import (Center, ItemSpec, MaterialSpec, StepSpec, create_item)
+from esupervision.models.clocks.clock import Basis
 from esupervision.models.errors import DomainError
 from esupervision.models.ledger.ledger import LedgerEvent
 from esupervision.models.ledger.transaction import transaction
@@ -184,6 +185,21 @@ def test_an_item_of_no_days_is_accepted_as_done_the_same_day(city):
     assert at_once == "【市行政服务中心】您的办件Z1（食品经营许可证补办）已受理，即办件，当日办结。"
     assert "0个工作日" not in at_once
     assert five.endswith("已受理，承诺5个工作日内办结。")
+
+
+def test_an_item_counted_in_natural_days_says_natural_days(city):
+    """A limit in 自然日 is told as 自然日 (a "工作日" would promise a later date than the law's);
+    its extension likewise."""
+    with transaction(city, actor="test") as tx:
+        center = tx.session.scalars(select(Center).where(Center.code == "C01")).one()
+        create_item(tx, center=center, spec=ItemSpec(
+            code="SCJ-NAT", name="临时占道许可", department_code="SCJ", legal_days=20, committed_days=10,
+            basis=Basis.NATURAL))
+    applied(city, "N1", item="SCJ-NAT")
+    report(city, event("N1", CaseAction.EXTEND, T0 + timedelta(hours=5), attributes={"days": 3, "approved_by": "局长"}))
+    accepted, extended = texts(city)
+    assert accepted == "【市行政服务中心】您的办件N1（临时占道许可）已受理，承诺10个自然日内办结。"
+    assert extended.endswith("经批准延期3个自然日。") and "工作日" not in accepted + extended
 
 
 # ----------------------------------------------------------------------------- instants and words
