@@ -2,7 +2,9 @@
 
 - ``esv counties add CODE URL --public-key FILE [--token T] [--parent CITY_CENTER]``: register one;
 - ``esv counties sync [CODE]``: pull every county (or one) once, verify and project, then exit;
-- ``esv counties list``: each county's replication state (LIVE / STALE / DIVERGED, lag).
+- ``esv counties list``: each county's replication state (LIVE / STALE / DIVERGED, lag);
+- ``esv counties witness CODE -o DIR``: what the city verified of the county, as a witness
+  directory the county checks its own ledger against (``esv ledger verify --witness DIR``).
 """
 from __future__ import annotations
 
@@ -84,3 +86,27 @@ def counties_list() -> None:
             click.echo(f"{link.code}\t{link.name}\t{link.status(now).value.upper()}\t{events} events\t"
                        f"lag {'-' if lag is None else f'{lag:.0f}s'}"
                        + (f"\tdiverged at seq {link.diverged_seq}" if link.diverged_at else ""))
+
+
+@counties.command("witness")
+@click.argument("code")
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="the witness directory to write (created; heads it holds already are kept)")
+def counties_witness(code: str, output: Path) -> None:
+    """Write the signed heads of county CODE that the city verified, with the chain hashes under
+    them, as a witness directory: at the county, `esv ledger verify --witness DIR` names any
+    event rewritten or cut since the city saw it."""
+    from sqlmodel import Session
+
+    from esupervision.models.counties.link import county_by_code
+    from esupervision.models.counties.replica import witnessed_heads
+    from esupervision.witness import witness_at
+    witness = witness_at(output)
+    with Session(_engine()) as session:
+        link = county_by_code(session, code)
+        if link is None:
+            console.print(f"[bold red]COUNTY_NOT_FOUND[/]: 未登记县区 {code}")
+            sys.exit(2)
+        heads = witnessed_heads(session, link.id)
+    written = sum(witness.publish(origin, size, note, leaves) for origin, size, note, leaves in heads)
+    click.echo(f"{code}\t{len(heads)} heads verified\t{written} written to {output}")

@@ -34,13 +34,16 @@ from sqlalchemy import Column, Text, UniqueConstraint, select
 from sqlmodel import Field, Session, SQLModel
 
 from esupervision.models.base import UTCDateTime, new_id, utc
+from esupervision.settings import get_settings
 
-# A county whose last successful pull is older than this is STALE (its replica still answers).
-STALE_AFTER = timedelta(seconds=30)
+def stale_after() -> timedelta:
+    """A county whose last pull that verified is older than this is STALE (its replica still
+    answers): ten pull intervals, at least five seconds."""
+    return timedelta(seconds=max(5.0, 10 * get_settings().county_pull_interval_s))
 
 
 class ReplicationStatus(StrEnum):
-    LIVE = "live"            # pulled and verified within ``STALE_AFTER``
+    LIVE = "live"            # pulled and verified within ``stale_after()``
     STALE = "stale"          # the county does not answer (or not lately): answered from the replica
     DIVERGED = "diverged"    # its log is not what the city verified: projection stopped
 
@@ -77,7 +80,7 @@ class CountyLink(SQLModel, table=True):
         """LIVE, STALE or DIVERGED at ``now``."""
         if self.diverged_at is not None:
             return ReplicationStatus.DIVERGED
-        if self.last_pulled_at is None or utc(now) - utc(self.last_pulled_at) > STALE_AFTER:
+        if self.last_pulled_at is None or utc(now) - utc(self.last_pulled_at) > stale_after():
             return ReplicationStatus.STALE
         return ReplicationStatus.LIVE
 

@@ -174,3 +174,22 @@ def stored_hashes(session: Session, center_id: uuid.UUID, after: int, limit: int
     return [(s, h) for s, h in session.execute(
         select(LedgerEvent.seq, LedgerEvent.hash).where(LedgerEvent.center_id == center_id, LedgerEvent.seq > after)
         .order_by(LedgerEvent.seq).limit(limit)).all()]
+
+
+def witnessed_heads(session: Session, county_id: uuid.UUID) -> list[tuple[str, int, str, list[tuple[int, str]]]]:
+    """What the city verified of a county, as a witness publishes it: (origin, size, signed head,
+    the chain hashes that head added) for every verified head, oldest first per chain."""
+    from esupervision.models.ledger.checkpoint import parse
+    out = []
+    for chain in session.scalars(select(CountyChain).where(CountyChain.county_id == county_id)
+                                 .order_by(CountyChain.code)):
+        held = 0
+        for head in session.scalars(select(CountyHead).where(CountyHead.center_id == chain.center_id)
+                                    .order_by(CountyHead.size)):
+            leaves = [(s, h) for s, h in session.execute(
+                select(LedgerEvent.seq, LedgerEvent.hash).where(LedgerEvent.center_id == chain.center_id,
+                                                                LedgerEvent.seq > held, LedgerEvent.seq <= head.size)
+                .order_by(LedgerEvent.seq)).all()]
+            out.append((parse(head.note).origin, head.size, head.note, leaves))
+            held = head.size
+    return out

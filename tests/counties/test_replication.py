@@ -318,3 +318,56 @@ def test_supervisors_see_each_county_and_its_center_in_city_wide_statistics(engi
     # Only the supervision office sees the counties.
     gql.as_public()
     assert gql.error_codes(query) == ["UNAUTHENTICATED"]
+
+
+def test_a_county_that_does_not_answer_is_stale_and_caught_up_when_it_returns(engine, county, signer, fixed_time):
+    from esupervision.models.counties.sync import CountyUnreachable
+
+    build_county(county)
+    report_cases(county, 1, 4)
+    sign(county, signer)
+    build_city(engine, signer)
+    pull(engine, CODE, fetch_from(county))
+    copied = _count(engine, Case)
+
+    def down(path: str, params: dict[str, Any]) -> Any:
+        raise CountyUnreachable("ConnectError: connection refused")
+
+    report_cases(county, 5, 3)
+    sign(county, signer, at=6)
+    fixed_time.advance(minutes=1)
+    result = pull(engine, CODE, down)
+    link = _link(engine)
+    assert result.status == "stale" and link.failures == 1 and "refused" in link.last_error
+    assert link.status(fixed_time.now()) is ReplicationStatus.STALE and link.lag_seconds(fixed_time.now()) == 60
+    assert _count(engine, Case) == copied   # the replica still answers
+    assert pull(engine, CODE, fetch_from(county)).status == "live"
+    assert _count(engine, Case) == _count(county, Case) == copied + 3
+    assert _link(engine).failures == 0
+
+
+def test_the_county_checked_against_what_the_city_verified_names_the_same_first_seq(engine, county, signer,
+                                                                                    fixed_time, tmp_path):
+    """Item 4: the county's own ledger check, with the city as its witness, reports the breach."""
+    from esupervision.models.counties.replica import witnessed_heads
+    from esupervision.models.ledger.ledger import verify_chains
+    from esupervision.witness import DirectoryWitness
+
+    build_county(county)
+    report_cases(county, 1, 6)
+    sign(county, signer)
+    build_city(engine, signer)
+    pull(engine, CODE, fetch_from(county))
+    with Session(county) as session:
+        size = session.scalar(select(LedgerHead.seq).join(Center, Center.id == LedgerHead.center_id)
+                              .where(Center.code == CODE))
+    _rewrite(county, signer, CODE, size - 2)
+    pull(engine, CODE, fetch_from(county))
+    witness = DirectoryWitness(tmp_path / "city-as-witness")
+    with Session(engine) as session:
+        for origin, head_size, note, leaves in witnessed_heads(session, _link(engine).id):
+            witness.publish(origin, head_size, note, leaves)
+    with Session(county) as session:
+        breaches = [b for report in verify_chains(session, signer.verifier(), witness=witness)
+                    for b in report.breaches]
+    assert breaches and min(b.seq for b in breaches) == _link(engine).diverged_seq == size - 2
