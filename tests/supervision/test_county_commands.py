@@ -43,7 +43,7 @@ from esupervision.models.supervision.orders import Urge
 from esupervision.settings import get_settings
 from esupervision.workers.county_commands import CountyCommandRelay
 from tests.builders import build_city, event, report
-from tests.conftest import _database
+from tests.conftest import _database, _empty_tables
 from tests.gql import GraphQLClient, create_accounts
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -56,16 +56,21 @@ COMMANDS = """{ countyCommands { edges { node { number status countyNumber confi
   lastError { code } } } } }"""
 
 
-@pytest.fixture
-def county_engine(engine: Engine, tmp_path) -> Iterator[Engine]:
+@pytest.fixture(scope="module")
+def _county_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A second database of the same engine as ``engine``: the county's own deployment."""
-    with _database(engine.dialect.name, tmp_path) as url:
+    kind = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    with _database(kind, tmp_path_factory.mktemp("county")) as url:
         county = make_engine(url)
         table_metadata().create_all(county)
-        try:
-            yield county
-        finally:
-            county.dispose()
+        yield county
+        county.dispose()
+
+
+@pytest.fixture
+def county_engine(_county_database: Engine) -> Iterator[Engine]:
+    yield _county_database
+    _empty_tables(_county_database, table_metadata().sorted_tables)
 
 
 def build_county(engine: Engine) -> None:
