@@ -15,7 +15,7 @@ the county's catalogue document: catalogue events record what changed, not whole
 from __future__ import annotations
 
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -86,33 +86,57 @@ def apply_catalogue(session: Session, link: CountyLink, document: dict[str, list
     return written
 
 
-def _row(session: Session, model: type[SQLModel], row_id: str) -> dict[str, Any] | None:
+def _current(session: Session, model: type[SQLModel], ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The rows of ``ids`` the city holds, in canonical form, by id (a query per 500 ids)."""
     table = model.__table__  # type: ignore[attr-defined]
-    found = session.execute(select(table).where(table.c.id == uuid.UUID(row_id))).first()
-    if found is None:
-        return None
-    return row_values(SimpleNamespace(__table__=table, **found._mapping))
+    rows: dict[str, dict[str, Any]] = {}
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), 500):
+        chunk = [uuid.UUID(i) for i in wanted[start:start + 500]]
+        for found in session.execute(select(table).where(table.c.id.in_(chunk))):
+            values = row_values(SimpleNamespace(__table__=table, **found._mapping))
+            rows[values["id"]] = values
+    return rows
 
 
-def _project(tx: Transaction, changes: list[dict[str, Any]], deltas: Counter) -> None:
-    """Fold one event's changes into the projection tables (parents first), counting clocks."""
+def _project(tx: Transaction, events: list[dict[str, Any]], deltas: Counter) -> None:
+    """Fold a page's changes into the projection tables as replay folds them: the rows they touch
+    read once, changed in memory in ledger order, written once each (new rows inserted, the
+    others updated by id), tables in insert order (parents first); clocks counted in the tally."""
     session = tx.session
-    for change in sorted(changes, key=lambda c: _ORDER.get(c.get("table"), len(_ORDER))):
-        model = _BY_TABLE.get(change.get("table"))
-        if model is None:
-            continue
-        before = _row(session, model, change["id"])
+    changes = [c for event in events for c in event["body"]["changes"] if c.get("table") in _BY_TABLE]
+    if not changes:
+        return
+    ids: dict[str, set[str]] = defaultdict(set)
+    for change in changes:
+        ids[change["table"]].add(change["id"])
+    current = {name: _current(session, _BY_TABLE[name], wanted) for name, wanted in ids.items()}
+    existing = {name: set(rows) for name, rows in current.items()}
+    counted = {i: tally.contribution(Clock.model_validate(v)) for i, v in current.get("clock", {}).items()}
+    touched: dict[str, set[str]] = defaultdict(set)
+    for change in changes:
+        rows = current[change["table"]]
         if "values" in change:
-            after = dict(change["values"])
-        elif before is not None:
-            after = {**before, **change["set"]}
+            rows[change["id"]] = dict(change["values"])
+        elif change["id"] in rows:
+            rows[change["id"]].update(change["set"])
         else:
             continue   # a change to a row the copy never had: replay skips it too (verify names it)
+        touched[change["table"]].add(change["id"])
+    for model in PROJECTIONS:
+        name = model.__tablename__  # type: ignore[attr-defined]
+        if not touched.get(name):
+            continue
+        final = {i: model.model_validate(current[name][i]) for i in sorted(touched[name])}
         if model is Clock:
-            old = Clock.model_validate(before) if before else None
-            tally.add_change(deltas, tally.contribution(old) if old else None,
-                             tally.contribution(Clock.model_validate(after)))
-        _upsert(session, model, after)
+            for i, clock in final.items():
+                tally.add_change(deltas, counted.get(i), tally.contribution(clock))
+        added = [row.model_dump() for i, row in final.items() if i not in existing[name]]
+        changed = [row.model_dump() for i, row in final.items() if i in existing[name]]
+        if added:
+            session.execute(insert(model.__table__), added)  # type: ignore[attr-defined]
+        if changed:
+            session.execute(update(model), changed)   # by primary key, one statement for the lot
 
 
 def store_page(tx: Transaction, link: CountyLink, chain: CountyChain, head: TreeHead, note: str,
@@ -136,8 +160,7 @@ def store_page(tx: Transaction, link: CountyLink, chain: CountyChain, head: Tree
     if rows:
         _insert_events(session, rows)
     deltas: Counter = Counter()
-    for event in events:
-        _project(tx, event["body"]["changes"], deltas)
+    _project(tx, events, deltas)
     session.flush()
     if deltas:
         tally.apply(session, deltas)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,9 @@ from esupervision.models.notices.notice import NoticeDraft, add_notices
 
 log = logging.getLogger(__name__)
 PAGE = 500
+CATALOGUE_EVERY_S = 60.0
+# When this process last copied each county's catalogue (time.monotonic()).
+_catalogue_copied: dict[str, float] = {}
 BREACH_TOPIC = "ledger.breach"     # the supervisors' ledgerBreaches subscription
 BREACH_TEMPLATE = "ledger_breach"
 
@@ -78,9 +82,16 @@ def pull(engine: Engine, code: str, fetch: Fetch, *, page: int = PAGE) -> PullRe
         link.last_attempt_at = tx.now
         verifier = verifier_for(link)
     try:
-        _pull_catalogue(engine, code, fetch)
         with transaction(engine) as tx:
             chains = list(tx.session.scalars(select(CountyChain).where(CountyChain.county_id == _link(tx, code).id)))
+        if not chains or time.monotonic() - _catalogue_copied.get(code, -CATALOGUE_EVERY_S) >= CATALOGUE_EVERY_S:
+            # The catalogue names the county's chains (a new township is a new chain): copied at
+            # the first pull and once a minute, and whenever a page brings catalogue events or
+            # names a row the copy lacks; not at every pull, a county's is hundreds of rows.
+            _pull_catalogue(engine, code, fetch)
+            with transaction(engine) as tx:
+                chains = list(tx.session.scalars(select(CountyChain).where(
+                    CountyChain.county_id == _link(tx, code).id)))
         for chain in chains:
             result.events += _pull_chain(engine, code, chain.center_id, verifier, fetch, page, result)
     except ReplicaFork as fork:
@@ -115,6 +126,7 @@ def _link(tx: Transaction, code: str) -> CountyLink:
 
 def _pull_catalogue(engine: Engine, code: str, fetch: Fetch) -> None:
     document = fetch("/replication/catalogue", {})
+    _catalogue_copied[code] = time.monotonic()
     with transaction(engine) as tx:
         link = _link(tx, code)
         apply_catalogue(tx.session, link, document)
@@ -145,6 +157,8 @@ def _pull_chain(engine: Engine, code: str, center_id: uuid.UUID, verifier: Verif
         extended = check_page(center_id, tip, head, events, served.get("consistency", []))
         if not events and extended.size < head.size:
             raise CountyUnreachable(f"the county served no events after seq {tip.size} below its head of {head.size}")
+        if any(event["body"]["kind"].startswith("catalogue.") for event in events):
+            _pull_catalogue(engine, code, fetch)   # a new township, department, item …: its row first
         if not events and head.size == chain.head_size:
             result.chains[chain.code] = tip.size
             return written

@@ -315,6 +315,11 @@ def test_supervisors_see_each_county_and_its_center_in_city_wide_statistics(engi
     # Filtered by the county's center at the city: its cases alone.
     by_center = gql.data(statistics, {"c": county_row["centerId"]})["statistics"]["rows"]
     assert {r["keyCode"] for r in by_center} - {None} == {CODE}
+    # The cases query at the city, filtered by the county's center: the county's cases, as it has them.
+    cases = gql.data("query($c: [ID!]) { cases(filter: {centerIds: $c}) { totalCount edges { node { number } } } }",
+                     {"c": [county_row["centerId"]]})["cases"]
+    assert cases["totalCount"] == 8 and {e["node"]["number"] for e in cases["edges"]} == {
+        f"{CODE}-{n:04d}" for n in range(1, 9)}
     # Only the supervision office sees the counties.
     gql.as_public()
     assert gql.error_codes(query) == ["UNAUTHENTICATED"]
