@@ -7,7 +7,7 @@ import { LightChangedDocument, type LightChangedSubscription } from '@/gql/types
 
 export function useLightChanges(
   refresh: () => Promise<void> | void,
-  { debounceMs = 150, fallbackMs = 60_000 } = {},
+  { debounceMs = 100, fallbackMs = 60_000 } = {},
 ) {
   const lastChange = ref<LightChangedSubscription['lightChanged'] | null>(null)
   let subscription: Subscription | null = null

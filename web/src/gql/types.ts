@@ -3140,6 +3140,14 @@ export type CaseStoryQueryVariables = Exact<{
 
 export type CaseStoryQuery = { __typename?: 'Query', case: { __typename?: 'Case', channel: string, result: string | null, reason: string | null, submittedAt: string | null, deemedAccepted: boolean, reportedLate: boolean, extensionDays: number, applicantPhone: string | null, legalDueAt: string | null, id: string, number: string, status: CaseStatus, statusLabel: string, light: Light | null, dueAt: string | null, overLegalLimit: boolean, acceptedAt: string | null, completedAt: string | null, applicantName: string | null, item: { __typename?: 'Item', code: string, name: string, committedDays: number, legalDays: number }, staff: { __typename?: 'Staff', name: string } | null, clock: { __typename?: 'ClockInfo', startedAt: string, limitDays: number, extendedDays: number, pausedDays: number, basis: string, dueAt: string | null, yellowAt: string | null, redAt: string | null, provisional: boolean, light: Light, paused: boolean, finished: boolean, outcome: Outcome | null, outcomeDays: number | null, finishedAt: string | null } | null, legalClock: { __typename?: 'ClockInfo', startedAt: string, limitDays: number, extendedDays: number, pausedDays: number, basis: string, dueAt: string | null, yellowAt: string | null, redAt: string | null, provisional: boolean, light: Light, paused: boolean, finished: boolean, outcome: Outcome | null, outcomeDays: number | null, finishedAt: string | null } | null, steps: Array<{ __typename?: 'Step', seq: number, name: string, status: string, limitDays: number, startedAt: string, finishedAt: string | null, department: { __typename?: 'Department', name: string }, staff: { __typename?: 'Staff', name: string } | null, clock: { __typename?: 'ClockInfo', startedAt: string, limitDays: number, extendedDays: number, pausedDays: number, basis: string, dueAt: string | null, yellowAt: string | null, redAt: string | null, provisional: boolean, light: Light, paused: boolean, finished: boolean, outcome: Outcome | null, outcomeDays: number | null, finishedAt: string | null } | null }>, timeline: Array<{ __typename?: 'TimelineEntry', at: string, kind: string, title: string, actor: string | null, ledgerEventId: number | null }>, notices: Array<{ __typename?: 'Notice', id: string, channel: string, recipient: string, templateLabel: string, status: NoticeStatus, createdAt: string, sentAt: string | null }>, urges: Array<{ __typename?: 'Urge', id: string, number: string, message: string, createdAt: string, createdBy: string | null, automatic: boolean, replyDueAt: string | null, repliedAt: string | null, reply: string | null, status: UrgeStatus }>, orders: Array<{ __typename?: 'SupervisionOrder', id: string, number: string, message: string, issuedAt: string, automatic: boolean, dueAt: string, status: OrderStatus, escalationLabel: string, light: Light | null, repliedAt: string | null, repliedOnTime: boolean | null, reply: string | null }>, faults: Array<{ __typename?: 'Fault', id: string, kindLabel: string, description: string, status: FaultStatus, occurredAt: string, recordedBy: string | null }>, complaints: Array<{ __typename?: 'Complaint', id: string, number: string, kindLabel: string, statusLabel: string, content: string, filedAt: string, dueAt: string | null, light: Light | null, answer: string | null }>, evaluation: { __typename?: 'Evaluation', score: number, scoreLabel: string, comment: string | null, ratedAt: string, deemed: boolean, followUp: { __typename?: 'FollowUp', stageLabel: string, dueAt: string | null, overdue: boolean, closedAt: string | null, records: Array<{ __typename?: 'FollowUpRecord', label: string, note: string, at: string, actor: string | null }> } | null } | null, department: { __typename?: 'Department', id: string, name: string }, window: { __typename?: 'Window', code: string, name: string } | null, center: { __typename?: 'Center', code: string, name: string } } | null };
 
+export type CaseEventsSubscriptionVariables = Exact<{
+  number: Scalars['String']['input'];
+  after?: InputMaybe<Scalars['String']['input']>;
+}>;
+
+
+export type CaseEventsSubscription = { __typename?: 'Subscription', caseEvents: { __typename?: 'CaseEventMessage', ledgerId: number, cursor: string, kind: string } };
+
 export type DepartmentsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -3695,6 +3703,15 @@ fragment ClockFields on ClockInfo {
   outcomeDays
   finishedAt
 }`) as unknown as TypedDocumentString<CaseStoryQuery, CaseStoryQueryVariables>;
+export const CaseEventsDocument = new TypedDocumentString(`
+    subscription CaseEvents($number: String!, $after: String) {
+  caseEvents(number: $number, after: $after) {
+    ledgerId
+    cursor
+    kind
+  }
+}
+    `) as unknown as TypedDocumentString<CaseEventsSubscription, CaseEventsSubscriptionVariables>;
 export const DepartmentsDocument = new TypedDocumentString(`
     query Departments {
   centers {
