@@ -50,6 +50,12 @@ def shown(page, testid: str) -> int:
     return int(locator.inner_text().strip())
 
 
+def wait_charts(page) -> None:
+    """The trend and the slowest departments drawn (their statistics answered)."""
+    for chart in ("trend-chart", "slow-chart"):
+        page.wait_for_selector(f"[data-testid={chart}][data-ready=yes]", timeout=30_000)
+
+
 def wait_live(page) -> None:
     page.wait_for_function("() => document.querySelector('[data-testid=live-state]')?.classList.contains('open')",
                            timeout=30_000)
@@ -101,6 +107,7 @@ def test_the_public_screen_shows_the_overviews_counts_and_a_new_red_light_live(s
     (ARTIFACTS / "screen-latency.txt").write_text(
         f"acceptCase answered -> red event on the public screen: {seen_after:.2f} s "
         f"(open cases {sum(expected.values())})\n", encoding="utf-8")
+    wait_charts(screen)
     shoot(screen, "screen-public")
 
 
@@ -114,6 +121,7 @@ def test_the_offices_token_link_adds_tenders_and_red_flags(screen, demo_server):
     chips = screen.locator("[data-testid=tender-stages] .stage-chip b").all_inner_texts()
     assert sum(int(c) for c in chips) == min(total, 100)
     assert screen.locator("[data-testid=red-flags] .flag-row").count() > 0
+    wait_charts(screen)
     shoot(screen, "screen-office")
 
 
