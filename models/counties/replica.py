@@ -167,9 +167,14 @@ def store_page(tx: Transaction, link: CountyLink, chain: CountyChain, head: Tree
     counted = [SimpleNamespace(kind=r.kind, subject_type=r.subject_type, subject_id=r.subject_id,
                                occurred_at=r.occurred_at) for r in rows]
     rollup.on_events(tx, counted)
-    for row in rows:
-        if row.kind.startswith("light."):
-            tx.announce("light.changed", {**row.data, "county": link.code})
+    lights = [row for row in rows if row.kind.startswith("light.")]
+    if lights:
+        # lightChanged carries the city's own ledger id (its cursor) and the instant recorded.
+        ids = dict(session.execute(select(LedgerEvent.seq, LedgerEvent.id).where(
+            LedgerEvent.center_id == chain.center_id, LedgerEvent.seq.in_([row.seq for row in lights]))).all())
+        for row in lights:
+            tx.announce("light.changed", {**row.data, "ledger_id": ids[row.seq],
+                                          "announced_at": row.recorded_at.isoformat(), "county": link.code})
     chain.size, chain.last_hash, chain.frontier = tip.size, tip.last_hash, tip.frontier
     if tip.size == head.size and head.size > chain.head_size:
         chain.head_size, chain.head_root, chain.head_at = head.size, head.root.hex(), utc(head.time)

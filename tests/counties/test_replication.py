@@ -376,3 +376,26 @@ def test_the_county_checked_against_what_the_city_verified_names_the_same_first_
         breaches = [b for report in verify_chains(session, signer.verifier(), witness=witness)
                     for b in report.breaches]
     assert breaches and min(b.seq for b in breaches) == _link(engine).diverged_seq == size - 2
+
+
+def test_a_county_light_change_reaches_the_city_live_channel(engine, county, signer, fixed_time):
+    """lightChanged at the city includes the counties: a replicated light event is announced with
+    the city's ledger id as its cursor."""
+    from esupervision.api.schema.subscription import LightChange
+    from esupervision.models.ledger import transaction as tx_module
+    from esupervision.workers.lights import announce_due
+
+    build_county(county)
+    report_cases(county, 1, 2, complete=False)
+    with transaction(county, actor="system:lights") as tx:   # at the county: its cases went red by now
+        assert announce_due(tx) > 0
+    sign(county, signer, at=9.5)
+    build_city(engine, signer)
+    heard: list[tuple[str, dict[str, Any]]] = []
+    tx_module.set_publisher(lambda topic, message: heard.append((topic, message)))
+    pull(engine, CODE, fetch_from(county))
+    changes = [LightChange.from_message(m, public=False) for topic, m in heard if topic == "light.changed"]
+    with Session(engine) as session:
+        recorded = set(session.scalars(select(LedgerEvent.id).where(LedgerEvent.kind.like("light.%"))))
+    assert changes and {int(c.ledger_id) for c in changes} == recorded
+    assert {c.number for c in changes} >= {f"{CODE}-0001", f"{CODE}-0002"}
