@@ -3376,7 +3376,7 @@ export type VideoBookmarksQueryVariables = Exact<{
 }>;
 
 
-export type VideoBookmarksQuery = { __typename?: 'Query', videoBookmarks: Array<{ __typename?: 'VideoBookmark', at: string, offsetSeconds: number | null, status: VideoBookmarkStatus, eventKind: string, title: string, caseNumber: string, camera: { __typename?: 'Camera', id: string, code: string, name: string } }>, videoEvidence: Array<{ __typename?: 'VideoEvidence', id: string, at: string, offsetSeconds: number | null, note: string, faultId: string | null, markedBy: string | null, markedAt: string, camera: { __typename?: 'Camera', code: string, name: string } }> };
+export type VideoBookmarksQuery = { __typename?: 'Query', videoBookmarks: Array<{ __typename?: 'VideoBookmark', at: string, offsetSeconds: number | null, status: VideoBookmarkStatus, eventKind: string, title: string, caseNumber: string, camera: { __typename?: 'Camera', id: string, code: string, name: string, location: string | null, streamUrl: string, playbackUrl: string | null, retentionDays: number, centerCode: string, window: { __typename?: 'Window', id: string, code: string, name: string } | null } }>, videoEvidence: Array<{ __typename?: 'VideoEvidence', id: string, at: string, offsetSeconds: number | null, note: string, faultId: string | null, markedBy: string | null, markedAt: string, camera: { __typename?: 'Camera', code: string, name: string } }> };
 
 export type VideoWindowCasesQueryVariables = Exact<{
   filter?: InputMaybe<CaseFilter>;
@@ -4345,6 +4345,16 @@ export const VideoBookmarksDocument = new TypedDocumentString(`
       id
       code
       name
+      location
+      streamUrl
+      playbackUrl
+      retentionDays
+      centerCode
+      window {
+        id
+        code
+        name
+      }
     }
     at
     offsetSeconds
