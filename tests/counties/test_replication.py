@@ -399,3 +399,26 @@ def test_a_county_light_change_reaches_the_city_live_channel(engine, county, sig
         recorded = set(session.scalars(select(LedgerEvent.id).where(LedgerEvent.kind.like("light.%"))))
     assert changes and {int(c.ledger_id) for c in changes} == recorded
     assert {c.number for c in changes} >= {f"{CODE}-0001", f"{CODE}-0002"}
+
+
+def test_the_raw_events_route_wants_the_county_s_replication_token(county, signer, fixed_time, monkeypatch):
+    """Events carry applicants' names and ID numbers: only the city holding the token reads them."""
+    from starlette.testclient import TestClient
+
+    from esupervision.api.app import create_app
+    from esupervision.settings import get_settings
+
+    build_county(county)
+    report_cases(county, 1, 1)
+    sign(county, signer)
+    path = f"/ledger/{CODE}/events?after=0&limit=10"
+    http = TestClient(create_app(county))
+    assert http.get(path).status_code == 404          # ESV_REPLICATION_TOKEN unset: not served
+    monkeypatch.setenv("ESV_REPLICATION_TOKEN", "county-secret")
+    get_settings.cache_clear()
+    assert http.get(path).status_code == 401
+    assert http.get(path, headers={"Authorization": "Bearer guess"}).status_code == 401
+    assert http.get("/replication/catalogue").status_code == 401
+    served = http.get(path, headers={"Authorization": "Bearer county-secret"}).json()
+    assert [e["seq"] for e in served["events"]] == list(range(1, served["size"] + 1))[:10]
+    assert served["checkpoint"].startswith("esupervision/ledger/")
