@@ -2,8 +2,9 @@
 
 Its own county center (the code given), two townships, three departments with windows and staff,
 items, a few hundred cases over the last weeks reported as a department system reports them
-(some finished, some running into yellow and red), the logins of its supervision office and
-center and a department API key. The city's demo keeps its three counties (QH-LC, QH-YX, QH-BS)
+(some finished, some running into yellow and red), its public resource trading center
+(``CODE-ZB``) with the tender demo's tenders, the logins of its supervision office and center and
+a department API key. The city's demo keeps its three counties (QH-LC, QH-YX, QH-BS)
 inside; the standalone ones use codes the city does not have (QH-DP 东坪县, QH-FS 枫山县 by
 default names), since the city refuses to replicate a county under a code it uses itself.
 Every record goes through the service functions and lands in the county's own ledger.
@@ -73,9 +74,11 @@ def build_county_demo(engine: Engine, *, code: str, now: datetime, cases: int = 
     with transaction(engine, now=now, actor="system:lights") as tx:
         while announce_due(tx, limit=500) == 500:
             pass
+    from esupervision.tender_demo import build_tender_demo
+    made = build_tender_demo(engine, now=now, seed=seed)   # its trading center (CODE-ZB) and its tenders
     key = _accounts(engine, code, now)
-    return {"centers": 1 + len(townships), "departments": len(DEPARTMENTS), "items": len(ITEMS), **counts,
-            "api_key": key}
+    return {"centers": 2 + len(townships), "departments": len(DEPARTMENTS), "items": len(ITEMS), **counts,
+            "tenders": made.get("tenders", 0), "api_key": key}
 
 
 def _person(rng: random.Random) -> str:

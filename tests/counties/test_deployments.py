@@ -37,6 +37,7 @@ from esupervision.models.ledger.ledger import LedgerEvent, LedgerHead, LedgerTre
 from esupervision.models.ledger.transaction import transaction
 from esupervision.models.ledger.tree import sign_heads
 from esupervision.models.notices.notice import Notice
+from esupervision.models.tenders.tender import Tender
 from tests.conftest import _database
 from tests.servers import esv, free_port
 
@@ -241,6 +242,17 @@ def test_cases_reported_to_each_county_reach_the_city_with_the_same_statistics(r
     for county in (region["QH-DP"], region["QH-FS"]):
         own = {r["keyCode"]: r for r in county.graphql(STATISTICS, token=county.supervisor())["statistics"]["rows"]}
         assert at_city[county.name] == own[county.name] and own[county.name]["accepted"] >= 10
+        # The county demo's tenders (its trading center CODE-ZB) are at the city too.
+        assert tenders_of(city, county.name) == tenders_of(county, county.name) > 0
+
+
+def tenders_of(deployment: Deployment, code: str) -> int:
+    engine = make_engine(deployment.database_url)
+    with Session(engine) as session:
+        count = session.scalar(select(func.count()).select_from(Tender).join(Center, Center.id == Tender.center_id)
+                               .where(Center.code.like(f"{code}%")))
+    engine.dispose()
+    return int(count or 0)
 
 
 def test_a_county_killed_mid_replication_loses_and_duplicates_nothing(region):
