@@ -14,6 +14,7 @@ import pytest
 
 from esupervision.models.video.recording import parse_playlist
 from esupervision.video_demo import ffmpeg_test_stream
+from tests.conftest import unreachable
 from tests.screens.conftest import CONSOLE_VIEWPORT, shoot, signed_in
 from tests.servers import Server, serving
 
@@ -25,7 +26,7 @@ SEGMENT_S = 2.0
 @pytest.fixture(scope="module")
 def video_server(pages_built, demo_template, tmp_path_factory) -> Iterator[tuple[Server, Path]]:
     if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg missing (apt-get install ffmpeg)")
+        unreachable("ffmpeg", "not installed (apt-get install ffmpeg)")
     folder = tmp_path_factory.mktemp("video-server")
     database = folder / "demo.db"
     database.write_bytes(demo_template.read_bytes())

@@ -8,7 +8,6 @@ import shutil
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -17,6 +16,7 @@ from esupervision.models.catalogue.catalogue import Window
 from esupervision.models.video.camera import Camera
 from esupervision.models.video.recording import parse_playlist
 from tests.builders import build_city
+from tests.conftest import unreachable
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -40,8 +40,9 @@ def test_without_ffmpeg_the_demo_says_so(tmp_path, monkeypatch):
     assert not (tmp_path / video_demo.STREAM).exists()
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg missing (apt-get install ffmpeg)")
 def test_the_test_stream_is_stamped_from_the_moment_it_is_made(tmp_path):
+    if shutil.which("ffmpeg") is None:
+        unreachable("ffmpeg", "not installed (apt-get install ffmpeg)")
     made = datetime.now(timezone.utc)
     line = video_demo.prepare_demo_video(tmp_path)
     assert "已生成" in line
