@@ -216,7 +216,8 @@ def serve(with_demo: bool, host: str, port: int, speed: float | None, no_worker:
     engine = _engine()
     if not no_worker:
         start_embedded_worker(engine)
-    console.print(f"esupervision serving on http://{host}:{port}/  (健康检查 /healthz, 总览 /overview)")
+    console.print(f"esupervision serving on http://{host}:{port}/  (监察控制台 /console, 大屏 /screen, "
+                  "健康检查 /healthz, 总览 /overview)")
     # The app warms up (api/warmup.py) before uvicorn opens the port.
     uvicorn.run(create_app(engine, warm_up=True), host=host, port=port, log_level="info",
                 **server_options(get_settings()))
