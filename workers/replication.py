@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from esupervision.settings import get_settings
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
+PARALLEL_PULLS = 4
 
 
 class HttpCounty:
@@ -87,18 +89,28 @@ class Replicator:
 
     def run(self) -> None:
         clients: dict[str, HttpCounty] = {}
-        while not self.stopped.is_set():
-            try:
-                for link in self.due():
-                    fetch = clients.get(link.code)
-                    if fetch is None:
-                        fetch = clients[link.code] = HttpCounty(link.url, link.token)
-                    result = pull(self.engine, link.code, fetch)
-                    if result.error:
-                        log.warning("county %s: %s", link.code, result.error)
-            except Exception:   # the database away for a moment: try again next round
-                log.exception("county replication round failed")
-            self.stopped.wait(self.interval)
+
+        def pull_one(link: CountyLink) -> None:
+            result = pull(self.engine, link.code, clients[link.code])
+            if result.error:
+                log.warning("county %s: %s", link.code, result.error)
+
+        # Counties pulled side by side: most of a pull is waiting on the county's answer and on
+        # the database, and one county slow to answer must not hold up the others' lag.
+        with ThreadPoolExecutor(max_workers=PARALLEL_PULLS, thread_name_prefix="county-pull") as pool:
+            while not self.stopped.is_set():
+                try:
+                    due = self.due()
+                    for link in due:
+                        if link.code not in clients:
+                            clients[link.code] = HttpCounty(link.url, link.token)
+                    for done in [pool.submit(pull_one, link) for link in due]:
+                        error = done.exception()
+                        if error is not None:
+                            log.error("county replication failed", exc_info=error)
+                except Exception:   # the database away for a moment: try again next round
+                    log.exception("county replication round failed")
+                self.stopped.wait(self.interval)
         for fetch in clients.values():
             fetch.close()
 
