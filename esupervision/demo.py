@@ -919,7 +919,9 @@ def build_demo(engine: Engine, *, now: datetime, cases: int = 3000, seed: int = 
     Counts returned: centers, departments (of every center), city_departments, items,
     items_in_center, items_supervised, windows, staff, cases, events (accepted), refused,
     light_announcements, and what the supervision story did (supervision_rules, urges, orders,
-    order_replies, ratings, complaints, published_reports ...). Deterministic for a given ``seed`` and ``now`` (ids aside); every record
+    order_replies, ratings, complaints, published_reports ...), and the counties' and districts' own business
+    (local_items, local_cases, local_events, local_refused: ``esupervision.demo_local``). Deterministic for a
+    given ``seed`` and ``now`` (ids aside); every record
     goes through the service functions and lands in the ledger. Raises ``DemoDatabaseNotEmpty``
     (a ValueError) when the database already holds centers, ``ValueError`` for a negative
     ``cases`` or a naive ``now``. Progress is reported as (phase, done, total), phases ``PHASES``.
@@ -938,6 +940,12 @@ def build_demo(engine: Engine, *, now: datetime, cases: int = 3000, seed: int = 
     problems = _replay(engine, plan.reports, opened_at, now, report, counts, afternoons)
     if problems:
         log.warning("demo: %d events refused, e.g. %s", counts["refused"], "; ".join(problems[:5]))
+    if cases:
+        # The counties and districts inside the city's deployment have their own business too
+        # (a thirtieth of the city's cases each), so city-wide screens show every center.
+        from esupervision.demo_local import build_local_business
+        counts.update(build_local_business(engine, opened_at=opened_at + timedelta(minutes=1), now=now,
+                                           cases_per_center=max(1, cases // 30), seed=seed))
     if story is not None:
         from esupervision.demo_accounts import busiest_desk
         story.finish(busiest_desk(engine))

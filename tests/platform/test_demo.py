@@ -99,7 +99,8 @@ def test_cases_in_every_status_and_light_with_deadlines_at_day_end(city, fixed_t
     assert counts["refused"] == 0 and counts["cases"] == CASES and counts["events"] > 4 * CASES
     assert set(phases) == set(PHASES)
     with Session(engine) as s:
-        cases = s.scalars(select(Case)).all()
+        city_id = s.scalar(select(Center.id).where(Center.level == "city"))
+        cases = s.scalars(select(Case).where(Case.center_id == city_id)).all()
         clocks = {c.id: c for c in s.scalars(select(Clock))}
         assert len(cases) == CASES
         assert {c.status for c in cases} == {status.value for status in CaseStatus}
@@ -135,6 +136,24 @@ def test_cases_in_every_status_and_light_with_deadlines_at_day_end(city, fixed_t
 
         newest = s.scalar(select(func.max(LedgerEvent.occurred_at)))
         assert newest <= now
+
+
+def test_counties_and_districts_inside_the_city_have_their_own_business(city, fixed_time):
+    """The counties and districts the city's deployment keeps inside (not replicated) have items
+    and cases of their own, so city-wide screens and statistics show every center."""
+    engine, counts, _ = city
+    assert counts["local_refused"] == 0 and counts["local_items"] == 3 * 6 * 2 + 2 * 5 * 2
+    with Session(engine) as s:
+        local = s.execute(select(Center.code, func.count(Case.id)).join(Case, Case.center_id == Center.id)
+                          .where(Center.level.in_(["county", "district"])).group_by(Center.code)).all()
+        items = s.scalar(select(func.count()).select_from(Item).join(Center, Center.id == Item.center_id)
+                         .where(Center.level == "county"))
+    assert {code for code, _ in local} == {"QH-LC", "QH-YX", "QH-BS", "QH-XJ", "QH-NH"}
+    assert sum(n for _, n in local) == counts["local_cases"] and all(n > 0 for _, n in local)
+    assert items == 36
+    overview = GraphQLClient(engine).data("{ overview { centers { code lights { white yellow red paused } } } }")
+    shown = {c["code"] for c in overview["overview"]["centers"] if any(c["lights"].values())}
+    assert {"QH", "QH-LC", "QH-YX", "QH-BS"} <= shown
 
 
 def test_every_record_is_in_the_ledger(city):
