@@ -197,6 +197,25 @@ def engine(_schema_engine: tuple[Engine, set[str]]) -> Iterator[Engine]:
     _empty_tables(engine, metadata.sorted_tables)
 
 
+@pytest.fixture(scope="module")
+def _second_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Another database of the same engine as ``engine``, made once per module: a second
+    deployment (a county beside the city)."""
+    kind = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    with _database(kind, tmp_path_factory.mktemp("second")) as url:
+        second = make_engine(url)
+        table_metadata().create_all(second)
+        yield second
+        second.dispose()
+
+
+@pytest.fixture
+def second_engine(_second_database: Engine) -> Iterator[Engine]:
+    """The second deployment's database, emptied after each test as ``engine`` is."""
+    yield _second_database
+    _empty_tables(_second_database, table_metadata().sorted_tables)
+
+
 # --- broker and cache ------------------------------------------------------------------------
 
 

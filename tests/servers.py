@@ -59,10 +59,11 @@ class Server:
 
 
 @contextmanager
-def serving(database_url: str, folder: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+def serving(database_url: str, folder: Path, *extra: str, env: dict[str, str] | None = None,
+            start_timeout: float = START_TIMEOUT_S) -> Iterator[Server]:
     """``esv serve`` on a free loopback port over ``database_url`` (extra arguments after
     ``serve``), answering ``/healthz`` when yielded, stopped afterwards; its output goes to a log
-    in ``folder``, quoted if it fails to start."""
+    in ``folder``, quoted if it fails to start within ``start_timeout`` seconds."""
     port = free_port()
     log = folder / f"serve-{port}.log"
     # The server's ledger heads go to a witness folder of the test, not to the working directory.
@@ -73,7 +74,7 @@ def serving(database_url: str, folder: Path, *extra: str, env: dict[str, str] | 
                                    stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", log)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
@@ -81,7 +82,7 @@ def serving(database_url: str, folder: Path, *extra: str, env: dict[str, str] | 
             except httpx.HTTPError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"esv serve did not start:\n{log.read_text()[-3000:]}")
+                raise RuntimeError(f"esv serve did not start in {start_timeout:.0f} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
         yield server
     finally:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -23,8 +22,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from esupervision.api.replication import events_page
-from esupervision.db import make_engine
-from esupervision.migrate import table_metadata
 from esupervision.models.access.account import create_account
 from esupervision.models.access.scope import Role
 from esupervision.models.cases.case import Case
@@ -45,7 +42,6 @@ from esupervision.models.ledger.tree import sign_heads
 from esupervision.models.notices.notice import Notice
 from esupervision.models.supervision.rollup import StatisticsDay
 from tests.builders import apply, event, report
-from tests.conftest import _database, _empty_tables
 
 CODE = "QH-DP"
 AT = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)
@@ -55,20 +51,10 @@ def _at(days: float) -> datetime:
     return datetime(2026, 11, 16, 1, 30, tzinfo=timezone.utc) + timedelta(days=days)
 
 
-@pytest.fixture(scope="module")
-def _county_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    kind = "postgresql" if db_url.startswith("postgresql") else "sqlite"
-    with _database(kind, tmp_path_factory.mktemp("county")) as url:
-        engine = make_engine(url)
-        table_metadata().create_all(engine)
-        yield engine
-        engine.dispose()
-
-
 @pytest.fixture
-def county(_county_database: Engine) -> Iterator[Engine]:
-    yield _county_database
-    _empty_tables(_county_database, table_metadata().sorted_tables)
+def county(second_engine: Engine) -> Engine:
+    """The county's own deployment: a second database of the same engine (tests/conftest.py)."""
+    return second_engine
 
 
 @pytest.fixture

@@ -15,16 +15,14 @@ import fcntl
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import unreachable
-from tests.servers import Server, esv, free_port, stop
+from tests.servers import Server, esv, serving
 
 CHROMIUM = "/usr/bin/chromium"
 DEMO_CASES = 80
@@ -80,32 +78,10 @@ def demo_server(pages_built: Path, demo_template: Path, tmp_path_factory: pytest
     database = folder / "demo.db"
     shutil.copyfile(demo_template, database)
     # The pages are current (pages_built): the server only serves them.
-    yield from _serve(f"sqlite:///{database}", folder, env={"ESV_WEB_BUILD": "false"})
-
-
-def _serve(database_url: str, folder: Path, env: dict[str, str]) -> Iterator[Server]:
-    """``esv serve`` as tests.servers.serving starts it, with a start-up allowance for a machine
-    whose two cores other test processes share (the app warms up before it answers)."""
-    port = free_port()
-    log = folder / f"serve-{port}.log"
-    environment = {**os.environ, "DATABASE_URL": database_url, "ESV_LEDGER_WITNESS": str(folder / "ledger-witness"), **env}
-    with log.open("wb") as out:
-        process = subprocess.Popen([esv(), "serve", "--port", str(port)], env=environment, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + SERVER_START_S
-        while True:
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"esv serve did not start in {SERVER_START_S} s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    # A start-up allowance for a machine whose two cores other test processes share.
+    with serving(f"sqlite:///{database}", folder, env={"ESV_WEB_BUILD": "false"},
+                 start_timeout=SERVER_START_S) as server:
         yield server
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="session")

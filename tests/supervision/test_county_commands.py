@@ -24,8 +24,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from esupervision.db import make_engine
-from esupervision.migrate import table_metadata
 from esupervision.models.access.city_key import CityKey, issue_city_key
 from esupervision.models.access.scope import Role
 from esupervision.models.access.account import create_account
@@ -43,7 +41,6 @@ from esupervision.models.supervision.orders import Urge
 from esupervision.settings import get_settings
 from esupervision.workers.county_commands import CountyCommandRelay
 from tests.builders import build_city, event, report
-from tests.conftest import _database, _empty_tables
 from tests.gql import GraphQLClient, create_accounts
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -56,21 +53,10 @@ COMMANDS = """{ countyCommands { edges { node { number status countyNumber confi
   lastError { code } } } } }"""
 
 
-@pytest.fixture(scope="module")
-def _county_database(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """A second database of the same engine as ``engine``: the county's own deployment."""
-    kind = "postgresql" if db_url.startswith("postgresql") else "sqlite"
-    with _database(kind, tmp_path_factory.mktemp("county")) as url:
-        county = make_engine(url)
-        table_metadata().create_all(county)
-        yield county
-        county.dispose()
-
-
 @pytest.fixture
-def county_engine(_county_database: Engine) -> Iterator[Engine]:
-    yield _county_database
-    _empty_tables(_county_database, table_metadata().sorted_tables)
+def county_engine(second_engine: Engine) -> Engine:
+    """The county's own deployment: a second database of the same engine (tests/conftest.py)."""
+    return second_engine
 
 
 def build_county(engine: Engine) -> None:
