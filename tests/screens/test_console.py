@@ -8,6 +8,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.screens.conftest import kpi, log_in, shoot, signed_in
 
@@ -38,7 +39,8 @@ def test_the_supervisor_sees_the_overviews_counts_and_each_count_opens_its_cases
     assert expected["RED"] > 0   # the demo has red cases
     assert {light: kpi(console, light) for light in LIGHTS} == expected
     red_rows = console.locator("[data-testid=red-list] tbody tr[data-number]")
-    assert red_rows.count() == min(12, expected["RED"])
+    # The counts show before the lists (each answer as it comes): wait for the list's rows.
+    expect(red_rows).to_have_count(min(12, expected["RED"]))
     shoot(console, "console-lights-supervisor")
 
     console.click("[data-testid=kpi-RED]")
